@@ -1,0 +1,1 @@
+"""Wiring: the HTTP app, settings, database start-up, projection runners and the CLI."""

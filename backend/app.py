@@ -1,0 +1,74 @@
+"""The Litestar application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.openapi import OpenAPIConfig
+
+from backend import problems
+from backend.database import DatabaseUrl, start_embedded
+from backend.routes.deps import DEPENDENCIES
+from backend.routes.health import HealthController
+from backend.routes.tenants import TenantController
+from backend.routes.visits import VisitController
+from backend.runtime import ProjectionNotCaughtUp, Runtime, utc_now
+from backend.settings import Settings
+
+MAX_BODY_BYTES = 1_048_576
+
+
+def _not_caught_up(_: Request[Any, Any, Any], exc: ProjectionNotCaughtUp) -> Response[Any]:
+    return problems.problem(
+        503,
+        "projection-behind",
+        str(exc),
+        [{"field": "min_position", "rule": "reached_in_time", "detail": str(exc)}],
+        headers={"Retry-After": "1"},
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: DatabaseUrl | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = database
+        if db is None:
+            db = (
+                DatabaseUrl.parse(settings.database_url)
+                if settings.database_url
+                else start_embedded(settings.data_dir / "pgdata")
+            )
+        runtime = await Runtime.open(settings, db, clock)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    return Litestar(
+        route_handlers=[TenantController, VisitController, HealthController],
+        dependencies=DEPENDENCIES,
+        lifespan=[lifespan],
+        exception_handlers={**problems.EXCEPTION_HANDLERS, ProjectionNotCaughtUp: _not_caught_up},
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(title="Folgja", version="0.1.0"),
+        logging_config=None,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Factory for the ASGI server: settings from the environment."""
+    logging.basicConfig(level=logging.INFO)
+    return create_app()

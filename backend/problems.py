@@ -1,0 +1,129 @@
+"""Every refusal as an RFC 9457 problem response that names the field and the rule."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from domain.errors import (
+    ConcurrentChange,
+    DomainError,
+    IllegalStateChange,
+    InvalidValue,
+    UnknownAggregate,
+)
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://folgja.example/problems/"
+
+_STATUS_BY_ERROR: dict[type[DomainError], tuple[int, str]] = {
+    InvalidValue: (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-value"),
+    IllegalStateChange: (HTTP_409_CONFLICT, "illegal-state-change"),
+    ConcurrentChange: (HTTP_409_CONFLICT, "concurrent-change"),
+    UnknownAggregate: (HTTP_404_NOT_FOUND, "not-found"),
+}
+
+
+def problem(
+    status: int,
+    kind: str,
+    title: str,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": TYPE_BASE + kind, "title": title, "status": status}
+    if errors:
+        body["detail"] = "; ".join(f"{e['field']}: {e['detail']}" for e in errors)
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    status, kind = next(
+        (v for cls, v in _STATUS_BY_ERROR.items() if isinstance(exc, cls)),
+        (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-value"),
+    )
+    error = {"field": exc.field, "rule": exc.rule, "detail": exc.detail}
+    return problem(status, kind, exc.detail, [error])
+
+
+# msgspec's messages, e.g. "Expected `int` >= 1 - at `$.visit_interval_days`".
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_RULES = (
+    (re.compile(r"^Object missing required field `(?P<f>[^`]+)`"), "required"),
+    (re.compile(r"^Object contains unknown field `(?P<f>[^`]+)`"), "unknown_field"),
+    (re.compile(r"^Expected `[^`]+`, got `"), "type"),
+    (re.compile(r"^Expected `\w+` (>=|<=|>|<) "), "range"),
+    (re.compile(r"^Expected `\w+` of length"), "length"),
+    (re.compile(r"^Expected `(array|str|object)` of length"), "length"),
+    (re.compile(r"^Invalid enum value"), "allowed_values"),
+    (re.compile(r"^Invalid (UUID|RFC3339|ISO|date|datetime|time)"), "format"),
+    (re.compile(r"^(JSON is malformed|Input data was truncated)"), "valid_json"),
+)
+
+
+def _field_error(message: str, key: str | None, source: str | None) -> dict[str, str]:
+    at = _AT.search(message)
+    path = at.group("path").lstrip(".") if at else ""
+    text = _AT.sub("", message)
+    rule = "valid"
+    for pattern, name in _RULES:
+        match = pattern.search(text)
+        if match:
+            rule = name
+            if "f" in match.groupdict():
+                path = ".".join(p for p in (path, match.group("f")) if p)
+            break
+    field = path or key or (source or "body")
+    return {"field": field, "rule": rule, "detail": text}
+
+
+def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        _field_error(str(e.get("message", "")), e.get("key"), e.get("source"))
+        for e in extra
+        if isinstance(e, dict)
+    ]
+    if not errors:
+        errors = [_field_error(str(exc.detail), None, "body")]
+    return problem(HTTP_422_UNPROCESSABLE_ENTITY, "validation", "The request is not valid", errors)
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    errors = None
+    if isinstance(exc.extra, dict) and "field" in exc.extra:
+        errors = [{k: str(v) for k, v in exc.extra.items()}]
+    return problem(exc.status_code, "http", str(exc.detail), errors, headers=exc.headers)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The exception text may quote stored values; log the type and the stack only.
+    log.error(
+        "unhandled %s on %s %s",
+        type(exc).__name__,
+        request.method,
+        request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

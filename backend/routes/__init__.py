@@ -1,0 +1,1 @@
+"""HTTP routes: translate requests into commands and queries; no business rules here."""

@@ -1,0 +1,22 @@
+"""Dependencies the route handlers receive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.di import Provide
+
+from backend.actor import current_actor
+from backend.runtime import Runtime
+
+
+def runtime(request: Request[Any, Any, Any]) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+DEPENDENCIES = {
+    "runtime": Provide(runtime, sync_to_thread=False),
+    "actor": Provide(current_actor, sync_to_thread=False),
+}

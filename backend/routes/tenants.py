@@ -1,0 +1,111 @@
+"""Tenants: registration, follow-up, responsibility, and their timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
+from backend.runtime import Runtime
+from domain.application import CommandResult
+from domain.commands import (
+    AssignResponsibility,
+    EndFollowUp,
+    PlanVisit,
+    RegisterTenant,
+    StartFollowUp,
+)
+from domain.errors import UnknownAggregate
+from domain.events import Actor
+from domain.tenant import Tenant
+from projections import events as event_log
+from projections.timeline import TimelineEntry, TimelineProjection, tenant_timeline
+
+MinPosition = Annotated[
+    int | None,
+    Parameter(
+        ge=0,
+        description="Wait (briefly) until the read model includes this log position "
+        "(the `position` a command returned): read-your-writes.",
+    ),
+]
+
+
+class TenantController(Controller):
+    path = "/tenants"
+    tags = ["tenants"]
+
+    @post("/", summary="Register a tenant (client-supplied id; retry-safe)")
+    async def register(
+        self,
+        data: JSONBody[RegisterTenant],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.register_tenant, data, actor)
+
+    @get("/{tenant_id:uuid}", summary="A tenant's current state")
+    async def current(self, tenant_id: FromPath[UUID], runtime: NamedDependency[Runtime]) -> Tenant:
+        tenant = await runtime.load(runtime.commands.tenant, tenant_id)
+        if tenant is None:
+            raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
+        return tenant
+
+    @post("/{tenant_id:uuid}/follow-up", summary="Start follow-up with a visit interval")
+    async def start_follow_up(
+        self,
+        tenant_id: FromPath[UUID],
+        data: JSONBody[StartFollowUp],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.start_follow_up, tenant_id, data, actor)
+
+    @post("/{tenant_id:uuid}/follow-up/end", summary="End the follow-up")
+    async def end_follow_up(
+        self,
+        tenant_id: FromPath[UUID],
+        data: JSONBody[EndFollowUp],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.end_follow_up, tenant_id, data, actor)
+
+    @post("/{tenant_id:uuid}/responsibility", summary="Set responsible service and contact")
+    async def assign_responsibility(
+        self,
+        tenant_id: FromPath[UUID],
+        data: JSONBody[AssignResponsibility],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.assign_responsibility, tenant_id, data, actor)
+
+    @post("/{tenant_id:uuid}/visits", summary="Plan a visit (client-supplied id; retry-safe)")
+    async def plan_visit(
+        self,
+        tenant_id: FromPath[UUID],
+        data: JSONBody[PlanVisit],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.plan_visit, tenant_id, data, actor)
+
+    @get("/{tenant_id:uuid}/timeline", summary="Every fact about the tenant, in log order")
+    async def timeline(
+        self,
+        tenant_id: FromPath[UUID],
+        runtime: NamedDependency[Runtime],
+        min_position: MinPosition = None,
+        after: Annotated[int, Parameter(ge=0, description="Page: entries after this position")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 200,
+    ) -> list[TimelineEntry]:
+        await runtime.read_model_at(TimelineProjection.name, min_position)
+        async with runtime.pool.acquire() as conn:
+            entries = await tenant_timeline(conn, tenant_id, limit=limit, after=after)
+            if not entries and not await event_log.aggregate_exists(conn, tenant_id):
+                raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
+        return entries

@@ -1,0 +1,37 @@
+"""Reading the event log straight from the event store's table, in log order."""
+
+from __future__ import annotations
+
+import asyncpg
+
+# The eventsourcing library names the table after the application ("Folgja") and
+# NOTIFYs this channel in every inserting transaction.
+EVENTS_TABLE = "folgja_events"
+EVENTS_CHANNEL = "folgja_events"
+
+SELECT_AFTER = f"""
+    SELECT notification_id, originator_id, originator_version, topic, state
+    FROM {EVENTS_TABLE}
+    WHERE notification_id > $1
+    ORDER BY notification_id
+    LIMIT $2
+"""
+
+
+async def fetch_after(conn: asyncpg.Connection, position: int, limit: int) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(SELECT_AFTER, position, limit)
+    return rows
+
+
+async def head_position(conn: asyncpg.Connection) -> int:
+    value = await conn.fetchval(f"SELECT max(notification_id) FROM {EVENTS_TABLE}")
+    return int(value or 0)
+
+
+async def aggregate_exists(conn: asyncpg.Connection, aggregate_id: object) -> bool:
+    return bool(
+        await conn.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {EVENTS_TABLE} WHERE originator_id = $1)",
+            aggregate_id,
+        )
+    )

@@ -1,0 +1,43 @@
+"""Small helpers for driving the real HTTP app in tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar.testing import TestClient
+
+WORKER = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+SECOND_WORKER = uuid.UUID("00000000-0000-4000-8000-00000000000b")
+OUTREACH = {"x-folgja-user": str(WORKER), "x-folgja-service": "tiltaksteamet"}
+
+
+def post(client: TestClient, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+    response = client.post(path, json=body, headers=headers or OUTREACH)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def tenant_in_follow_up(client: TestClient, interval_days: int = 14) -> uuid.UUID:
+    tenant_id = uuid.uuid4()
+    post(client, "/tenants", {"tenant_id": str(tenant_id), "full_name": "Test Beboer"})
+    post(
+        client,
+        f"/tenants/{tenant_id}/follow-up",
+        {"visit_interval_days": interval_days, "started_on": "2026-03-01"},
+    )
+    return tenant_id
+
+
+def planned_visit(client: TestClient, tenant_id: uuid.UUID) -> uuid.UUID:
+    visit_id = uuid.uuid4()
+    post(
+        client,
+        f"/tenants/{tenant_id}/visits",
+        {
+            "visit_id": str(visit_id),
+            "planned_for": "2026-03-07T10:00:00+01:00",
+            "worker_ids": [str(WORKER)],
+        },
+    )
+    return visit_id
