@@ -7,10 +7,16 @@ import re
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
@@ -79,15 +85,17 @@ def _field_error(message: str, key: str | None, source: str | None) -> dict[str,
     path = at.group("path").lstrip(".") if at else ""
     text = _AT.sub("", message)
     rule = "valid"
+    # Litestar strips msgspec's " - at `$...`" and passes the location as ``key``
+    # ("data" when it is the body itself); a missing or unknown field is named under it.
+    base = path or (key if key and key != "data" else "")
     for pattern, name in _RULES:
         match = pattern.search(text)
         if match:
             rule = name
             if "f" in match.groupdict():
-                path = ".".join(p for p in (path, match.group("f")) if p)
+                base = ".".join(p for p in (base, match.group("f")) if p)
             break
-    field = path or key or (source or "body")
-    return {"field": field, "rule": rule, "detail": text}
+    return {"field": base or source or "body", "rule": rule, "detail": text}
 
 
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -106,6 +114,11 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     errors = None
     if isinstance(exc.extra, dict) and "field" in exc.extra:
         errors = [{k: str(v) for k, v in exc.extra.items()}]
+    elif isinstance(exc.__cause__, SerializationException):
+        # The body is not JSON (Litestar answers 400 with msgspec's message).
+        errors = [{**_field_error(str(exc.detail), None, "body"), "field": "body"}]
+    elif exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        errors = [{"field": "body", "rule": "max_size", "detail": "the body is too large"}]
     return problem(exc.status_code, "http", str(exc.detail), errors, headers=exc.headers)
 
 
@@ -121,9 +134,19 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error")
 
 
+def recursion_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    # msgspec gives up on JSON nested deeper than Python's recursion limit; that is the
+    # client's body, not our fault.
+    if "deserializing" in str(exc):
+        error = {"field": "body", "rule": "max_depth", "detail": "the JSON is nested too deeply"}
+        return problem(HTTP_400_BAD_REQUEST, "http", "Bad Request", [error])
+    return internal_error_handler(request, exc)
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
+    RecursionError: recursion_handler,
     Exception: internal_error_handler,
 }

@@ -1,17 +1,52 @@
-"""Tenant (beboer): a person in housing follow-up, and who is responsible for them."""
+"""Tenant (beboer): a person in housing follow-up, where they live, and who is responsible.
+
+Rule (overgangene): every active tenant has exactly one responsible service with a named
+contact. When that lapses, the tenant carries an explicit gap (``responsibility_gap_since``)
+until a service takes them; the gap is never hidden.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
-from domain.events import DomainEvent, EventMeta
+from domain.events import EventMeta
 from domain.services import Service
+from domain.tenant_events import (
+    Consent,
+    ConsentGiven,
+    ConsentWithdrawn,
+    FollowUpEnded,
+    FollowUpStarted,
+    IndividualPlan,
+    IndividualPlanChanged,
+    IndividualPlanEnded,
+    IndividualPlanStarted,
+    NavNoticeOptedOut,
+    ResponsibilityAssigned,
+    ResponsibilityLapsed,
+    TenantEvent,
+    TenantMovedIn,
+    TenantMovedOut,
+    TenantRegistered,
+)
+
+__all__ = [
+    "FollowUpEnded",
+    "FollowUpStarted",
+    "ResponsibilityAssigned",
+    "ResponsibilityLapsed",
+    "Tenant",
+    "TenantEvent",
+    "TenantMovedIn",
+    "TenantMovedOut",
+    "TenantRegistered",
+]
 
 MIN_VISIT_INTERVAL_DAYS = 1
 MAX_VISIT_INTERVAL_DAYS = 365
@@ -19,39 +54,6 @@ MAX_VISIT_INTERVAL_DAYS = 365
 VisitIntervalDays = Annotated[
     int, msgspec.Meta(ge=MIN_VISIT_INTERVAL_DAYS, le=MAX_VISIT_INTERVAL_DAYS)
 ]
-
-
-# --- events -------------------------------------------------------------------------
-
-
-class TenantRegistered(DomainEvent, frozen=True, kw_only=True):
-    full_name: str
-    birth_date: date | None = None
-
-
-class FollowUpStarted(DomainEvent, frozen=True, kw_only=True):
-    """Follow-up (booppfølging) began under an agreement (oppfølgingsavtale)."""
-
-    visit_interval_days: int
-    started_on: date
-
-
-class ResponsibilityAssigned(DomainEvent, frozen=True, kw_only=True):
-    """A service took responsibility for the tenant, with a named contact worker."""
-
-    service: Service
-    contact_worker_id: UUID | None = None
-
-
-class FollowUpEnded(DomainEvent, frozen=True, kw_only=True):
-    ended_on: date
-    reason: str
-
-
-TenantEvent = TenantRegistered | FollowUpStarted | ResponsibilityAssigned | FollowUpEnded
-
-
-# --- state --------------------------------------------------------------------------
 
 
 class FollowUp(msgspec.Struct, frozen=True):
@@ -64,7 +66,7 @@ class FollowUp(msgspec.Struct, frozen=True):
         return self.ended_on is None
 
 
-class Tenant(msgspec.Struct, frozen=True):
+class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     id: UUID
     version: int
     full_name: str
@@ -72,10 +74,21 @@ class Tenant(msgspec.Struct, frozen=True):
     follow_up: FollowUp | None = None
     responsible_service: Service | None = None
     contact_worker_id: UUID | None = None
+    # Set when responsibility lapsed and nobody has taken the tenant since.
+    responsibility_gap_since: datetime | None = None
+    dwelling_id: UUID | None = None
+    lease_id: UUID | None = None
+    consents: tuple[Consent, ...] = ()
+    nav_notice_opted_out_on: date | None = None
+    individual_plan: IndividualPlan | None = None
 
     @property
     def in_active_follow_up(self) -> bool:
         return self.follow_up is not None and self.follow_up.is_active
+
+    @property
+    def has_responsibility_gap(self) -> bool:
+        return self.responsibility_gap_since is not None
 
 
 def evolve(state: Tenant | None, event: TenantEvent) -> Tenant:
@@ -89,19 +102,59 @@ def evolve(state: Tenant | None, event: TenantEvent) -> Tenant:
         )
     if state is None:
         raise ValueError(f"{type(event).__name__} before TenantRegistered")
-    if isinstance(event, FollowUpStarted):
-        follow_up = FollowUp(event.visit_interval_days, event.started_on)
-        return msgspec.structs.replace(state, version=event.originator_version, follow_up=follow_up)
-    if isinstance(event, ResponsibilityAssigned):
-        return msgspec.structs.replace(
-            state,
-            version=event.originator_version,
-            responsible_service=event.service,
-            contact_worker_id=event.contact_worker_id,
-        )
-    assert state.follow_up is not None
-    ended = msgspec.structs.replace(state.follow_up, ended_on=event.ended_on)
-    return msgspec.structs.replace(state, version=event.originator_version, follow_up=ended)
+    change = msgspec.structs.replace
+    s = change(state, version=event.originator_version)
+    match event:
+        case FollowUpStarted():
+            return change(s, follow_up=FollowUp(event.visit_interval_days, event.started_on))
+        case FollowUpEnded():
+            assert s.follow_up is not None
+            return change(s, follow_up=change(s.follow_up, ended_on=event.ended_on))
+        case ResponsibilityAssigned():
+            return change(
+                s,
+                responsible_service=event.service,
+                contact_worker_id=event.contact_worker_id,
+                responsibility_gap_since=None,
+            )
+        case ResponsibilityLapsed():
+            return change(
+                s,
+                responsible_service=None,
+                contact_worker_id=None,
+                responsibility_gap_since=event.meta.occurred_at,
+            )
+        case TenantMovedIn():
+            return change(s, dwelling_id=event.dwelling_id, lease_id=event.lease_id)
+        case TenantMovedOut():
+            return change(s, dwelling_id=None, lease_id=None)
+        case ConsentGiven():
+            return change(s, consents=(*s.consents, event.consent))
+        case ConsentWithdrawn():
+            consents = tuple(
+                change(c, withdrawn_on=event.withdrawn_on)
+                if c.consent_id == event.consent_id
+                else c
+                for c in s.consents
+            )
+            return change(s, consents=consents)
+        case NavNoticeOptedOut():
+            return change(s, nav_notice_opted_out_on=event.opted_out_on)
+        case IndividualPlanStarted():
+            return change(s, individual_plan=event.plan)
+        case IndividualPlanChanged():
+            assert s.individual_plan is not None
+            plan = change(
+                s.individual_plan,
+                coordinator_worker_id=event.coordinator_worker_id,
+                coordinator_service=event.coordinator_service,
+                group=event.group,
+            )
+            return change(s, individual_plan=plan)
+        case IndividualPlanEnded():
+            assert s.individual_plan is not None
+            return change(s, individual_plan=change(s.individual_plan, ended_on=event.ended_on))
+    raise TypeError(f"not a tenant event: {type(event).__name__}")
 
 
 def replay(events: Iterable[TenantEvent]) -> Tenant | None:
@@ -160,7 +213,11 @@ def start_follow_up(
 
 
 def assign_responsibility(
-    tenant: Tenant, service: Service, contact_worker_id: UUID | None, meta: EventMeta
+    tenant: Tenant,
+    service: Service,
+    contact_worker_id: UUID | None,
+    meta: EventMeta,
+    handover_id: UUID | None = None,
 ) -> ResponsibilityAssigned:
     if tenant.follow_up is not None and not tenant.follow_up.is_active:
         raise IllegalStateChange(
@@ -172,6 +229,27 @@ def assign_responsibility(
         meta=meta,
         service=service,
         contact_worker_id=contact_worker_id,
+        handover_id=handover_id,
+    )
+
+
+def lapse_responsibility(
+    tenant: Tenant, reason: str, meta: EventMeta, handover_id: UUID | None = None
+) -> ResponsibilityLapsed:
+    """Record that nobody is responsible any more (e.g. a handover nobody accepted)."""
+    if tenant.has_responsibility_gap:
+        raise IllegalStateChange(
+            "tenant_id",
+            "responsibility_not_lapsed",
+            "the tenant already has no responsible service",
+        )
+    return ResponsibilityLapsed(
+        originator_id=tenant.id,
+        originator_version=tenant.version + 1,
+        meta=meta,
+        previous_service=tenant.responsible_service,
+        reason=reason,
+        handover_id=handover_id,
     )
 
 
@@ -193,4 +271,37 @@ def end_follow_up(tenant: Tenant, ended_on: date, reason: str, meta: EventMeta) 
         meta=meta,
         ended_on=ended_on,
         reason=reason.strip(),
+    )
+
+
+def move_in(
+    tenant: Tenant, dwelling_id: UUID, lease_id: UUID, moved_in_on: date, meta: EventMeta
+) -> TenantMovedIn:
+    if tenant.dwelling_id is not None:
+        raise IllegalStateChange(
+            "tenant_id",
+            "not_living_elsewhere",
+            "the tenant must move out of the current dwelling first",
+        )
+    return TenantMovedIn(
+        originator_id=tenant.id,
+        originator_version=tenant.version + 1,
+        meta=meta,
+        dwelling_id=dwelling_id,
+        lease_id=lease_id,
+        moved_in_on=moved_in_on,
+    )
+
+
+def move_out(tenant: Tenant, moved_out_on: date, meta: EventMeta) -> TenantMovedOut:
+    if tenant.dwelling_id is None:
+        raise IllegalStateChange(
+            "tenant_id", "living_in_dwelling", "the tenant has no dwelling to move out of"
+        )
+    return TenantMovedOut(
+        originator_id=tenant.id,
+        originator_version=tenant.version + 1,
+        meta=meta,
+        dwelling_id=tenant.dwelling_id,
+        moved_out_on=moved_out_on,
     )

@@ -1,0 +1,46 @@
+"""Use cases for home visits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from domain import visit as visits
+from domain.commands import CompleteVisit, FailVisit, PlanVisit
+from domain.events import Actor, event_meta
+from domain.usecases.base import CommandResult
+from domain.usecases.tenants import TenantUseCases
+
+
+class VisitUseCases(TenantUseCases):
+    def visit(self, visit_id: UUID) -> visits.Visit | None:
+        return self.load(visits.replay, visit_id)
+
+    def existing_visit(self, visit_id: UUID) -> visits.Visit:
+        return visits.require(self.visit(visit_id), visit_id)
+
+    def plan_visit(
+        self, tenant_id: UUID, cmd: PlanVisit, actor: Actor, now: datetime
+    ) -> CommandResult:
+        meta = event_meta(actor, cmd.occurred_at, now)
+        tenant = self.existing_tenant(tenant_id)
+        event = visits.plan(cmd.visit_id, tenant, cmd.planned_for, cmd.worker_ids, meta)
+        return self.created(cmd.visit_id, event, "visit_id")
+
+    def complete_visit(
+        self, visit_id: UUID, cmd: CompleteVisit, actor: Actor, now: datetime
+    ) -> CommandResult:
+        meta = event_meta(actor, cmd.occurred_at, now)
+        visit = self.existing_visit(visit_id)
+        tenant = self.existing_tenant(visit.tenant_id)
+        event = visits.complete(visit, tenant, cmd.worker_ids, cmd.observations, meta)
+        return self.result(visit_id, event)
+
+    def fail_visit(
+        self, visit_id: UUID, cmd: FailVisit, actor: Actor, now: datetime
+    ) -> CommandResult:
+        meta = event_meta(actor, cmd.occurred_at, now)
+        visit = self.existing_visit(visit_id)
+        tenant = self.existing_tenant(visit.tenant_id)
+        event = visits.fail(visit, tenant, cmd.worker_ids, cmd.reason, meta)
+        return self.result(visit_id, event)
