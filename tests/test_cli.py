@@ -1,0 +1,58 @@
+"""The CLI against a real database: migrate, demo data, rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from backend.cli import main
+from backend.database import DatabaseUrl
+
+
+async def _rows(database: DatabaseUrl) -> tuple[int, int]:
+    conn = await asyncpg.connect(database.url)
+    try:
+        events = await conn.fetchval("SELECT count(*) FROM folgja_events")
+        timeline = await conn.fetchval("SELECT count(*) FROM tenant_timeline")
+        return int(events), int(timeline)
+    finally:
+        await conn.close()
+
+
+def test_demo_then_rebuild_projects_every_tenant_event(database, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    assert main(["migrate"]) == 0
+    assert main(["demo"]) == 0
+    events, timeline_before = asyncio.run(_rows(database))
+    assert events > 0
+    assert timeline_before == 0  # no runner was running: nothing projected yet
+
+    assert main(["rebuild", "all"]) == 0
+
+    _, timeline_after = asyncio.run(_rows(database))
+    # Every demo event is about a tenant, so each one gets exactly one timeline row.
+    assert timeline_after == events
+    assert "rebuilt up to position" in capsys.readouterr().err
+
+
+def test_demo_loads_once(database, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    assert main(["demo"]) == 0
+    events_first, _ = asyncio.run(_rows(database))
+    assert main(["demo"]) == 0
+    events_second, _ = asyncio.run(_rows(database))
+    assert events_first == events_second
+    assert "already present" in capsys.readouterr().out
+
+
+def test_rebuild_of_unknown_projection_is_refused(database, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    assert main(["rebuild", "no_such_projection"]) == 2
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url"])
+def test_database_url_must_be_postgresql(url):
+    with pytest.raises(ValueError):
+        DatabaseUrl.parse(url)
