@@ -13,8 +13,14 @@ from litestar.openapi import OpenAPIConfig
 
 from backend import problems
 from backend.database import DatabaseUrl, start_embedded
+from backend.routes.concerns import ConcernController
+from backend.routes.consent import ConsentController
 from backend.routes.deps import DEPENDENCIES
+from backend.routes.dwellings import DwellingController, LeaseController
+from backend.routes.handovers import HandoverController, TenantResponsibilityController
 from backend.routes.health import HealthController
+from backend.routes.nav import NavNotificationController
+from backend.routes.rent import RentCaseController
 from backend.routes.tenants import TenantController
 from backend.routes.visits import VisitController
 from backend.runtime import ProjectionNotCaughtUp, Runtime, utc_now
@@ -58,7 +64,19 @@ def create_app(
             await runtime.close()
 
     return Litestar(
-        route_handlers=[TenantController, VisitController, HealthController],
+        route_handlers=[
+            TenantController,
+            VisitController,
+            HealthController,
+            HandoverController,
+            TenantResponsibilityController,
+            DwellingController,
+            LeaseController,
+            ConcernController,
+            RentCaseController,
+            NavNotificationController,
+            ConsentController,
+        ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         exception_handlers={**problems.EXCEPTION_HANDLERS, ProjectionNotCaughtUp: _not_caught_up},

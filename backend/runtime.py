@@ -11,6 +11,7 @@ import anyio.to_thread
 import asyncpg
 
 from backend.database import DatabaseUrl
+from backend.scheduler import Scheduler
 from backend.settings import Settings
 from domain.application import FollowUpApplication
 from projections.registry import all_projections
@@ -35,6 +36,8 @@ class ProjectionNotCaughtUp(Exception):
 
 class Runtime:
     """Everything a request handler needs; built by :meth:`open`, closed by :meth:`close`."""
+
+    scheduler: Scheduler | None = None
 
     def __init__(
         self,
@@ -69,9 +72,15 @@ class Runtime:
                 on_advance=waiter.advanced,
             )
             await runner.start()
-        return cls(settings, clock, commands, pool, waiter, runner)
+        runtime = cls(settings, clock, commands, pool, waiter, runner)
+        if settings.run_scheduler:
+            runtime.scheduler = Scheduler(runtime, database.url)
+            await runtime.scheduler.start()
+        return runtime
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         if self.runner is not None:
             await self.runner.stop()
         await self.waiter.stop()

@@ -18,6 +18,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     read_your_writes_timeout_s: float = 5.0
     projection_batch_size: int = 500
     run_projections: bool = True
+    run_scheduler: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -14,12 +14,28 @@ from eventsourcing.utils import get_topic
 
 from domain.codec import MsgspecMapper
 from domain.usecases.base import CommandResult
+from domain.usecases.concerns import ConcernUseCases
+from domain.usecases.consent import ConsentUseCases
+from domain.usecases.handovers import HandoverUseCases
+from domain.usecases.housing import HousingUseCases
+from domain.usecases.individual_plans import IndividualPlanUseCases
+from domain.usecases.nav import NavUseCases
+from domain.usecases.rent import RentUseCases
 from domain.usecases.visits import VisitUseCases
 
 __all__ = ["CommandResult", "FollowUpApplication"]
 
 
-class FollowUpApplication(VisitUseCases):
+class FollowUpApplication(
+    HandoverUseCases,
+    IndividualPlanUseCases,
+    VisitUseCases,
+    HousingUseCases,
+    ConcernUseCases,
+    RentUseCases,
+    NavUseCases,
+    ConsentUseCases,
+):
     """Records the facts of housing follow-up as events in PostgreSQL."""
 
     name = "Folgja"

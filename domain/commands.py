@@ -15,7 +15,7 @@ import msgspec
 
 from domain.services import Service
 from domain.tenant import VisitIntervalDays
-from domain.visit import MAX_WORKERS_ON_VISIT, FailureReason, Observations
+from domain.visit import MAX_WORKERS_ON_VISIT, FailureReason, Observations, VisitLocation
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
@@ -51,13 +51,17 @@ class PlanVisit(Command, frozen=True, kw_only=True):
     visit_id: UUID
     planned_for: datetime
     worker_ids: Workers
+    location: VisitLocation = VisitLocation.HOME
 
 
 class CompleteVisit(Command, frozen=True, kw_only=True):
     worker_ids: Workers
     observations: Observations
+    # Recorded on a tablet without a connection: a safety-rule breach is kept for review.
+    recorded_offline: bool = False
 
 
 class FailVisit(Command, frozen=True, kw_only=True):
     worker_ids: Workers
     reason: FailureReason
+    recorded_offline: bool = False

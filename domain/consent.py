@@ -22,6 +22,29 @@ from domain.tenant_events import (
 )
 
 
+def new_consent(
+    consent_id: UUID,
+    recipients: Sequence[Service],
+    categories: Sequence[InfoCategory],
+    given_on: date,
+    expires_on: date | None,
+) -> Consent:
+    """The consent as it would be recorded (checked, duplicates dropped)."""
+    if not recipients:
+        raise InvalidValue("recipients", "at_least_one", "name at least one receiving service")
+    if not categories:
+        raise InvalidValue("categories", "at_least_one", "name at least one information category")
+    if expires_on is not None and expires_on < given_on:
+        raise InvalidValue("expires_on", "not_before_given", "expires_on is before given_on")
+    return Consent(
+        consent_id=consent_id,
+        recipients=tuple(dict.fromkeys(recipients)),
+        categories=tuple(dict.fromkeys(categories)),
+        given_on=given_on,
+        expires_on=expires_on,
+    )
+
+
 def give_consent(
     tenant: Tenant,
     consent_id: UUID,
@@ -31,21 +54,9 @@ def give_consent(
     expires_on: date | None,
     meta: EventMeta,
 ) -> ConsentGiven:
-    if not recipients:
-        raise InvalidValue("recipients", "at_least_one", "name at least one receiving service")
-    if not categories:
-        raise InvalidValue("categories", "at_least_one", "name at least one information category")
-    if expires_on is not None and expires_on < given_on:
-        raise InvalidValue("expires_on", "not_before_given", "expires_on is before given_on")
+    consent = new_consent(consent_id, recipients, categories, given_on, expires_on)
     if any(c.consent_id == consent_id for c in tenant.consents):
         raise IllegalStateChange("consent_id", "unique_id", "consent_id is already used")
-    consent = Consent(
-        consent_id=consent_id,
-        recipients=tuple(dict.fromkeys(recipients)),
-        categories=tuple(dict.fromkeys(categories)),
-        given_on=given_on,
-        expires_on=expires_on,
-    )
     return ConsentGiven(
         originator_id=tenant.id,
         originator_version=tenant.version + 1,
@@ -62,6 +73,8 @@ def withdraw_consent(
         raise InvalidValue("consent_id", "must_exist", "the tenant has no consent with that id")
     if consent.withdrawn_on is not None:
         raise IllegalStateChange("consent_id", "not_withdrawn", "the consent is already withdrawn")
+    if withdrawn_on < consent.given_on:
+        raise InvalidValue("withdrawn_on", "not_before_given", "withdrawn_on is before given_on")
     return ConsentWithdrawn(
         originator_id=tenant.id,
         originator_version=tenant.version + 1,

@@ -10,7 +10,8 @@ from uuid import UUID
 
 import msgspec
 
-from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
+from domain.dwelling import SafetyFlag
+from domain.errors import DomainError, IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
 from domain.tenant import Tenant
 
@@ -38,6 +39,13 @@ class Observations(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     note: Annotated[str, msgspec.Meta(max_length=MAX_NOTE_LENGTH)] = ""
 
 
+class VisitLocation(StrEnum):
+    """Where the visit takes place: in the tenant's home, or elsewhere (office, café)."""
+
+    HOME = "home"
+    ELSEWHERE = "elsewhere"
+
+
 class VisitStatus(StrEnum):
     PLANNED = "planned"
     COMPLETED = "completed"
@@ -51,18 +59,22 @@ class VisitPlanned(DomainEvent, frozen=True, kw_only=True):
     tenant_id: UUID
     planned_for: datetime
     worker_ids: tuple[UUID, ...]
+    location: VisitLocation = VisitLocation.HOME
 
 
 class VisitCompleted(DomainEvent, frozen=True, kw_only=True):
     tenant_id: UUID
     worker_ids: tuple[UUID, ...]
     observations: Observations
+    # Safety rules the visit broke; only ever set for a visit recorded offline.
+    review_reasons: tuple[str, ...] = ()
 
 
 class VisitFailed(DomainEvent, frozen=True, kw_only=True):
     tenant_id: UUID
     worker_ids: tuple[UUID, ...]
     reason: FailureReason
+    review_reasons: tuple[str, ...] = ()
 
 
 VisitEvent = VisitPlanned | VisitCompleted | VisitFailed
@@ -81,6 +93,9 @@ class Visit(msgspec.Struct, frozen=True):
     occurred_at: datetime | None = None
     observations: Observations | None = None
     failure_reason: FailureReason | None = None
+    location: VisitLocation = VisitLocation.HOME
+    review_reasons: tuple[str, ...] = ()
+    needs_review: bool = False
 
 
 def evolve(state: Visit | None, event: VisitEvent) -> Visit:
@@ -91,6 +106,7 @@ def evolve(state: Visit | None, event: VisitEvent) -> Visit:
             tenant_id=event.tenant_id,
             planned_for=event.planned_for,
             worker_ids=event.worker_ids,
+            location=event.location,
         )
     if state is None:
         raise ValueError(f"{type(event).__name__} before VisitPlanned")
@@ -102,6 +118,8 @@ def evolve(state: Visit | None, event: VisitEvent) -> Visit:
             worker_ids=event.worker_ids,
             occurred_at=event.meta.occurred_at,
             observations=event.observations,
+            review_reasons=event.review_reasons,
+            needs_review=bool(event.review_reasons),
         )
     return msgspec.structs.replace(
         state,
@@ -110,6 +128,8 @@ def evolve(state: Visit | None, event: VisitEvent) -> Visit:
         worker_ids=event.worker_ids,
         occurred_at=event.meta.occurred_at,
         failure_reason=event.reason,
+        review_reasons=event.review_reasons,
+        needs_review=bool(event.review_reasons),
     )
 
 
@@ -157,6 +177,43 @@ def _require_planned(visit: Visit) -> None:
         )
 
 
+def _safety_breaches(
+    flag: SafetyFlag | None,
+    location: VisitLocation,
+    worker_ids: Sequence[UUID],
+    *,
+    planning: bool,
+) -> list[DomainError]:
+    """What the address's safety flag forbids about this visit (two-person, no-entry)."""
+    if flag is None:
+        return []
+    breaches: list[DomainError] = []
+    if flag.needs_two_workers and len(set(worker_ids)) < 2:
+        breaches.append(
+            InvalidValue(
+                "worker_ids",
+                "two_person_address",
+                "the tenant's address is flagged two-person: nobody visits alone, "
+                "so name at least two workers",
+            )
+        )
+    if flag.forbids_entry and location is VisitLocation.HOME:
+        detail = "the tenant's address is flagged no-entry: meet the tenant elsewhere, not at home"
+        breaches.append(
+            InvalidValue("location", "no_entry_address", detail)
+            if planning
+            else IllegalStateChange("location", "no_entry_address", detail)
+        )
+    return breaches
+
+
+def _review_reasons(breaches: Sequence[DomainError], recorded_offline: bool) -> tuple[str, ...]:
+    """Refuse a breach; a visit recorded offline is kept, marked with the broken rules."""
+    if breaches and not recorded_offline:
+        raise breaches[0]
+    return tuple(breach.rule for breach in breaches)
+
+
 # --- commands -----------------------------------------------------------------------
 
 
@@ -166,17 +223,26 @@ def plan(
     planned_for: datetime,
     worker_ids: Sequence[UUID],
     meta: EventMeta,
+    *,
+    location: VisitLocation = VisitLocation.HOME,
+    safety_flag: SafetyFlag | None = None,
 ) -> VisitPlanned:
+    """Plan a visit; ``safety_flag`` is the active flag of the tenant's address, if any."""
     _require_active_follow_up(tenant)
     if planned_for.tzinfo is None:
         raise InvalidValue("planned_for", "timezone_required", "planned_for needs a UTC offset")
+    workers = _checked_workers(worker_ids)
+    breaches = _safety_breaches(safety_flag, location, workers, planning=True)
+    if breaches:
+        raise breaches[0]
     return VisitPlanned(
         originator_id=visit_id,
         originator_version=1,
         meta=meta,
         tenant_id=tenant.id,
         planned_for=planned_for,
-        worker_ids=_checked_workers(worker_ids),
+        worker_ids=workers,
+        location=location,
     )
 
 
@@ -186,18 +252,25 @@ def complete(
     worker_ids: Sequence[UUID],
     observations: Observations,
     meta: EventMeta,
+    *,
+    safety_flag: SafetyFlag | None = None,
+    recorded_offline: bool = False,
 ) -> VisitCompleted:
+    """Record a visit that took place; see :func:`fail` for the safety rules offline."""
     _require_planned(visit)
     _require_active_follow_up(tenant)
     if len(observations.note) > MAX_NOTE_LENGTH:
         raise InvalidValue("observations.note", "max_length_10000", "the note is too long")
+    workers = _checked_workers(worker_ids)
+    breaches = _safety_breaches(safety_flag, visit.location, workers, planning=False)
     return VisitCompleted(
         originator_id=visit.id,
         originator_version=visit.version + 1,
         meta=meta,
         tenant_id=visit.tenant_id,
-        worker_ids=_checked_workers(worker_ids),
+        worker_ids=workers,
         observations=observations,
+        review_reasons=_review_reasons(breaches, recorded_offline),
     )
 
 
@@ -207,14 +280,31 @@ def fail(
     worker_ids: Sequence[UUID],
     reason: FailureReason,
     meta: EventMeta,
+    *,
+    safety_flag: SafetyFlag | None = None,
+    recorded_offline: bool = False,
 ) -> VisitFailed:
+    """Record a visit that did not happen.
+
+    A visit that failed at the door (not at home, refused entry) went to the address, so
+    the address's safety flag applies; a cancelled visit went nowhere and is always
+    recorded (otherwise a home visit planned before a no-entry flag could never be
+    closed). A breach recorded offline is kept, with the broken rules as review reasons.
+    """
     _require_planned(visit)
     _require_active_follow_up(tenant)
+    workers = _checked_workers(worker_ids)
+    breaches = (
+        []
+        if reason is FailureReason.CANCELLED
+        else _safety_breaches(safety_flag, visit.location, workers, planning=False)
+    )
     return VisitFailed(
         originator_id=visit.id,
         originator_version=visit.version + 1,
         meta=meta,
         tenant_id=visit.tenant_id,
-        worker_ids=_checked_workers(worker_ids),
+        worker_ids=workers,
         reason=reason,
+        review_reasons=_review_reasons(breaches, recorded_offline),
     )

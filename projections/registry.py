@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from projections.base import Projection
+from projections.handovers import HandoverScheduleProjection
 from projections.timeline import TimelineProjection
 
 
 def all_projections() -> list[Projection]:
-    return [TimelineProjection()]
+    return [TimelineProjection(), HandoverScheduleProjection()]
 
 
 def by_name(name: str) -> Projection:

@@ -1,4 +1,4 @@
-"""Use cases for home visits."""
+"""Use cases for home visits, under the safety flag of the tenant's address."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from domain import visit as visits
 from domain.commands import CompleteVisit, FailVisit, PlanVisit
 from domain.events import Actor, event_meta
 from domain.usecases.base import CommandResult
-from domain.usecases.tenants import TenantUseCases
+from domain.usecases.housing import HousingUseCases
 
 
-class VisitUseCases(TenantUseCases):
+class VisitUseCases(HousingUseCases):
     def visit(self, visit_id: UUID) -> visits.Visit | None:
         return self.load(visits.replay, visit_id)
 
@@ -24,7 +24,15 @@ class VisitUseCases(TenantUseCases):
     ) -> CommandResult:
         meta = event_meta(actor, cmd.occurred_at, now)
         tenant = self.existing_tenant(tenant_id)
-        event = visits.plan(cmd.visit_id, tenant, cmd.planned_for, cmd.worker_ids, meta)
+        event = visits.plan(
+            cmd.visit_id,
+            tenant,
+            cmd.planned_for,
+            cmd.worker_ids,
+            meta,
+            location=cmd.location,
+            safety_flag=self.safety_flag_for(tenant),
+        )
         return self.created(cmd.visit_id, event, "visit_id")
 
     def complete_visit(
@@ -33,7 +41,15 @@ class VisitUseCases(TenantUseCases):
         meta = event_meta(actor, cmd.occurred_at, now)
         visit = self.existing_visit(visit_id)
         tenant = self.existing_tenant(visit.tenant_id)
-        event = visits.complete(visit, tenant, cmd.worker_ids, cmd.observations, meta)
+        event = visits.complete(
+            visit,
+            tenant,
+            cmd.worker_ids,
+            cmd.observations,
+            meta,
+            safety_flag=self.safety_flag_for(tenant),
+            recorded_offline=cmd.recorded_offline,
+        )
         return self.result(visit_id, event)
 
     def fail_visit(
@@ -42,5 +58,13 @@ class VisitUseCases(TenantUseCases):
         meta = event_meta(actor, cmd.occurred_at, now)
         visit = self.existing_visit(visit_id)
         tenant = self.existing_tenant(visit.tenant_id)
-        event = visits.fail(visit, tenant, cmd.worker_ids, cmd.reason, meta)
+        event = visits.fail(
+            visit,
+            tenant,
+            cmd.worker_ids,
+            cmd.reason,
+            meta,
+            safety_flag=self.safety_flag_for(tenant),
+            recorded_offline=cmd.recorded_offline,
+        )
         return self.result(visit_id, event)

@@ -1,0 +1,124 @@
+"""Dwellings with their address safety flags, and leases (tenancies)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from backend.runtime import Runtime
+from domain.application import CommandResult
+from domain.dwelling import Dwelling
+from domain.errors import UnknownAggregate
+from domain.events import Actor
+from domain.housing_commands import (
+    ChangeSafetyFlag,
+    EndLease,
+    LiftSafetyFlag,
+    RegisterDwelling,
+    ReviewSafetyFlag,
+    SetSafetyFlag,
+    StartLease,
+)
+from domain.lease import Lease
+
+
+class DwellingController(Controller):
+    path = "/dwellings"
+    tags = ["dwellings"]
+
+    @post("/", summary="Register a dwelling (client-supplied id; retry-safe)")
+    async def register(
+        self,
+        data: JSONBody[RegisterDwelling],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.register_dwelling, data, actor)
+
+    @get("/{dwelling_id:uuid}", summary="A dwelling's current state, with its safety flag")
+    async def current(
+        self, dwelling_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+    ) -> Dwelling:
+        dwelling = await runtime.load(runtime.commands.dwelling, dwelling_id)
+        if dwelling is None:
+            raise UnknownAggregate(
+                "dwelling_id", "must_exist", f"no dwelling with id {dwelling_id}"
+            )
+        return dwelling
+
+    @post("/{dwelling_id:uuid}/safety-flag", summary="Flag the address two-person or no-entry")
+    async def set_flag(
+        self,
+        dwelling_id: FromPath[UUID],
+        data: JSONBody[SetSafetyFlag],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.set_safety_flag, dwelling_id, data, actor)
+
+    @post("/{dwelling_id:uuid}/safety-flag/change", summary="Change the address's safety flag")
+    async def change_flag(
+        self,
+        dwelling_id: FromPath[UUID],
+        data: JSONBody[ChangeSafetyFlag],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.change_safety_flag, dwelling_id, data, actor)
+
+    @post(
+        "/{dwelling_id:uuid}/safety-flag/review",
+        summary="Record that the flag was reviewed and kept, with the next review date",
+    )
+    async def review_flag(
+        self,
+        dwelling_id: FromPath[UUID],
+        data: JSONBody[ReviewSafetyFlag],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.review_safety_flag, dwelling_id, data, actor)
+
+    @post("/{dwelling_id:uuid}/safety-flag/lift", summary="Lift the address's safety flag")
+    async def lift_flag(
+        self,
+        dwelling_id: FromPath[UUID],
+        data: JSONBody[LiftSafetyFlag],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.lift_safety_flag, dwelling_id, data, actor)
+
+
+class LeaseController(Controller):
+    path = "/leases"
+    tags = ["leases"]
+
+    @post("/", summary="Start a lease and move the tenant in (client-supplied id; retry-safe)")
+    async def start(
+        self,
+        data: JSONBody[StartLease],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.start_lease, data, actor)
+
+    @get("/{lease_id:uuid}", summary="A lease's current state")
+    async def current(self, lease_id: FromPath[UUID], runtime: NamedDependency[Runtime]) -> Lease:
+        lease = await runtime.load(runtime.commands.lease, lease_id)
+        if lease is None:
+            raise UnknownAggregate("lease_id", "must_exist", f"no lease with id {lease_id}")
+        return lease
+
+    @post("/{lease_id:uuid}/end", summary="End a lease and move the tenant out")
+    async def end(
+        self,
+        lease_id: FromPath[UUID],
+        data: JSONBody[EndLease],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.end_lease, lease_id, data, actor)

@@ -1,0 +1,142 @@
+"""Handovers (overgangene) between services, and the tenant's individual plan."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
+from backend.runtime import Runtime
+from domain.application import CommandResult
+from domain.errors import UnknownAggregate
+from domain.events import Actor
+from domain.handover import Handover
+from domain.handover_commands import (
+    AcceptHandover,
+    AnnounceHandover,
+    ChangeIndividualPlan,
+    DeclineHandover,
+    EndIndividualPlan,
+    StartIndividualPlan,
+)
+from projections import events as event_log
+from projections.handovers import HandoverRow, HandoverScheduleProjection, handovers_for_tenant
+
+MinPosition = Annotated[
+    int | None,
+    Parameter(
+        ge=0,
+        description="Wait (briefly) until the read model includes this log position "
+        "(the `position` a command returned): read-your-writes.",
+    ),
+]
+
+
+class HandoverController(Controller):
+    path = "/handovers"
+    tags = ["handovers"]
+
+    @post("/", summary="Announce a handover to another service (client-supplied id; retry-safe)")
+    async def announce(
+        self,
+        data: JSONBody[AnnounceHandover],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.announce_handover, data, actor)
+
+    @get("/{handover_id:uuid}", summary="A handover's current state")
+    async def current(
+        self, handover_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+    ) -> Handover:
+        handover = await runtime.load(runtime.commands.handover, handover_id)
+        if handover is None:
+            raise UnknownAggregate(
+                "handover_id", "must_exist", f"no handover with id {handover_id}"
+            )
+        return handover
+
+    @post(
+        "/{handover_id:uuid}/acceptance",
+        summary="The receiving service accepts, naming a contact worker; "
+        "completes at once when the effective date has come",
+    )
+    async def accept(
+        self,
+        handover_id: FromPath[UUID],
+        data: JSONBody[AcceptHandover],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.accept_handover, handover_id, data, actor)
+
+    @post("/{handover_id:uuid}/declination", summary="The receiving service declines, with reason")
+    async def decline(
+        self,
+        handover_id: FromPath[UUID],
+        data: JSONBody[DeclineHandover],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.decline_handover, handover_id, data, actor)
+
+
+class TenantResponsibilityController(Controller):
+    """The tenant's handover history and individual plan (under /tenants)."""
+
+    path = "/tenants"
+    tags = ["tenants", "handovers"]
+
+    @get("/{tenant_id:uuid}/handovers", summary="The tenant's handovers, by effective date")
+    async def handovers(
+        self,
+        tenant_id: FromPath[UUID],
+        runtime: NamedDependency[Runtime],
+        min_position: MinPosition = None,
+    ) -> list[HandoverRow]:
+        await runtime.read_model_at(HandoverScheduleProjection.name, min_position)
+        async with runtime.pool.acquire() as conn:
+            rows = await handovers_for_tenant(conn, tenant_id)
+            if not rows and not await event_log.aggregate_exists(conn, tenant_id):
+                raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
+        return rows
+
+    @post(
+        "/{tenant_id:uuid}/individual-plan", summary="Start an individual plan with a coordinator"
+    )
+    async def start_individual_plan(
+        self,
+        tenant_id: FromPath[UUID],
+        data: JSONBody[StartIndividualPlan],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.start_individual_plan, tenant_id, data, actor)
+
+    @post(
+        "/{tenant_id:uuid}/individual-plan/change",
+        summary="Change the plan's coordinator or responsibility group",
+    )
+    async def change_individual_plan(
+        self,
+        tenant_id: FromPath[UUID],
+        data: JSONBody[ChangeIndividualPlan],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(
+            runtime.commands.change_individual_plan, tenant_id, data, actor
+        )
+
+    @post("/{tenant_id:uuid}/individual-plan/end", summary="End the individual plan")
+    async def end_individual_plan(
+        self,
+        tenant_id: FromPath[UUID],
+        data: JSONBody[EndIndividualPlan],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.end_individual_plan, tenant_id, data, actor)

@@ -1,0 +1,156 @@
+"""Rent cases: arrears, repayment, rent deduction and the eviction chain; read one."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from backend.runtime import Runtime
+from domain.application import CommandResult
+from domain.events import Actor
+from domain.rent import RentCase, require
+from domain.rent_commands import (
+    AgreeRepayment,
+    CancelEviction,
+    CarryOutEviction,
+    ClearArrears,
+    IssueEvictionWarning,
+    OpenRentCase,
+    PetitionEviction,
+    ReportArrears,
+    SetEvictionDate,
+    SetUpRentDeduction,
+)
+
+
+class RentCaseController(Controller):
+    path = "/rent-cases"
+    tags = ["rent"]
+
+    @post("/", summary="Open the rent case of a lease (id derived from the lease; retry-safe)")
+    async def open_case(
+        self,
+        data: JSONBody[OpenRentCase],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.open_rent_case, data, actor)
+
+    @get("/{rent_case_id:uuid}", summary="A rent case: arrears, eviction stage, NAV notices")
+    async def current(
+        self, rent_case_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+    ) -> RentCase:
+        return require(await runtime.load(runtime.commands.rent_case, rent_case_id), rent_case_id)
+
+    @post(
+        "/{rent_case_id:uuid}/arrears",
+        summary="Report a month's unpaid rent (NAV notified if allowed)",
+    )
+    async def report_arrears(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[ReportArrears],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.report_arrears, rent_case_id, data, actor)
+
+    @post(
+        "/{rent_case_id:uuid}/repayment-agreement",
+        summary="Record a repayment agreement (nedbetalingsavtale)",
+    )
+    async def agree_repayment(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[AgreeRepayment],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.agree_repayment, rent_case_id, data, actor)
+
+    @post(
+        "/{rent_case_id:uuid}/rent-deduction", summary="Record an automatic rent deduction (trekk)"
+    )
+    async def set_up_rent_deduction(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[SetUpRentDeduction],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(
+            runtime.commands.set_up_rent_deduction, rent_case_id, data, actor
+        )
+
+    @post("/{rent_case_id:uuid}/cleared", summary="Record that the arrears are cleared")
+    async def clear_arrears(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[ClearArrears],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.clear_arrears, rent_case_id, data, actor)
+
+    @post(
+        "/{rent_case_id:uuid}/eviction-warning", summary="Issue the § 4-18 warning: 14 days to pay"
+    )
+    async def issue_eviction_warning(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[IssueEvictionWarning],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(
+            runtime.commands.issue_eviction_warning, rent_case_id, data, actor
+        )
+
+    @post(
+        "/{rent_case_id:uuid}/eviction-petition",
+        summary="Petition for eviction (begjæring om fravikelse)",
+    )
+    async def petition_eviction(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[PetitionEviction],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.petition_eviction, rent_case_id, data, actor)
+
+    @post("/{rent_case_id:uuid}/eviction-date", summary="Set or move the eviction date")
+    async def set_eviction_date(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[SetEvictionDate],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.set_eviction_date, rent_case_id, data, actor)
+
+    @post(
+        "/{rent_case_id:uuid}/eviction-carried-out",
+        summary="Record that the eviction was carried out",
+    )
+    async def carry_out_eviction(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[CarryOutEviction],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.carry_out_eviction, rent_case_id, data, actor)
+
+    @post("/{rent_case_id:uuid}/eviction-cancelled", summary="Cancel the eviction chain")
+    async def cancel_eviction(
+        self,
+        rent_case_id: FromPath[UUID],
+        data: JSONBody[CancelEviction],
+        actor: NamedDependency[Actor],
+        runtime: NamedDependency[Runtime],
+    ) -> CommandResult:
+        return await runtime.command(runtime.commands.cancel_eviction, rent_case_id, data, actor)

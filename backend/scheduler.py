@@ -1,0 +1,158 @@
+"""The scheduler: time-based rules, run by exactly one process at a time (the leader).
+
+Every process starts an APScheduler ``AsyncIOScheduler`` that ticks every minute. A tick
+first tries to take (or confirms it still holds) a PostgreSQL session advisory lock on a
+dedicated connection; only the holder runs the jobs. When the leader dies, its session
+ends, the lock is freed, and another process takes over at its next tick.
+
+Every job is idempotent: it decides from the write model what is due, and a second run (or
+a second leader racing the first) finds nothing left to do or loses the optimistic-
+concurrency race — nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from domain.errors import ConcurrentChange, DomainError, IllegalStateChange
+from domain.handover import local_date
+from projections.handovers import due_handovers
+
+if TYPE_CHECKING:
+    from backend.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK_KEY = zlib.crc32(b"folgja.scheduler.leader")
+TICK_INTERVAL_S = 60.0
+CONNECT_TIMEOUT_S = 10.0
+
+
+async def settle_due_handovers(runtime: Runtime) -> list[UUID]:
+    """Complete or lapse every handover whose date has come (as of the runtime's clock).
+
+    Answers the handovers this run settled. Safe to run again at any time: a handover
+    that is already settled (by an earlier run, a concurrent leader, or a late acceptance)
+    is skipped.
+    """
+    today = local_date(runtime.clock())
+    async with runtime.pool.acquire() as conn:
+        due = await due_handovers(conn, today)
+    settled: list[UUID] = []
+    for row in due:
+        try:
+            result = await runtime.command(runtime.commands.settle_handover, row.handover_id)
+        except (IllegalStateChange, ConcurrentChange):
+            # Someone settled or changed it meanwhile; the next tick sees the new state.
+            log.info("handover %s changed meanwhile; left for the next tick", row.handover_id)
+            continue
+        except DomainError as error:
+            log.warning("handover %s not settled: %s", row.handover_id, error.rule)
+            continue
+        if result is not None:
+            settled.append(row.handover_id)
+    if settled:
+        log.info("settled %d due handover(s)", len(settled))
+    return settled
+
+
+# Every job the leader runs at each tick, in order.
+JOBS: tuple[Callable[[Runtime], Awaitable[object]], ...] = (settle_due_handovers,)
+
+
+class Scheduler:
+    def __init__(
+        self, runtime: Runtime, database_url: str, *, interval_s: float = TICK_INTERVAL_S
+    ) -> None:
+        self._runtime = runtime
+        self._database_url = database_url
+        self._interval_s = interval_s
+        self._scheduler: AsyncIOScheduler | None = None
+        self._lock_conn: asyncpg.Connection | None = None
+        self._ticking: asyncio.Task[object] | None = None
+        self._leading = asyncio.Lock()
+        self.is_leader = False
+
+    async def start(self) -> None:
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self._interval_s,
+            id="folgja-tick",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(self._interval_s),
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._scheduler = None
+        ticking = self._ticking
+        if ticking is not None and not ticking.done():
+            ticking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticking
+        await self._resign()
+
+    async def tick(self) -> bool:
+        """Run every job if this process leads; answer whether it did."""
+        self._ticking = asyncio.current_task()
+        if not await self._lead():
+            return False
+        for job in JOBS:
+            try:
+                await job(self._runtime)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduled job %s failed", getattr(job, "__name__", job))
+        return True
+
+    async def _lead(self) -> bool:
+        """Take the leader lock, or confirm that our session (and so the lock) is alive."""
+        async with self._leading:
+            return await self._take_or_keep_lock()
+
+    async def _take_or_keep_lock(self) -> bool:
+        try:
+            if self._lock_conn is None or self._lock_conn.is_closed():
+                self.is_leader = False
+                self._lock_conn = await asyncpg.connect(
+                    self._database_url, timeout=CONNECT_TIMEOUT_S
+                )
+            if self.is_leader:
+                await self._lock_conn.fetchval("SELECT 1", timeout=CONNECT_TIMEOUT_S)
+                return True
+            self.is_leader = bool(
+                await self._lock_conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1)", LEADER_LOCK_KEY, timeout=CONNECT_TIMEOUT_S
+                )
+            )
+            if self.is_leader:
+                log.info("this process now leads the scheduler")
+            return self.is_leader
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+            log.warning("scheduler lost its database session; will retry", exc_info=True)
+            await self._resign()
+            return False
+
+    async def _resign(self) -> None:
+        """Close the lock's session: PostgreSQL frees the lock with it."""
+        self.is_leader = False
+        conn, self._lock_conn = self._lock_conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), CONNECT_TIMEOUT_S)

@@ -1,0 +1,175 @@
+"""Use cases for rent cases: arrears, repayment, the eviction chain — and NAV's notice.
+
+Every step NAV may be told about (arrears, warning, petition, eviction date) is stored
+together with its consequence, in one commit: NAV's notification is opened, or the rent
+case records that it was withheld and why. Neither can exist without the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from domain import nav
+from domain import rent as rents
+from domain.events import Actor, EventMeta, event_meta
+from domain.nav import WithheldReason
+from domain.rent_commands import (
+    AgreeRepayment,
+    CancelEviction,
+    CarryOutEviction,
+    ClearArrears,
+    IssueEvictionWarning,
+    OpenRentCase,
+    PetitionEviction,
+    ReportArrears,
+    SetEvictionDate,
+    SetUpRentDeduction,
+)
+from domain.usecases.base import CommandResult
+from domain.usecases.tenants import TenantUseCases
+
+Step = Callable[[rents.RentCase, EventMeta], rents.RentCaseEvents]
+
+
+class RentUseCases(TenantUseCases):
+    def rent_case(self, rent_case_id: UUID) -> rents.RentCase | None:
+        return self.load(rents.replay, rent_case_id)
+
+    def existing_rent_case(self, rent_case_id: UUID) -> rents.RentCase:
+        return rents.require(self.rent_case(rent_case_id), rent_case_id)
+
+    def open_rent_case(self, cmd: OpenRentCase, actor: Actor, now: datetime) -> CommandResult:
+        meta = event_meta(actor, cmd.occurred_at, now)
+        tenant = self.existing_tenant(cmd.tenant_id)
+        event = rents.open_case(cmd.lease_id, tenant, meta)
+        return self.created(event.originator_id, event, "lease_id")
+
+    def _rent_step(
+        self,
+        rent_case_id: UUID,
+        occurred_at: datetime | None,
+        actor: Actor,
+        now: datetime,
+        step: Step,
+    ) -> CommandResult:
+        """Record one step; if NAV may hear of it, decide and record that in the same commit."""
+        meta = event_meta(actor, occurred_at, now)
+        case = self.existing_rent_case(rent_case_id)
+        event = step(case, meta)
+        trigger = rents.trigger_of(event)
+        if trigger is None:
+            return self.result(rent_case_id, event)
+        after = rents.evolve(case, event)
+        tenant = self.existing_tenant(case.tenant_id)
+        decision = nav.send_or_withhold(
+            case.id, tenant, trigger, event.originator_version, after.total_owed_nok, meta
+        )
+        if isinstance(decision, WithheldReason):
+            withheld = rents.withhold_nav_notification(after, trigger, decision, meta)
+            return self.result(rent_case_id, event, withheld)
+        return self.result(rent_case_id, event, decision)
+
+    def report_arrears(
+        self, rent_case_id: UUID, cmd: ReportArrears, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.report_arrears(case, cmd.month, cmd.amount_nok, meta),
+        )
+
+    def agree_repayment(
+        self, rent_case_id: UUID, cmd: AgreeRepayment, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.agree_repayment(
+                case, cmd.monthly_amount_nok, cmd.first_due_on, meta
+            ),
+        )
+
+    def set_up_rent_deduction(
+        self, rent_case_id: UUID, cmd: SetUpRentDeduction, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.set_up_rent_deduction(
+                case, cmd.monthly_amount_nok, cmd.starts_on, meta
+            ),
+        )
+
+    def clear_arrears(
+        self, rent_case_id: UUID, cmd: ClearArrears, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.clear_arrears(case, cmd.cleared_on, meta),
+        )
+
+    def issue_eviction_warning(
+        self, rent_case_id: UUID, cmd: IssueEvictionWarning, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.issue_eviction_warning(case, cmd.issued_on, meta),
+        )
+
+    def petition_eviction(
+        self, rent_case_id: UUID, cmd: PetitionEviction, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.petition_eviction(case, cmd.petitioned_on, meta),
+        )
+
+    def set_eviction_date(
+        self, rent_case_id: UUID, cmd: SetEvictionDate, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.set_eviction_date(case, cmd.eviction_on, meta),
+        )
+
+    def carry_out_eviction(
+        self, rent_case_id: UUID, cmd: CarryOutEviction, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.carry_out_eviction(case, cmd.carried_out_on, meta),
+        )
+
+    def cancel_eviction(
+        self, rent_case_id: UUID, cmd: CancelEviction, actor: Actor, now: datetime
+    ) -> CommandResult:
+        return self._rent_step(
+            rent_case_id,
+            cmd.occurred_at,
+            actor,
+            now,
+            lambda case, meta: rents.cancel_eviction(case, cmd.reason, meta),
+        )
