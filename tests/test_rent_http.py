@@ -270,7 +270,7 @@ def test_bad_arrears_are_refused_with_field_and_rule(client):
     before = head_position(client)
 
     bad_month = client.post(url, json={"month": "2026-13", "amount_nok": 100}, headers=FBE)
-    assert_problem(bad_month, 422, "month", "valid")
+    assert_problem(bad_month, 422, "month", "pattern")
     zero = client.post(url, json={"month": "2026-02", "amount_nok": 0}, headers=FBE)
     assert_problem(zero, 422, "amount_nok", "range")
     future = client.post(url, json={"month": "2026-04", "amount_nok": 100}, headers=FBE)
