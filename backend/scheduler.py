@@ -24,7 +24,7 @@ import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from domain.errors import ConcurrentChange, DomainError, IllegalStateChange
-from domain.handover import local_date
+from domain.events import local_date
 from projections.handovers import due_handovers
 
 if TYPE_CHECKING:

@@ -222,7 +222,7 @@ def _not_blank(value: str, field: str) -> str:
 
 
 def _review_not_in_past(review_on: date, meta: EventMeta) -> None:
-    if review_on < meta.recorded_at.date():
+    if review_on < meta.recorded_on:
         raise InvalidValue(
             "review_on", "not_in_past", "review_on must be today or later: a flag needs a review"
         )

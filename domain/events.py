@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -13,6 +14,17 @@ from domain.services import Service
 
 # A tablet's clock may run a little ahead of the server's; more than this is a mistake.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+# Dates in the domain (due dates, "today", "not in the past") are the municipality's
+# calendar dates, whatever zone the server runs in.
+MUNICIPALITY_TZ = ZoneInfo("Europe/Oslo")
+
+
+def local_date(moment: datetime) -> date:
+    """The municipality's calendar date at ``moment`` (which must carry a UTC offset)."""
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    return moment.astimezone(MUNICIPALITY_TZ).date()
 
 
 class Actor(msgspec.Struct, frozen=True):
@@ -34,6 +46,11 @@ class EventMeta(msgspec.Struct, frozen=True):
     occurred_at: datetime
     recorded_at: datetime
 
+    @property
+    def recorded_on(self) -> date:
+        """The municipality's date when the event was recorded ("today" for the rules)."""
+        return local_date(self.recorded_at)
+
 
 def event_meta(actor: Actor, occurred_at: datetime | None, now: datetime) -> EventMeta:
     """Stamp a command with its provenance, refusing times from the future."""
@@ -50,6 +67,10 @@ def event_meta(actor: Actor, occurred_at: datetime | None, now: datetime) -> Eve
             "occurred_at", "not_in_future", "occurred_at must not be later than the server's time"
         )
     return EventMeta(actor=actor, occurred_at=occurred_at, recorded_at=now)
+
+
+# Who records what the system does by itself (scheduled jobs).
+SYSTEM_ACTOR = Actor(user_id=UUID("00000000-0000-0000-0000-000000000000"), service=Service.ADMIN)
 
 
 class DomainEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,27 +18,14 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
-from domain.events import Actor, DomainEvent, EventMeta
+from domain.events import DomainEvent, EventMeta
 from domain.services import Service
 from domain.tenant import Tenant, assign_responsibility, lapse_responsibility
 from domain.tenant_events import ResponsibilityAssigned, ResponsibilityLapsed
-
-MUNICIPALITY_TZ = ZoneInfo("Europe/Oslo")
-
-# Time-based rules act as this actor (the scheduler), never as a person.
-SYSTEM_ACTOR = Actor(user_id=UUID("00000000-0000-0000-0000-000000000000"), service=Service.ADMIN)
-
-
-def local_date(moment: datetime) -> date:
-    """The municipality's calendar date at ``moment`` (which must carry a UTC offset)."""
-    if moment.tzinfo is None:
-        raise ValueError("moment must be timezone-aware")
-    return moment.astimezone(MUNICIPALITY_TZ).date()
 
 
 class HandoverKind(StrEnum):

@@ -208,7 +208,7 @@ def send_or_withhold(
     day it was given, whenever the step happened. The notification's id is derived from
     the step, so it is opened at most once.
     """
-    on = meta.recorded_at.date()
+    on = meta.recorded_on
     basis = notification_basis(tenant, trigger, on)
     if isinstance(basis, WithheldReason):
         return basis

@@ -289,7 +289,7 @@ def require(case: RentCase | None, rent_case_id: UUID) -> RentCase:
 
 
 def _today(meta: EventMeta) -> date:
-    return meta.recorded_at.date()
+    return meta.recorded_on
 
 
 def _not_in_future(field: str, day: date, meta: EventMeta) -> None:

@@ -179,7 +179,7 @@ def register(
     name = full_name.strip()
     if not name:
         raise InvalidValue("full_name", "not_blank", "full_name must not be blank")
-    if birth_date is not None and birth_date > meta.recorded_at.date():
+    if birth_date is not None and birth_date > meta.recorded_on:
         raise InvalidValue("birth_date", "not_in_future", "birth_date must not be in the future")
     return TenantRegistered(
         originator_id=tenant_id,

@@ -13,7 +13,7 @@ import pytest
 from domain import handover as handovers
 from domain import tenant as tenants
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
-from domain.events import Actor, EventMeta, event_meta
+from domain.events import SYSTEM_ACTOR, Actor, EventMeta, event_meta, local_date
 from domain.handover import (
     Handover,
     HandoverCompleted,
@@ -211,14 +211,14 @@ def test_a_lapsed_handover_cannot_be_declined() -> None:
 
 
 def settled(h: Handover, today: date = TODAY) -> Handover:
-    event = handovers.settle(h, today, meta(handovers.SYSTEM_ACTOR))
+    event = handovers.settle(h, today, meta(SYSTEM_ACTOR))
     assert event is not None
     return handovers.evolve(h, event)
 
 
 def test_an_accepted_handover_completes_on_its_date() -> None:
     h = accepted()
-    event = handovers.settle(h, TODAY, meta(handovers.SYSTEM_ACTOR))
+    event = handovers.settle(h, TODAY, meta(SYSTEM_ACTOR))
     assert isinstance(event, HandoverCompleted)
     assert (event.to_service, event.contact_worker_id) == (Service.OUTREACH_TEAM, CONTACT)
     assert handovers.evolve(h, event).status is HandoverStatus.COMPLETED
@@ -269,16 +269,16 @@ def test_complete_and_lapse_refuse_what_settle_would_not_do() -> None:
 
 def test_the_date_is_norways_date_not_the_servers() -> None:
     # 23:30 UTC on Thursday is already Friday in Norway.
-    assert handovers.local_date(datetime(2026, 3, 5, 23, 30, tzinfo=UTC)) == TODAY
+    assert local_date(datetime(2026, 3, 5, 23, 30, tzinfo=UTC)) == TODAY
     # In summer time too (UTC+2).
-    assert handovers.local_date(datetime(2026, 7, 1, 22, 30, tzinfo=UTC)) == date(2026, 7, 2)
+    assert local_date(datetime(2026, 7, 1, 22, 30, tzinfo=UTC)) == date(2026, 7, 2)
 
 
 # --- the tenant after settling (the gap rule) ------------------------------------------
 
 
 def effect(h: Handover, t: Tenant) -> ResponsibilityAssigned | ResponsibilityLapsed | None:
-    m = meta(handovers.SYSTEM_ACTOR)
+    m = meta(SYSTEM_ACTOR)
     settlement = handovers.settle(h, TODAY, m)
     assert settlement is not None
     return handovers.responsibility_after(h, settlement, t, m)

@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain import handover as handovers
-from domain.events import Actor, DomainEvent, EventMeta, event_meta
+from domain.events import SYSTEM_ACTOR, Actor, DomainEvent, EventMeta, event_meta, local_date
 from domain.handover_commands import AcceptHandover, AnnounceHandover, DeclineHandover
 from domain.usecases.base import CommandResult
 from domain.usecases.tenants import TenantUseCases
@@ -43,7 +43,7 @@ class HandoverUseCases(TenantUseCases):
         handover = self.existing_handover(handover_id)
         accepted = handovers.accept(handover, cmd.contact_worker_id, meta)
         now_accepted = handovers.evolve(handover, accepted)
-        settlement = handovers.settle(now_accepted, handovers.local_date(now), meta)
+        settlement = handovers.settle(now_accepted, local_date(now), meta)
         if settlement is None:
             return self.result(handover_id, accepted)
         return self._settled(now_accepted, settlement, meta, accepted)
@@ -61,9 +61,9 @@ class HandoverUseCases(TenantUseCases):
         Answers None when there is nothing to do (not due yet, or already settled), so the
         scheduler may call it again and again.
         """
-        meta = event_meta(handovers.SYSTEM_ACTOR, None, now)
+        meta = event_meta(SYSTEM_ACTOR, None, now)
         handover = self.existing_handover(handover_id)
-        settlement = handovers.settle(handover, handovers.local_date(now), meta)
+        settlement = handovers.settle(handover, local_date(now), meta)
         if settlement is None:
             return None
         return self._settled(handover, settlement, meta)
