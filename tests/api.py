@@ -41,3 +41,32 @@ def planned_visit(client: TestClient, tenant_id: uuid.UUID) -> uuid.UUID:
         },
     )
     return visit_id
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def head_position(client: TestClient) -> int:
+    """The event log's head, read from the store itself (not from a projection)."""
+    response = client.get("/health")
+    assert response.status_code == 200, response.text
+    head: int = response.json()["head_position"]
+    return head
+
+
+def timeline(client: TestClient, tenant_id: uuid.UUID, min_position: int) -> list[Any]:
+    response = client.get(f"/tenants/{tenant_id}/timeline", params={"min_position": min_position})
+    assert response.status_code == 200, response.text
+    entries: list[Any] = response.json()
+    return entries
+
+
+def assert_problem(response: Any, status: int, field: str, rule: str) -> dict[str, Any]:
+    """An RFC 9457 problem naming the field and the rule that refused the request."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["errors"][0]["field"] == field, body
+    assert body["errors"][0]["rule"] == rule, body
+    return body
