@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 from litestar import Request, Response
@@ -124,13 +125,11 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # The exception text may quote stored values; log the type and the stack only.
+    # The exception text may quote stored values (names, notes); log the type and the
+    # stack frames only, never the message.
+    stack = "".join(traceback.format_tb(exc.__traceback__))
     log.error(
-        "unhandled %s on %s %s",
-        type(exc).__name__,
-        request.method,
-        request.url.path,
-        exc_info=(type(exc), exc, exc.__traceback__),
+        "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path, stack
     )
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error")
 

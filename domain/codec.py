@@ -54,23 +54,37 @@ def decode_event(
 
 
 class MsgspecMapper(Mapper[UUID]):
-    """Plugs :func:`encode_state` and :func:`decode_event` into the eventsourcing library."""
+    """Plugs :func:`encode_state` and :func:`decode_event` into the eventsourcing library.
+
+    Compression and encryption configured for the library (COMPRESSOR_TOPIC,
+    CIPHER_TOPIC) still apply, in the library's order: compress, then encrypt.
+    """
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         event = cast(DomainEvent, domain_event)
+        state = encode_state(event)
+        if self.compressor:
+            state = self.compressor.compress(state)
+        if self.cipher:
+            state = self.cipher.encrypt(state)
         return StoredEvent(
             originator_id=event.originator_id,
             originator_version=event.originator_version,
             topic=get_topic(type(event)),
-            state=encode_state(event),
+            state=state,
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        state = stored_event.state
+        if self.cipher:
+            state = self.cipher.decrypt(state)
+        if self.compressor:
+            state = self.compressor.decompress(state)
         return cast(
             DomainEventProtocol[UUID],
             decode_event(
                 stored_event.topic,
-                stored_event.state,
+                state,
                 stored_event.originator_id,
                 stored_event.originator_version,
             ),

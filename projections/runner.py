@@ -115,6 +115,8 @@ class ProjectionRunner:
                 if not rows:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wakeup.wait(), IDLE_RECHECK_S)
+                    # A rebuild may have reset the tracking record while we were idle.
+                    position = await tracking.position(conn, projection.name)
                     continue
                 try:
                     position = await write_batch(conn, projection, position, rows)
@@ -194,8 +196,8 @@ def _decode(row: asyncpg.Record) -> PositionedEvent:
 async def rebuild(pool: asyncpg.Pool, projection: Projection) -> None:
     """Empty the projection's tables and reset its tracking, in one transaction.
 
-    A running runner notices the reset at its next commit (its tracking update no longer
-    matches) and starts again from zero.
+    A running runner is woken and notices the reset (its next tracking read, or its next
+    conditional tracking update, no longer matches) and starts again from zero.
     """
     async with pool.acquire() as conn, conn.transaction():
         for table in projection.tables:
@@ -205,6 +207,11 @@ async def rebuild(pool: asyncpg.Pool, projection: Projection) -> None:
         await conn.execute(
             "UPDATE projection_tracking SET position = 0, updated_at = now() WHERE projection = $1",
             projection.name,
+        )
+        # Wake a running runner now, and tell waiters the projection starts again from zero.
+        await conn.execute(f"NOTIFY {event_log.EVENTS_CHANNEL}")
+        await conn.execute(
+            "SELECT pg_notify($1, $2)", tracking.PROJECTION_CHANNEL, f"{projection.name}:0"
         )
 
 

@@ -128,7 +128,7 @@ def test_a_dwelling_with_a_bad_postcode_is_refused(client: TestClient) -> None:
         "postcode": "69000",
         "owner": "municipal",
     }
-    assert_problem(client.post("/dwellings", json=body, headers=FBE), 422, "postcode", "valid")
+    assert_problem(client.post("/dwellings", json=body, headers=FBE), 422, "postcode", "pattern")
     assert head_position(client) == 0
 
 
