@@ -49,6 +49,9 @@ class DatabaseUrl(msgspec.Struct, frozen=True):
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_POOL_SIZE": "8",
             "POSTGRES_MAX_OVERFLOW": "8",
+            # Insert through es_insert_events_uuid (migration 0001): lock, notify and
+            # insert in one statement.
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
         }
 
     def sqlalchemy_url(self) -> str:

@@ -38,6 +38,7 @@ class Runtime:
     """Everything a request handler needs; built by :meth:`open`, closed by :meth:`close`."""
 
     scheduler: Scheduler | None = None
+    runner_pool: asyncpg.Pool | None = None
 
     def __init__(
         self,
@@ -60,19 +61,28 @@ class Runtime:
         cls, settings: Settings, database: DatabaseUrl, clock: Callable[[], datetime] = utc_now
     ) -> Runtime:
         commands = await anyio.to_thread.run_sync(FollowUpApplication, database.eventsourcing_env())
+        # Requests (and the waiter's listener) use ``pool``; the projection runner holds two
+        # connections per projection for as long as it runs, so it gets a pool of its own and
+        # can never starve request handlers.
         pool = await asyncpg.create_pool(database.url, min_size=2, max_size=12)
         waiter = PositionWaiter(pool)
         await waiter.start()
         runner = None
+        runner_pool: asyncpg.Pool | None = None
+        projections = all_projections()
         if settings.run_projections:
+            runner_pool = await asyncpg.create_pool(
+                database.url, min_size=1, max_size=2 * len(projections) + 2
+            )
             runner = ProjectionRunner(
-                pool,
-                all_projections(),
+                runner_pool,
+                projections,
                 batch_size=settings.projection_batch_size,
                 on_advance=waiter.advanced,
             )
             await runner.start()
         runtime = cls(settings, clock, commands, pool, waiter, runner)
+        runtime.runner_pool = runner_pool
         if settings.run_scheduler:
             runtime.scheduler = Scheduler(runtime, database.url)
             await runtime.scheduler.start()
@@ -83,6 +93,8 @@ class Runtime:
             await self.scheduler.stop()
         if self.runner is not None:
             await self.runner.stop()
+        if self.runner_pool is not None:
+            await self.runner_pool.close()
         await self.waiter.stop()
         await self.pool.close()
         self.commands.close()

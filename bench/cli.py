@@ -1,0 +1,544 @@
+"""`python -m bench`: set up, measure, print the table. See docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Coroutine
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import measure
+from bench.fixtures import VisitPool, create_visits
+from bench.stack import (
+    SERVERS,
+    Database,
+    ServerProcess,
+    Watchdog,
+    benchmark_database,
+    remove_on_abort,
+    running_server,
+)
+from bench.stats import Row, median, percentile, render
+
+THROUGHPUT_TENANTS = 100
+VISITS_PER_TIMELINE_TENANT = 8
+MS = 1000.0
+
+
+@dataclass(frozen=True)
+class Profile:
+    repeats: int
+    baseline_connections: int
+    baseline_seconds: float
+    clients: int
+    requests: int
+    samples: int
+    warmup_requests: int
+    warmup_samples: int
+    get_requests: int
+    server_requests: int
+    max_phase_seconds: float
+
+
+FULL = Profile(
+    repeats=3,
+    baseline_connections=8,
+    baseline_seconds=3.0,
+    clients=16,
+    requests=3000,
+    samples=300,
+    warmup_requests=200,
+    warmup_samples=20,
+    get_requests=3000,
+    server_requests=2000,
+    max_phase_seconds=45.0,
+)
+QUICK = Profile(
+    repeats=3,
+    baseline_connections=8,
+    baseline_seconds=1.5,
+    clients=16,
+    requests=800,
+    samples=80,
+    warmup_requests=50,
+    warmup_samples=10,
+    get_requests=1000,
+    server_requests=500,
+    max_phase_seconds=10.0,
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Folgja benchmarks against a fresh database (embedded PostgreSQL "
+        "unless DATABASE_URL names a server; a new database is created on it and dropped).",
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller counts: about 30 s")
+    parser.add_argument(
+        "--servers",
+        action="store_true",
+        help="instead of the main table: granian vs uvicorn on the same app and workload",
+    )
+    parser.add_argument(
+        "--server", choices=SERVERS, default="granian", help="ASGI server for the main table"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--app",
+        help="ASGI factory to serve instead of backend.app:app_from_env (what-if variants; "
+        "PYTHONPATH is passed on)",
+    )
+    parser.add_argument(
+        "--waits",
+        action="store_true",
+        help="one more (untimed) completion run, sampling where PostgreSQL backends wait",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds after which a hung run is killed (default 600, 180 with --quick)",
+    )
+    parser.add_argument("--repeats", type=int, help="runs per figure (median is quoted)")
+    parser.add_argument("--clients", type=int, help="concurrent HTTP clients for throughput")
+    parser.add_argument("--requests", type=int, help="completions per throughput run")
+    parser.add_argument("--samples", type=int, help="samples per command-to-visible run")
+    tuning = parser.add_argument_group(
+        "what-if (serves bench.tuned instead of the product's factory)"
+    )
+    tuning.add_argument("--es-pool", type=int, help="write model pool size (product: 8)")
+    tuning.add_argument("--es-overflow", type=int, help="write model max overflow (product: 8)")
+    tuning.add_argument("--read-pool", type=int, help="asyncpg pool max_size (product: 12)")
+    tuning.add_argument("--threads", type=int, help="anyio worker threads (anyio default: 40)")
+    tuning.add_argument(
+        "--switch-interval-ms", type=float, help="sys.setswitchinterval in ms (CPython: 5)"
+    )
+    return parser.parse_args(argv)
+
+
+def profile_for(args: argparse.Namespace) -> Profile:
+    profile = QUICK if args.quick else FULL
+    if args.repeats is not None:
+        profile = replace(profile, repeats=args.repeats)
+    if args.clients is not None:
+        profile = replace(profile, clients=args.clients)
+    if args.requests is not None:
+        profile = replace(profile, requests=args.requests, server_requests=args.requests)
+    if args.samples is not None:
+        profile = replace(profile, samples=args.samples)
+    return profile
+
+
+def tuning_env(args: argparse.Namespace) -> dict[str, str]:
+    pairs = {
+        "BENCH_ES_POOL_SIZE": args.es_pool,
+        "BENCH_ES_MAX_OVERFLOW": args.es_overflow,
+        "BENCH_READ_POOL_MAX": args.read_pool,
+        "BENCH_THREADS": args.threads,
+        "BENCH_SWITCH_INTERVAL_MS": args.switch_interval_ms,
+    }
+    return {k: str(v) for k, v in pairs.items() if v is not None}
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+async def server_version(url: str) -> str:
+    conn = await asyncpg.connect(url)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+def header(
+    db: Database, args: argparse.Namespace, profile: Profile, pg: str, load_before: str
+) -> str:
+    tuning = tuning_env(args)
+    what_if = ", ".join(f"{k}={v}" for k, v in tuning.items()) or "none"
+    return "\n".join(
+        [
+            f"Folgja benchmark{' (quick)' if args.quick else ''}: "
+            f"{os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {pg} "
+            f"({'embedded' if db.embedded else 'DATABASE_URL'}), database {db.url.dbname}",
+            f"load average before {load_before}, after {load_average()} (1/5/15 min)",
+            f"medians of {profile.repeats} runs; baseline {profile.baseline_connections} "
+            f"connections x {profile.baseline_seconds:g} s; "
+            + (
+                f"{profile.clients} clients x {profile.get_requests} GETs of each kind and "
+                f"{profile.server_requests} completions per server and run"
+                if args.servers
+                else f"throughput {profile.clients} clients x {profile.requests} completions; "
+                f"visibility {profile.samples} sequential samples"
+            )
+            + f"; {args.workers} server worker(s); what-if: {what_if}"
+            + (f"; app {args.app}" if args.app else ""),
+        ]
+    )
+
+
+# --- the main table --------------------------------------------------------------------
+
+
+@dataclass
+class MainRuns:
+    baseline: list[float]
+    serialised: list[float]
+    throughput: list[measure.Throughput]
+    visible: list[measure.Visibility]
+    waits: measure.Waits | None = None
+
+
+async def main_runs(
+    db: Database, args: argparse.Namespace, profile: Profile, log_dir: Path
+) -> MainRuns:
+    url = db.url.url
+    started = time.perf_counter()
+    say("creating tenants and planned visits (not timed)")
+    extra = profile.requests if args.waits else 0
+    throughput_visits = profile.warmup_requests + profile.repeats * profile.requests + extra
+    visible_visits = profile.warmup_samples + profile.repeats * profile.samples
+    for_throughput: VisitPool = await asyncio.to_thread(
+        create_visits, db.url, tenants_n=THROUGHPUT_TENANTS, visits_n=throughput_visits
+    )
+    for_visibility: VisitPool = await asyncio.to_thread(
+        create_visits,
+        db.url,
+        tenants_n=math.ceil(visible_visits / VISITS_PER_TIMELINE_TENANT),
+        visits_n=visible_visits,
+    )
+    say(f"  {throughput_visits + visible_visits} visits in {time.perf_counter() - started:.1f} s")
+    await measure.create_scratch(url)
+    runs = MainRuns([], [], [], [])
+    say(f"starting {args.server}")
+    async with running_server(
+        args.server, db.url, log_dir, tuning=tuning_env(args), workers=args.workers, app=args.app
+    ) as server:
+
+        async def completions(n: int, meter: measure.CpuMeter | None = None) -> measure.Throughput:
+            return await measure.completion_throughput(
+                server.base_url,
+                for_throughput.take(n),
+                concurrency=profile.clients,
+                max_seconds=profile.max_phase_seconds,
+                meter=meter,
+            )
+
+        say("warming up")
+        await completions(profile.warmup_requests)
+        await server.wait_caught_up()
+        await measure.command_to_visible(
+            server.base_url,
+            for_visibility.take(profile.warmup_samples),
+            max_seconds=profile.max_phase_seconds,
+        )
+        meter = measure.CpuMeter(
+            {
+                "server": server.processes,
+                "postgres": db.postgres_processes,
+                "client": measure.own_process,
+            }
+        )
+        for r in range(1, profile.repeats + 1):
+            await server.wait_caught_up()
+            say(f"run {r}/{profile.repeats}: baseline inserts")
+            for serialised, into in ((False, runs.baseline), (True, runs.serialised)):
+                into.append(
+                    await measure.insert_rate(
+                        url,
+                        connections=profile.baseline_connections,
+                        seconds=profile.baseline_seconds,
+                        serialised=serialised,
+                    )
+                )
+            say(f"run {r}/{profile.repeats}: completion throughput")
+            run = await completions(profile.requests, meter)
+            runs.throughput.append(run)
+            say(
+                f"  {run.rate:.0f} req/s, p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms"
+                + (f", {run.errors} errors" if run.errors else "")
+                + (" (time cap hit)" if run.capped else "")
+            )
+            await server.wait_caught_up()
+            say(f"run {r}/{profile.repeats}: command-to-visible latency")
+            runs.visible.append(
+                await measure.command_to_visible(
+                    server.base_url,
+                    for_visibility.take(profile.samples),
+                    max_seconds=profile.max_phase_seconds,
+                )
+            )
+        if args.waits:
+            await server.wait_caught_up()
+            say("extra completion run, sampling pg_stat_activity")
+            stop = asyncio.Event()
+            sampler = asyncio.create_task(measure.sample_waits(url, stop))
+            await completions(profile.requests)
+            stop.set()
+            runs.waits = await sampler
+    await measure.drop_scratch(url)
+    return runs
+
+
+def main_rows(runs: MainRuns, profile: Profile) -> list[Row]:
+    tp = runs.throughput
+    ratios = [100 * run.rate / base for run, base in zip(tp, runs.baseline, strict=True)]
+    rows = [
+        Row(
+            f"1. baseline: INSERT/txn, {profile.baseline_connections} conns",
+            runs.baseline,
+            "rows/s",
+        ),
+        Row("   same, serialised like the event store*", runs.serialised, "rows/s"),
+        Row(f"2. POST completion, {profile.clients} clients", [r.rate for r in tp], "req/s"),
+        Row("   ratio to baseline", ratios, "%", ">= 10 %", median(ratios) >= 10),
+        Row(
+            "   ratio to serialised baseline",
+            [100 * r.rate / s for r, s in zip(tp, runs.serialised, strict=True)],
+            "%",
+        ),
+        Row("   latency p50", [r.p50_ms for r in tp], "ms"),
+        Row("   latency p99", [r.p99_ms for r in tp], "ms"),
+        Row("   CPU cores busy: server", [r.cpu.get("server", math.nan) for r in tp], "cores"),
+    ]
+    for group in ("server", "postgres", "client"):
+        rows.append(
+            Row(
+                f"   CPU ms per completion: {group}",
+                [r.cpu.get(group, math.nan) * r.seconds / r.requests * MS for r in tp],
+                "ms",
+            )
+        )
+    p50 = [percentile(s.post_to_visible_s, 50) * MS for s in runs.visible]
+    rows += [
+        Row("3. POST sent -> GET shows it, p50", p50, "ms", "< 50 ms", median(p50) < 50),
+        Row("   (issue 4 target)", p50, "ms", "< 20 ms", median(p50) < 20),
+        Row(
+            "   POST sent -> GET shows it, p99",
+            [percentile(s.post_to_visible_s, 99) * MS for s in runs.visible],
+            "ms",
+        ),
+        Row(
+            "   POST response -> visible (GET), p50",
+            [percentile(s.response_to_visible_s, 50) * MS for s in runs.visible],
+            "ms",
+        ),
+        Row(
+            "   POST response -> visible (GET), p99",
+            [percentile(s.response_to_visible_s, 99) * MS for s in runs.visible],
+            "ms",
+        ),
+        Row("   POST alone, p50", [percentile(s.post_s, 50) * MS for s in runs.visible], "ms"),
+    ]
+    return rows
+
+
+def waits_text(waits: measure.Waits) -> str:
+    lines = [
+        f"Where PostgreSQL backends were during one more completion run "
+        f"({waits.samples} samples of pg_stat_activity; mean number of backends):"
+    ]
+    lines += [f"  {v:5.2f}  {k}" for k, v in waits.backends.items()]
+    lines.append(
+        f"The event store's table lock was held in {100 * waits.lock_held:.0f} % of samples; "
+        "its holder was:"
+    )
+    lines += [f"  {100 * v:4.0f} %  {k}" for k, v in waits.holder.items()]
+    return "\n".join(lines)
+
+
+async def main_table(
+    db: Database, args: argparse.Namespace, profile: Profile, log_dir: Path
+) -> str:
+    started = time.perf_counter()
+    runs = await main_runs(db, args, profile, log_dir)
+    failures = sum(s.failures for s in runs.visible) + sum(r.errors for r in runs.throughput)
+    notes = [
+        "* each transaction also takes LOCK TABLE ... IN EXCLUSIVE MODE and NOTIFYs, as the",
+        "  eventsourcing recorder does: the ceiling that one global, gap-free order imposes.",
+        f"server: {args.server}; failed requests/samples: {failures}; "
+        f"total {time.perf_counter() - started:.0f} s",
+    ]
+    text = render("Folgja benchmark", main_rows(runs, profile)) + "\n" + "\n".join(notes)
+    if runs.waits is not None:
+        text += "\n\n" + waits_text(runs.waits)
+    return text
+
+
+# --- granian vs uvicorn ------------------------------------------------------------------
+
+
+async def one_server_run(
+    server: ServerProcess, pool: VisitPool, timelines: list[str], profile: Profile
+) -> dict[str, float]:
+    base, cap, c = server.base_url, profile.max_phase_seconds, profile.clients
+    n = profile.get_requests
+    meter = measure.CpuMeter({"server": server.processes, "client": measure.own_process})
+    await measure.get_throughput(base, ["/ready"], requests=200, concurrency=c, max_seconds=cap)
+    await measure.completion_throughput(
+        base, pool.take(profile.warmup_requests), concurrency=c, max_seconds=cap
+    )
+    await server.wait_caught_up()
+    ready = await measure.get_throughput(
+        base, ["/ready"], requests=n, concurrency=c, max_seconds=cap, meter=meter
+    )
+    timeline = await measure.get_throughput(
+        base, timelines, requests=n, concurrency=c, max_seconds=cap, meter=meter
+    )
+    run = await measure.completion_throughput(
+        base, pool.take(profile.server_requests), concurrency=c, max_seconds=cap, meter=meter
+    )
+    await server.wait_caught_up()
+    errors = ready.errors + timeline.errors + run.errors
+    say(
+        f"  ready {ready.rate:.0f}, timeline {timeline.rate:.0f}, completion {run.rate:.0f} "
+        f"req/s" + (f", {errors} errors" if errors else "")
+    )
+    figures = {"errors": float(errors), "p50": run.p50_ms, "p99": run.p99_ms}
+    for name, result in (("ready", ready), ("timeline", timeline), ("completion", run)):
+        figures[name] = result.rate
+        figures[f"{name} server cpu"] = result.cpu_ms_per_request("server")
+        figures[f"{name} client cpu"] = result.cpu_ms_per_request("client")
+    return figures
+
+
+async def server_table(
+    db: Database, args: argparse.Namespace, profile: Profile, log_dir: Path
+) -> str:
+    url = db.url.url
+    started = time.perf_counter()
+    say("creating tenants and planned visits (not timed)")
+    needed = (profile.warmup_requests + profile.server_requests) * len(SERVERS) * profile.repeats
+    pool: VisitPool = await asyncio.to_thread(
+        create_visits, db.url, tenants_n=THROUGHPUT_TENANTS, visits_n=needed
+    )
+    # Tenants with a short timeline: registered, follow-up started, four planned visits.
+    short: VisitPool = await asyncio.to_thread(create_visits, db.url, tenants_n=50, visits_n=200)
+    timelines = sorted({f"/tenants/{v.tenant_id}/timeline" for v in short.take(200)})
+    say(f"  {needed + 200} visits in {time.perf_counter() - started:.1f} s")
+    await measure.create_scratch(url)
+
+    baseline: list[float] = []
+    figures: dict[str, dict[str, list[float]]] = {kind: {} for kind in SERVERS}
+    for r in range(profile.repeats):
+        baseline.append(
+            await measure.insert_rate(
+                url, connections=profile.baseline_connections, seconds=profile.baseline_seconds
+            )
+        )
+        order = SERVERS if r % 2 == 0 else tuple(reversed(SERVERS))
+        for kind in order:
+            say(f"run {r + 1}/{profile.repeats}: {kind}")
+            async with running_server(
+                kind,
+                db.url,
+                log_dir,
+                tuning=tuning_env(args),
+                workers=args.workers,
+                app=args.app,
+            ) as server:
+                result = await one_server_run(server, pool, timelines, profile)
+            for name, value in result.items():
+                figures[kind].setdefault(name, []).append(value)
+    await measure.drop_scratch(url)
+
+    rows = [Row(f"baseline: INSERT/txn, {profile.baseline_connections} conns", baseline, "rows/s")]
+    labels = {
+        "ready": ("GET /ready", "req/s"),
+        "ready server cpu": ("  server CPU per GET /ready", "ms"),
+        "timeline": ("GET /tenants/{id}/timeline", "req/s"),
+        "timeline server cpu": ("  server CPU per timeline GET", "ms"),
+        "completion": ("POST completion", "req/s"),
+        "completion server cpu": ("  server CPU per completion", "ms"),
+        "p50": ("  completion latency p50", "ms"),
+        "p99": ("  completion latency p99", "ms"),
+        "ready client cpu": ("client (httpx) CPU per GET /ready", "ms"),
+    }
+    for name, (label, unit) in labels.items():
+        for kind in SERVERS:
+            rows.append(Row(f"{label}, {kind}", figures[kind][name], unit))
+        if unit == "req/s":
+            ratio = [
+                100 * u / g
+                for g, u in zip(figures["granian"][name], figures["uvicorn"][name], strict=True)
+            ]
+            rows.append(Row(f"{label}, uvicorn / granian", ratio, "%"))
+    errors = sum(sum(f["errors"]) for f in figures.values())
+    note = (
+        "Each server is started afresh per run, the order alternating; CPU is per successful "
+        f"request.\nfailed requests: {errors:.0f}; total {time.perf_counter() - started:.0f} s"
+    )
+    title = "granian vs uvicorn (both uvloop; uvicorn with httptools), same app and database"
+    return render(title, rows) + "\n" + note
+
+
+# --- entry point -------------------------------------------------------------------------
+
+
+def run_async(coro: Coroutine[Any, Any, str]) -> str:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    args = parse_args(argv)
+    profile = profile_for(args)
+    if args.servers:
+        try:
+            import httptools  # noqa: F401
+        except ImportError:
+            print("--servers needs httptools for uvicorn: pip install httptools", file=sys.stderr)
+            return 2
+    load_before = load_average()
+    watchdog = Watchdog(args.time_limit or (180.0 if args.quick else 600.0))
+    try:
+        return run(args, profile, load_before)
+    finally:
+        watchdog.settle()
+
+
+def run(args: argparse.Namespace, profile: Profile, load_before: str) -> int:
+    say("starting PostgreSQL and migrating a fresh database")
+    with (
+        benchmark_database() as db,
+        tempfile.TemporaryDirectory(prefix="folgja-bench-logs-") as logs,
+    ):
+        remove_on_abort(Path(logs))
+        pg = run_async(server_version(db.url.url))
+        table = server_table if args.servers else main_table
+
+        async def measured() -> str:
+            body = await table(db, args, profile, Path(logs))
+            return header(db, args, profile, pg, load_before) + "\n\n" + body
+
+        try:
+            text = run_async(measured())
+        except RuntimeError as error:
+            print(f"benchmark failed: {error}", file=sys.stderr)
+            return 1
+    print(text)
+    return 0
