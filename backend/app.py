@@ -13,14 +13,21 @@ from litestar.openapi import OpenAPIConfig
 
 from backend import problems
 from backend.database import DatabaseUrl, start_embedded
+from backend.routes.admin import AdminController
+from backend.routes.auth import AuthController, DeviceController
+from backend.routes.caseload import CaseloadController, TenantsWithoutServiceController
 from backend.routes.concerns import ConcernController
 from backend.routes.consent import ConsentController
 from backend.routes.deps import DEPENDENCIES
 from backend.routes.dwellings import DwellingController, LeaseController
+from backend.routes.handover_board import HandoverBoardController
 from backend.routes.handovers import HandoverController, TenantResponsibilityController
 from backend.routes.health import HealthController
 from backend.routes.nav import NavNotificationController
+from backend.routes.nav_inbox import NavInboxController
 from backend.routes.rent import RentCaseController
+from backend.routes.risk import RiskController
+from backend.routes.safety_register import SafetyRegisterController
 from backend.routes.tenants import TenantController
 from backend.routes.visits import VisitController
 from backend.runtime import ProjectionNotCaughtUp, Runtime, utc_now
@@ -65,6 +72,7 @@ def create_app(
 
     return Litestar(
         route_handlers=[
+            TenantsWithoutServiceController,
             TenantController,
             VisitController,
             HealthController,
@@ -76,6 +84,14 @@ def create_app(
             RentCaseController,
             NavNotificationController,
             ConsentController,
+            SafetyRegisterController,
+            NavInboxController,
+            HandoverBoardController,
+            RiskController,
+            CaseloadController,
+            AuthController,
+            DeviceController,
+            AdminController,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],

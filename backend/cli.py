@@ -7,13 +7,17 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from backend.database import DatabaseUrl, migrate, start_embedded
 from backend.settings import Settings
+
+if TYPE_CHECKING:
+    from projections.base import Projection
 
 log = logging.getLogger("folgja")
 
@@ -76,43 +80,110 @@ def cmd_demo(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _progress(name: str) -> Callable[[int, int], None]:
-    def show(position: int, head: int) -> None:
+class RebuildProgress:
+    """One progress line on stderr: position/head of the slowest projection, rate, ETA."""
+
+    def __init__(self, names: list[str], *, every_s: float = 0.2) -> None:
+        self._positions = dict.fromkeys(names, 0)
+        self._label = names[0] if len(names) == 1 else f"{len(names)} projections"
+        self._head = 0
+        self._every_s = every_s
+        self._started = time.monotonic()
+        self._shown = 0.0
+
+    def update(self, name: str, position: int, head: int) -> None:
+        self._positions[name] = position
+        self._head = max(self._head, head)
+        now = time.monotonic()
+        if now - self._shown >= self._every_s:
+            self._shown = now
+            self._draw(now)
+
+    def finish(self) -> None:
+        self._draw(time.monotonic())
+        print(file=sys.stderr, flush=True)
+
+    def _draw(self, now: float) -> None:
+        position = min(self._positions.values())
+        head = max(self._head, position)
         width = 30
         done = int(width * position / head) if head else width
-        bar = "#" * done + "-" * (width - done)
-        print(f"\r{name:<20} [{bar}] {position}/{head}", end="", file=sys.stderr, flush=True)
+        elapsed = max(now - self._started, 1e-6)
+        rate = position / elapsed
+        eta = (head - position) / rate if rate > 0 else 0.0
+        minutes, seconds = divmod(int(eta + 0.5), 60)
+        print(
+            f"\rrebuild {self._label:<20} [{'#' * done}{'-' * (width - done)}] "
+            f"{position}/{head}  {rate:,.0f} events/s  ETA {minutes}:{seconds:02d} ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
 
-    return show
+
+def _projections_named(name: str | None) -> list[Projection] | None:
+    from projections.registry import all_projections, by_name
+
+    try:
+        return all_projections() if name in (None, "all") else [by_name(str(name))]
+    except KeyError:
+        names = ", ".join(p.name for p in all_projections())
+        print(f"unknown projection {name!r}; known: {names}, or 'all'", file=sys.stderr)
+        return None
 
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncpg
+    """Rebuild into new tables while a running server keeps serving the old ones; swap."""
+    from projections.rebuild import rebuild
 
-    from projections.registry import all_projections, by_name
-    from projections.runner import catch_up, rebuild
-
-    try:
-        targets = all_projections() if args.name == "all" else [by_name(args.name)]
-    except KeyError:
-        names = ", ".join(p.name for p in all_projections())
-        print(f"unknown projection {args.name!r}; known: {names}, or 'all'", file=sys.stderr)
+    targets = _projections_named(args.name)
+    if targets is None:
         return 2
     database = _database(settings)
     migrate(database)
+    logging.getLogger("projections.rebuild").setLevel(logging.WARNING)  # keep the bar whole
+    bar = RebuildProgress([p.name for p in targets])
+    results = asyncio.run(rebuild(database.url, targets, progress=bar.update))
+    bar.finish()
+    failed = 0
+    for name, outcome in results.items():
+        if isinstance(outcome, BaseException):
+            failed += 1
+            print(f"{name}: rebuild failed, live tables untouched: {outcome}", file=sys.stderr)
+        else:
+            print(f"{name}: rebuilt up to position {outcome}", file=sys.stderr)
+    return 1 if failed else 0
 
-    async def go() -> None:
+
+def cmd_retry_parked(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply parked events again (after a fix); keep those that still fail."""
+    import asyncpg
+
+    from projections.runner import retry_parked
+
+    targets = _projections_named(args.name)
+    if targets is None:
+        return 2
+    database = _database(settings)
+
+    async def go() -> int:
         pool = await asyncpg.create_pool(database.url, min_size=1, max_size=2)
+        still = 0
         try:
             for projection in targets:
-                await rebuild(pool, projection)
-                position = await catch_up(pool, projection, progress=_progress(projection.name))
-                print(f"\n{projection.name}: rebuilt up to position {position}", file=sys.stderr)
+                outcome = await retry_parked(pool, projection)
+                still += len(outcome.still_parked)
+                print(
+                    f"{projection.name}: {len(outcome.retried)} retried, "
+                    f"{len(outcome.still_parked)} still parked"
+                )
+                for parked in outcome.still_parked:
+                    print(f"  position {parked.position} ({parked.topic}): {parked.error[:200]}")
         finally:
             await pool.close()
+        return still
 
-    asyncio.run(go())
-    return 0
+    return 1 if asyncio.run(go()) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,9 +204,20 @@ def main(argv: list[str] | None = None) -> int:
         handler=cmd_migrate
     )
     sub.add_parser("demo", help="load the demo data set").set_defaults(handler=cmd_demo)
-    rebuild = sub.add_parser("rebuild", help="rebuild a projection (or all) from the event log")
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="rebuild a projection (or all) from the event log into new tables, then swap "
+        "(a running server keeps serving the old tables meanwhile)",
+    )
     rebuild.add_argument("name", help="projection name, or 'all'")
     rebuild.set_defaults(handler=cmd_rebuild)
+    projections = sub.add_parser("projections", help="operate projections")
+    actions = projections.add_subparsers(dest="action", required=True)
+    retry = actions.add_parser(
+        "retry-parked", help="apply parked events again after a fix; keep those still failing"
+    )
+    retry.add_argument("name", nargs="?", help="projection name (default: all)")
+    retry.set_defaults(handler=cmd_retry_parked)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.data_dir:

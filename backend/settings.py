@@ -19,6 +19,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projection_batch_size: int = 500
     run_projections: bool = True
     run_scheduler: bool = True
+    offline_lease_days: int = 14  # a device not synced for longer must sign in again
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -203,6 +203,7 @@ def header(
 class MainRuns:
     baseline: list[float]
     serialised: list[float]
+    single: list[float]
     throughput: list[measure.Throughput]
     visible: list[measure.Visibility]
     waits: measure.Waits | None = None
@@ -228,7 +229,7 @@ async def main_runs(
     )
     say(f"  {throughput_visits + visible_visits} visits in {time.perf_counter() - started:.1f} s")
     await measure.create_scratch(url)
-    runs = MainRuns([], [], [], [])
+    runs = MainRuns([], [], [], [], [])
     say(f"starting {args.server}")
     async with running_server(
         args.server, db.url, log_dir, tuning=tuning_env(args), workers=args.workers, app=args.app
@@ -270,6 +271,9 @@ async def main_runs(
                         serialised=serialised,
                     )
                 )
+            runs.single.append(
+                await measure.insert_rate(url, connections=1, seconds=profile.baseline_seconds)
+            )
             say(f"run {r}/{profile.repeats}: completion throughput")
             run = await completions(profile.requests, meter)
             runs.throughput.append(run)
@@ -309,11 +313,17 @@ def main_rows(runs: MainRuns, profile: Profile) -> list[Row]:
             "rows/s",
         ),
         Row("   same, serialised like the event store*", runs.serialised, "rows/s"),
+        Row("   same, one connection (sequential commits)", runs.single, "rows/s"),
         Row(f"2. POST completion, {profile.clients} clients", [r.rate for r in tp], "req/s"),
         Row("   ratio to baseline", ratios, "%", ">= 10 %", median(ratios) >= 10),
         Row(
             "   ratio to serialised baseline",
             [100 * r.rate / s for r, s in zip(tp, runs.serialised, strict=True)],
+            "%",
+        ),
+        Row(
+            "   ratio to one-connection baseline",
+            [100 * r.rate / s for r, s in zip(tp, runs.single, strict=True)],
             "%",
         ),
         Row("   latency p50", [r.p50_ms for r in tp], "ms"),

@@ -7,12 +7,13 @@ handover history is read from it too (:func:`handovers_for_tenant`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
+from domain.events import DomainEvent
 from domain.handover import (
     HandoverAccepted,
     HandoverAnnounced,
@@ -46,14 +47,22 @@ OPEN_STATUSES = [HandoverStatus.ANNOUNCED, HandoverStatus.ACCEPTED, HandoverStat
 
 INSERT = """
     INSERT INTO handover_schedule (handover_id, tenant_id, from_service, to_service, kind,
-                                   effective_on, status, updated_position)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                   effective_on, status, updated_position, announced_at,
+                                   announced_position)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8)
     ON CONFLICT (handover_id) DO NOTHING
 """
 
 # The position guard makes a replayed batch harmless: an older event never overwrites.
+# Each answer or settlement fills its own column (the others pass NULL and keep theirs);
+# the decline reason is free text and never stored.
 UPDATE = """
-    UPDATE handover_schedule SET status = $2, updated_position = $3
+    UPDATE handover_schedule SET status = $2, updated_position = $3,
+        accepted_at = coalesce($4, accepted_at),
+        declined_at = coalesce($5, declined_at),
+        contact_worker_id = coalesce($6, contact_worker_id),
+        settled_at = coalesce($7, settled_at),
+        lapse_reason = coalesce($8, lapse_reason)
     WHERE handover_id = $1 AND updated_position < $3
 """
 
@@ -82,16 +91,33 @@ class HandoverScheduleProjection:
                         event.effective_on,
                         HandoverStatus.ANNOUNCED.value,
                         item.position,
+                        event.meta.occurred_at,
                     )
                 )
             elif (status := _STATUS_AFTER.get(type(event))) is not None:
-                updates.append((event.originator_id, status.value, item.position))
+                updates.append((event.originator_id, status.value, item.position, *_filled(event)))
         # Every announcement precedes its own answers in the log, so inserting first and
         # then updating in log order gives the same result as one pass in order.
         if inserts:
             await conn.executemany(INSERT, inserts)
         if updates:
             await conn.executemany(UPDATE, updates)
+
+
+def _filled(
+    event: DomainEvent,
+) -> tuple[datetime | None, datetime | None, UUID | None, datetime | None, str | None]:
+    """(accepted_at, declined_at, contact_worker_id, settled_at, lapse_reason) after ``event``."""
+    at = event.meta.occurred_at
+    if isinstance(event, HandoverAccepted):
+        return at, None, event.contact_worker_id, None, None
+    if isinstance(event, HandoverDeclined):
+        return None, at, None, None, None
+    if isinstance(event, HandoverCompleted):
+        return None, None, event.contact_worker_id, at, None
+    if isinstance(event, HandoverLapsed):
+        return None, None, None, at, event.reason.value
+    return None, None, None, None, None
 
 
 async def due_handovers(conn: asyncpg.Connection, today: date) -> list[HandoverRow]:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from projections.base import Projection
+from projections.caseload import CaseloadProjection
+from projections.concern_tracker import ConcernTrackerProjection
 from projections.handovers import HandoverScheduleProjection
+from projections.nav_inbox import NavInboxProjection
+from projections.risk_timeline import RiskTimelineProjection
+from projections.safety_register import SafetyRegisterProjection
 from projections.timeline import TimelineProjection
 
 
 def all_projections() -> list[Projection]:
-    return [TimelineProjection(), HandoverScheduleProjection()]
+    return [
+        TimelineProjection(),
+        HandoverScheduleProjection(),
+        SafetyRegisterProjection(),
+        ConcernTrackerProjection(),
+        NavInboxProjection(),
+        RiskTimelineProjection(),
+        CaseloadProjection(),
+    ]
 
 
 def by_name(name: str) -> Projection:

@@ -7,8 +7,14 @@ projection:
 * reads events in batches and writes each batch and its tracking record in one
   transaction (exactly-once: a crash loses and repeats nothing);
 * wakes on the event store's NOTIFY instead of polling;
-* parks an event it cannot process (with error and position) and goes on;
+* reads and decodes each stretch of the log once for all its projections
+  (:class:`EventReader`), so N projections do not cost N decodes;
+* parks an event it cannot process (with error and position) and goes on; parked
+  events can be retried after a fix (:func:`retry_parked`);
 * holds a PostgreSQL advisory lock, so one process runs each projection;
+* takes the projection's *write lock* in shared mode at the start of every batch
+  transaction, so a rebuild's swap (which takes it exclusively, see
+  ``projections/rebuild.py``) waits for an in-flight batch and holds off new ones;
 * announces each new position (NOTIFY) so reads can wait for their own writes.
 """
 
@@ -18,9 +24,12 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Sequence
 
 import asyncpg
+import msgspec
 
 from domain.codec import decode_event
 from projections import events as event_log
@@ -32,37 +41,188 @@ log = logging.getLogger(__name__)
 IDLE_RECHECK_S = 1.0
 LOCK_RETRY_S = 2.0
 ERROR_BACKOFF_S = 1.0
+READER_CACHE_EVENTS = 10_000
+
+# Errors that say nothing about the event: never park for these, let the supervisor retry.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.LockNotAvailableError,
+    asyncpg.InvalidCachedStatementError,
+    asyncpg.AdminShutdownError,
+    ConnectionError,
+    OSError,
+)
+
+
+# First statement of every batch transaction: the projection's write lock, shared (a swap
+# takes it exclusively), and no waiting for the WAL flush at commit. A read model is
+# derived data: a server crash may lose its last commits, rows and tracking together,
+# and they are simply written again; the events themselves are committed durably.
+BATCH_START = (
+    "SELECT pg_advisory_xact_lock_shared($1), set_config('synchronous_commit', 'off', true)"
+)
 
 
 def advisory_key(projection: str) -> int:
+    """Session lock: held by the one process that runs ``projection``."""
     return zlib.crc32(f"folgja.projection.{projection}".encode())
 
 
+def write_key(projection: str) -> int:
+    """Transaction lock: shared by every batch, exclusive for a rebuild's swap or a retry."""
+    return zlib.crc32(f"folgja.projection-write.{projection}".encode())
+
+
+def rebuild_key(projection: str) -> int:
+    """Session lock: held by the one process rebuilding ``projection``."""
+    return zlib.crc32(f"folgja.projection-rebuild.{projection}".encode())
+
+
 class TrackingMoved(Exception):
-    """The tracking record changed under us (a rebuild reset it); reload and go on."""
+    """The tracking record changed under us (a rebuild swapped); reload and go on."""
+
+
+class LogItem(msgspec.Struct, frozen=True):
+    """One row of the log, decoded once: ``event`` or, if it could not be decoded, ``error``."""
+
+    position: int
+    topic: str
+    event: PositionedEvent | None
+    error: str | None = None
+
+
+def decode_row(row: asyncpg.Record) -> LogItem:
+    position = int(row["notification_id"])
+    topic = row["topic"]
+    try:
+        event = decode_event(topic, row["state"], row["originator_id"], row["originator_version"])
+    except Exception as error:
+        return LogItem(position, topic, None, f"{type(error).__name__}: {error}")
+    return LogItem(position, topic, PositionedEvent(position=position, event=event))
+
+
+class _Segment:
+    """Every event in (start, end] of the log, in order (positions are gap-free in commit
+    order: the event store takes a table lock per insert)."""
+
+    __slots__ = ("end", "items", "positions", "start")
+
+    def __init__(self, start: int, items: list[LogItem]) -> None:
+        self.start = start
+        self.end = items[-1].position
+        self.items = items
+        self.positions = [i.position for i in items]
+
+
+class EventReader:
+    """Reads the log in batches and keeps recent decoded stretches for other projections.
+
+    Projections that follow the log together (catching up from zero, or woken by the same
+    NOTIFY) ask for the same stretches; only the first asker reads and decodes them.
+    """
+
+    def __init__(self, keep_events: int = READER_CACHE_EVENTS) -> None:
+        self._keep = keep_events
+        self._segments: deque[_Segment] = deque()
+        self._cached = 0
+        self._inflight: dict[tuple[int, int], asyncio.Future[list[LogItem]]] = {}
+        self.reads = 0  # database reads, for tests and benchmarks
+
+    async def after(self, conn: asyncpg.Connection, position: int, limit: int) -> list[LogItem]:
+        """Up to ``limit`` events after ``position``, in log order."""
+        cached = self._from_cache(position, limit)
+        if cached:
+            return cached
+        key = (position, limit)
+        pending = self._inflight.get(key)
+        if pending is not None:  # another projection is reading this very stretch
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                return pending.result()
+            return await self._read(conn, position, limit)
+        return await self._read(conn, position, limit)
+
+    async def _read(self, conn: asyncpg.Connection, position: int, limit: int) -> list[LogItem]:
+        key = (position, limit)
+        future: asyncio.Future[list[LogItem]] = asyncio.get_running_loop().create_future()
+        self._inflight.setdefault(key, future)
+        try:
+            rows = await event_log.fetch_after(conn, position, limit)
+            self.reads += 1
+            items = [decode_row(r) for r in rows]
+            if items:
+                self._remember(_Segment(position, items))
+            future.set_result(items)
+            return items
+        finally:
+            if not future.done():
+                future.cancel()  # whoever waits on it reads for itself
+            if self._inflight.get(key) is future:
+                del self._inflight[key]
+
+    def _from_cache(self, position: int, limit: int) -> list[LogItem]:
+        found: list[LogItem] = []
+        at = position
+        while len(found) < limit:
+            segment = next((s for s in self._segments if s.start <= at < s.end), None)
+            if segment is None:
+                break
+            first = bisect_right(segment.positions, at)
+            taken = segment.items[first : first + limit - len(found)]
+            found.extend(taken)
+            at = taken[-1].position
+        return found
+
+    def _remember(self, segment: _Segment) -> None:
+        self._segments.append(segment)
+        self._cached += len(segment.items)
+        while self._cached > self._keep and len(self._segments) > 1:
+            self._cached -= len(self._segments.popleft().items)
+
+
+class LockLost(Exception):
+    """The connection holding the runner's locks broke; its locks are gone."""
 
 
 class ProjectionRunner:
+    """Runs ``projections`` in this process: each one whose lock it gets.
+
+    Connections: one held for the runner's life (it LISTENs and holds the per-projection
+    session locks), plus at most ``concurrency`` pooled ones while batches are written;
+    an idle projection holds none. So the server's pool is not exhausted however many
+    projections there are.
+    """
+
     def __init__(
         self,
         pool: asyncpg.Pool,
         projections: Sequence[Projection],
         *,
         batch_size: int = 500,
+        concurrency: int = 4,
         on_advance: Callable[[str, int], None] | None = None,
     ) -> None:
         self._pool = pool
         self._projections = list(projections)
         self._batch_size = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
         self._on_advance = on_advance
+        self._reader = EventReader()
         self._wakeups = {p.name: asyncio.Event() for p in self._projections}
         self._tasks: list[asyncio.Task[None]] = []
-        self._listener: asyncpg.Connection | None = None
+        self._home: asyncpg.Connection | None = None
+        self._home_guard = asyncio.Lock()
         self.active: set[str] = set()
 
+    @property
+    def projections(self) -> list[Projection]:
+        return list(self._projections)
+
     async def start(self) -> None:
-        self._listener = await self._pool.acquire()
-        await self._listener.add_listener(event_log.EVENTS_CHANNEL, self._wake_all)
+        await self._home_connection()
         for projection in self._projections:
             self._tasks.append(asyncio.create_task(self._supervise(projection)))
 
@@ -73,146 +233,164 @@ class ProjectionRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self._listener is not None:
+        if self._home is not None:
+            home, self._home = self._home, None
             with contextlib.suppress(Exception):
-                await self._listener.remove_listener(event_log.EVENTS_CHANNEL, self._wake_all)
-            await self._pool.release(self._listener)
-            self._listener = None
+                await home.remove_listener(event_log.EVENTS_CHANNEL, self._wake_all)
+            # Releasing runs pg_advisory_unlock_all(): every projection lock goes with it.
+            await self._pool.release(home)
 
     def _wake_all(self, *_: object) -> None:
         for wakeup in self._wakeups.values():
             wakeup.set()
 
+    async def _home_connection(self) -> asyncpg.Connection:
+        """The connection that listens and holds the locks; a new one if it broke."""
+        if self._home is not None and not self._home.is_closed():
+            return self._home
+        if self._home is not None:
+            broken, self._home = self._home, None
+            with contextlib.suppress(Exception):
+                await self._pool.release(broken)
+        home = await self._pool.acquire()
+        await home.add_listener(event_log.EVENTS_CHANNEL, self._wake_all)
+        self._home = home
+        return home
+
+    async def _try_lock(self, projection: str) -> tuple[asyncpg.Connection, bool]:
+        async with self._home_guard:
+            home = await self._home_connection()
+            got = await home.fetchval("SELECT pg_try_advisory_lock($1)", advisory_key(projection))
+            return home, bool(got)
+
+    async def _unlock(self, home: asyncpg.Connection, projection: str) -> None:
+        async with self._home_guard:
+            current = self._home
+            if current is not None and current is home and not current.is_closed():
+                with contextlib.suppress(Exception):
+                    await home.execute("SELECT pg_advisory_unlock($1)", advisory_key(projection))
+
     async def _supervise(self, projection: Projection) -> None:
         """Keep the projection running: never let one failure stop it for good."""
         while True:
             try:
-                async with self._pool.acquire() as lock_conn:
-                    key = advisory_key(projection.name)
-                    if not await lock_conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-                        await asyncio.sleep(LOCK_RETRY_S)
-                        continue
-                    try:
-                        self.active.add(projection.name)
-                        await self._follow(projection)
-                    finally:
-                        self.active.discard(projection.name)
-                        with contextlib.suppress(Exception):
-                            await lock_conn.execute("SELECT pg_advisory_unlock($1)", key)
+                home, got = await self._try_lock(projection.name)
+                if not got:
+                    await asyncio.sleep(LOCK_RETRY_S)
+                    continue
+                try:
+                    self.active.add(projection.name)
+                    await self._follow(projection, home)
+                finally:
+                    self.active.discard(projection.name)
+                    await self._unlock(home, projection.name)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("projection %s failed; restarting", projection.name)
                 await asyncio.sleep(ERROR_BACKOFF_S)
 
-    async def _follow(self, projection: Projection) -> None:
+    async def _follow(self, projection: Projection, home: asyncpg.Connection) -> None:
         wakeup = self._wakeups[projection.name]
-        async with self._pool.acquire() as conn:
-            position = await tracking.ensure_row(conn, projection.name)
-            while True:
-                wakeup.clear()
-                rows = await event_log.fetch_after(conn, position, self._batch_size)
-                if not rows:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wakeup.wait(), IDLE_RECHECK_S)
-                    # A rebuild may have reset the tracking record while we were idle.
-                    position = await tracking.position(conn, projection.name)
+        position: int | None = None
+        while True:
+            wakeup.clear()
+            if home.is_closed():
+                raise LockLost(projection.name)
+            # One batch per turn: the slots go round the projections catching up together
+            # (so they share the reader's decoded stretches) and leave the pool room.
+            async with self._slots, self._pool.acquire() as conn:
+                if position is None:
+                    # At start, after a quiet spell, after a swap: where the tables are.
+                    position = await tracking.ensure_row(conn, projection.name)
+                items = await self._reader.after(conn, position, self._batch_size)
+                if items:
+                    try:
+                        position = await write_batch(conn, projection, position, items)
+                    except TrackingMoved:
+                        log.info("projection %s: tracking moved (a rebuild)", projection.name)
+                        position = None
+                        continue
+                    if self._on_advance is not None:
+                        self._on_advance(projection.name, position)
                     continue
-                try:
-                    position = await write_batch(conn, projection, position, rows)
-                except TrackingMoved:
-                    position = await tracking.position(conn, projection.name)
-                    continue
-                if self._on_advance is not None:
-                    self._on_advance(projection.name, position)
+            try:
+                await asyncio.wait_for(wakeup.wait(), IDLE_RECHECK_S)
+            except TimeoutError:
+                # Quiet for a while: read where the tables are, in case a rebuild swapped
+                # them meanwhile (after a NOTIFY, a failed conditional update tells us).
+                position = None
 
 
 async def write_batch(
     conn: asyncpg.Connection,
     projection: Projection,
     position: int,
-    rows: Sequence[asyncpg.Record],
+    items: Sequence[LogItem],
+    *,
+    announce: bool = True,
 ) -> int:
-    """Apply ``rows`` and advance tracking in one transaction; park what cannot be applied."""
-    new_position = int(rows[-1]["notification_id"])
-    try:
-        decoded = [_decode(r) for r in rows]
-        async with conn.transaction():
-            await projection.apply(conn, decoded)
-            if not await tracking.advance(conn, projection.name, position, new_position):
-                raise TrackingMoved
-        return new_position
-    except TrackingMoved:
-        raise
-    except (asyncpg.PostgresConnectionError, ConnectionError, OSError):
-        raise
-    except Exception:
-        log.warning("projection %s: batch failed, retrying one event at a time", projection.name)
-    return await _write_one_by_one(conn, projection, position, rows)
+    """Apply ``items`` and advance tracking in one transaction; park what cannot be applied.
+
+    Raises :class:`TrackingMoved` (everything rolled back) if the tracking record is no
+    longer at ``position``.
+    """
+    new_position = items[-1].position
+    if all(i.event is not None for i in items):
+        try:
+            async with conn.transaction():
+                await conn.execute(BATCH_START, write_key(projection.name))
+                await projection.apply(conn, [i.event for i in items if i.event is not None])
+                if not await tracking.advance(
+                    conn, projection.name, position, new_position, announce=announce
+                ):
+                    raise TrackingMoved
+            return new_position
+        except TrackingMoved:
+            raise
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:
+            log.warning(
+                "projection %s: batch failed, retrying one event at a time", projection.name
+            )
+    return await _write_one_by_one(conn, projection, position, items, announce=announce)
 
 
 async def _write_one_by_one(
     conn: asyncpg.Connection,
     projection: Projection,
     position: int,
-    rows: Sequence[asyncpg.Record],
+    items: Sequence[LogItem],
+    *,
+    announce: bool,
 ) -> int:
-    new_position = int(rows[-1]["notification_id"])
+    new_position = items[-1].position
     async with conn.transaction():
-        for row in rows:
-            try:
-                async with conn.transaction():  # a savepoint per event
-                    await projection.apply(conn, [_decode(row)])
-            except (asyncpg.PostgresConnectionError, ConnectionError, OSError):
-                raise
-            except Exception as error:
+        await conn.execute(BATCH_START, write_key(projection.name))
+        for item in items:
+            error = item.error
+            if item.event is not None:
+                try:
+                    async with conn.transaction():  # a savepoint per event
+                        await projection.apply(conn, [item.event])
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as failure:
+                    error = f"{type(failure).__name__}: {failure}"
+            if error is not None:
                 log.error(
                     "projection %s: parked event at position %s (%s)",
                     projection.name,
-                    row["notification_id"],
-                    type(error).__name__,
+                    item.position,
+                    error.partition(":")[0],
                 )
-                await tracking.park(
-                    conn,
-                    projection.name,
-                    int(row["notification_id"]),
-                    row["topic"],
-                    f"{type(error).__name__}: {error}",
-                )
-        if not await tracking.advance(conn, projection.name, position, new_position):
+                await tracking.park(conn, projection.name, item.position, item.topic, error)
+        if not await tracking.advance(
+            conn, projection.name, position, new_position, announce=announce
+        ):
             raise TrackingMoved
     return new_position
-
-
-def _decode(row: asyncpg.Record) -> PositionedEvent:
-    return PositionedEvent(
-        position=int(row["notification_id"]),
-        event=decode_event(
-            row["topic"], row["state"], row["originator_id"], row["originator_version"]
-        ),
-    )
-
-
-async def rebuild(pool: asyncpg.Pool, projection: Projection) -> None:
-    """Empty the projection's tables and reset its tracking, in one transaction.
-
-    A running runner is woken and notices the reset (its next tracking read, or its next
-    conditional tracking update, no longer matches) and starts again from zero.
-    """
-    async with pool.acquire() as conn, conn.transaction():
-        for table in projection.tables:
-            await conn.execute(f"TRUNCATE {table}")
-        await conn.execute("DELETE FROM projection_parked WHERE projection = $1", projection.name)
-        await tracking.ensure_row(conn, projection.name)
-        await conn.execute(
-            "UPDATE projection_tracking SET position = 0, updated_at = now() WHERE projection = $1",
-            projection.name,
-        )
-        # Wake a running runner now, and tell waiters the projection starts again from zero.
-        await conn.execute(f"NOTIFY {event_log.EVENTS_CHANNEL}")
-        await conn.execute(
-            "SELECT pg_notify($1, $2)", tracking.PROJECTION_CHANNEL, f"{projection.name}:0"
-        )
 
 
 async def catch_up(
@@ -221,16 +399,82 @@ async def catch_up(
     *,
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
+    reader: EventReader | None = None,
 ) -> int:
-    """Run the projection to the log's head once, in this task (used by the CLI)."""
+    """Run the projection to the log's head once, in this task."""
+    reader = reader or EventReader()
     async with pool.acquire() as conn:
         position = await tracking.ensure_row(conn, projection.name)
         head = await event_log.head_position(conn)
         while position < head:
-            rows = await event_log.fetch_after(conn, position, batch_size)
-            if not rows:
+            items = await reader.after(conn, position, batch_size)
+            if not items:
                 break
-            position = await write_batch(conn, projection, position, rows)
+            position = await write_batch(conn, projection, position, items)
             if progress is not None:
                 progress(position, head)
         return position
+
+
+# --- parked events ------------------------------------------------------------------------------
+
+
+class RetryOutcome(msgspec.Struct, frozen=True):
+    projection: str
+    retried: list[int]
+    still_parked: list[tracking.ParkedEvent]
+
+
+async def retry_parked(
+    pool: asyncpg.Pool, projection: Projection, positions: Sequence[int] | None = None
+) -> RetryOutcome:
+    """Apply each parked event of ``projection`` again, each in its own transaction.
+
+    The event is read from the log by its position. On success its parked row goes in the
+    same transaction; on failure the row stays with the new error. Each retry holds the
+    projection's write lock exclusively, so no runner batch (in any process) interleaves.
+    A projection's ``apply`` must accept an event older than rows already written (as it
+    must for any replay): a retried event arrives after the events that followed it.
+    """
+    retried: list[int] = []
+    async with pool.acquire() as conn:
+        wanted = [
+            p
+            for p in await tracking.parked(conn, projection.name)
+            if positions is None or p.position in positions
+        ]
+        for parked in wanted:
+            row = await conn.fetchrow(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                f"FROM {event_log.EVENTS_TABLE} WHERE notification_id = $1",
+                parked.position,
+            )
+            item = decode_row(row) if row is not None else None
+            error = "EventNotFound: no event at this position" if item is None else item.error
+            if item is not None and item.event is not None:
+                try:
+                    async with conn.transaction():
+                        await conn.execute(
+                            "SELECT pg_advisory_xact_lock($1)", write_key(projection.name)
+                        )
+                        if not await tracking.unpark(conn, projection.name, parked.position):
+                            continue  # retried meanwhile by someone else
+                        await projection.apply(conn, [item.event])
+                    retried.append(parked.position)
+                    log.info(
+                        "projection %s: parked event %s applied", projection.name, item.position
+                    )
+                    continue
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception as failure:
+                    error = f"{type(failure).__name__}: {failure}"
+            log.warning(
+                "projection %s: parked event %s still fails (%s)",
+                projection.name,
+                parked.position,
+                (error or "").partition(":")[0],
+            )
+            await tracking.park(conn, projection.name, parked.position, parked.topic, error or "")
+        still = await tracking.parked(conn, projection.name)
+    return RetryOutcome(projection.name, retried, still)

@@ -2,7 +2,9 @@
 
 Positions arrive by NOTIFY from whichever process runs the projection (and directly
 from an in-process runner), so a waiting read returns within milliseconds of the
-projection's commit, with no polling sleep.
+projection's commit, with no polling sleep. A rebuild's swap announces the swapped-in
+position the same way; it is never behind the old one (the swap catches up to the head
+while holding off the live runner), so known positions only grow.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class PositionWaiter:
         self._known: dict[str, int] = defaultdict(int)
         self._changed = asyncio.Condition()
         self._listener: asyncpg.Connection | None = None
+        self.waiting = 0  # reads waiting right now (for metrics and tests)
 
     async def start(self) -> None:
         self._listener = await self._pool.acquire()
@@ -59,9 +62,12 @@ class PositionWaiter:
             self.advanced(projection, await tracking.position(conn, projection))
         if self._known[projection] >= position:
             return True
+        self.waiting += 1
         try:
             async with asyncio.timeout(within_s), self._changed:
                 await self._changed.wait_for(lambda: self._known[projection] >= position)
         except TimeoutError:
             return False
+        finally:
+            self.waiting -= 1
         return True

@@ -23,7 +23,8 @@ from domain.application import FollowUpApplication
 from projections import runner as runner_module
 from projections import tracking
 from projections.base import Projection
-from projections.runner import ProjectionRunner, advisory_key, catch_up, rebuild
+from projections.rebuild import rebuild
+from projections.runner import ProjectionRunner, advisory_key, catch_up
 from projections.timeline import TimelineProjection
 from projections.tracking import ProjectionStatus
 from tests.projection_helpers import (
@@ -231,8 +232,8 @@ async def test_a_batch_that_fails_keeps_the_other_events_of_that_batch(
 # --- (d) rebuild -------------------------------------------------------------------------
 
 
-async def test_rebuild_resets_and_catch_up_reproduces_identical_rows(
-    app: FollowUpApplication, pool: asyncpg.Pool
+async def test_rebuild_reproduces_identical_rows_and_clears_old_parked_events(
+    app: FollowUpApplication, pool: asyncpg.Pool, database: DatabaseUrl
 ) -> None:
     write_tenants(app, 30)
     projection = TimelineProjection()
@@ -241,40 +242,42 @@ async def test_rebuild_resets_and_catch_up_reproduces_identical_rows(
         before = await full_timeline(conn)
         await tracking.park(conn, TIMELINE, 3, "some.topic", "an old failure")
 
-    await rebuild(pool, projection)
-
-    async with pool.acquire() as conn:
-        assert await full_timeline(conn) == []
-        assert await tracked(conn) == 0
-        assert await tracking.parked(conn, TIMELINE) == []
-    progress: list[int] = []
-    assert (
-        await catch_up(
-            pool, projection, batch_size=7, progress=lambda at, _head: progress.append(at)
-        )
-        == top
+    progress: list[tuple[str, int, int]] = []
+    outcome = await rebuild(
+        database.url,
+        [projection],
+        batch_size=7,
+        progress=lambda name, at, head_: progress.append((name, at, head_)),
     )
-    assert progress == [*range(7, top, 7), top]
+
+    assert outcome == {TIMELINE: top}
+    # Batches of 7 until within one batch of the head, the rest inside the swap.
+    assert [at for _, at, _ in progress] == [*range(7, top, 7), top]
     async with pool.acquire() as conn:
         assert len(before) == top - 3  # three NoteFiled events are about no tenant
         assert await full_timeline(conn) == before
+        assert await tracked(conn) == top
+        assert await tracking.parked(conn, TIMELINE) == []
 
 
-async def test_a_running_runner_starts_over_after_a_rebuild(
-    app: FollowUpApplication, pool: asyncpg.Pool
+async def test_a_running_runner_goes_on_after_a_rebuild(
+    app: FollowUpApplication, pool: asyncpg.Pool, database: DatabaseUrl
 ) -> None:
     about = write_tenants(app, 20)
-    projection = TimelineProjection()
+    projection = Recording(TimelineProjection())
     async with running(pool, projection, batch_size=9):
         await caught_up(pool)
         async with pool.acquire() as conn:
             before = await full_timeline(conn)
+        applied_before = len(projection.positions)
 
-        await rebuild(pool, projection)
-        # The runner notices at its next commit: the tracking record is no longer where it was.
+        rebuilt = await rebuild(database.url, [TimelineProjection()])
+        assert rebuilt == {TIMELINE: len(about)}
+        # The runner goes on from the swapped-in position, on the new table.
         about |= write_tenants(app, 1, notes_every=0)
         top = await caught_up(pool)
 
+    assert projection.positions[applied_before:] == list(range(top - 4, top + 1))
     async with pool.acquire() as conn:
         after = await full_timeline(conn)
         assert await timeline_rows(conn) == await expected_rows(conn, about)

@@ -1,16 +1,20 @@
-"""Concerns (bekymringsmeldinger): raise, route, acknowledge, resolve, escalate; read one."""
+"""Concerns (bekymringsmeldinger): raise, route, acknowledge, resolve, escalate; read one;
+list them (the concern tracker, :mod:`projections.concern_tracker`)."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from backend.routes.board_params import Cursor, Limit
+from backend.routes.tenants import MinPosition
 from backend.runtime import Runtime
 from domain.application import CommandResult
-from domain.concern import Concern
+from domain.concern import Concern, ConcernCategory
 from domain.concern_commands import (
     AcknowledgeConcern,
     EscalateConcern,
@@ -20,6 +24,14 @@ from domain.concern_commands import (
 )
 from domain.errors import UnknownAggregate
 from domain.events import Actor
+from domain.services import Service
+from projections.concern_tracker import (
+    ConcernTrackerProjection,
+    ConcernTrackerRow,
+    TrackerStatus,
+    concern_list,
+)
+from projections.pagination import DEFAULT_PAGE_SIZE, Page
 
 
 class ConcernController(Controller):
@@ -34,6 +46,43 @@ class ConcernController(Controller):
         runtime: NamedDependency[Runtime],
     ) -> CommandResult:
         return await runtime.command(runtime.commands.raise_concern, data, actor)
+
+    @get("/", summary="The concern tracker: still waiting first, the longest wait first")
+    async def tracker(
+        self,
+        runtime: NamedDependency[Runtime],
+        raised_by: Annotated[
+            Service | None, Parameter(description="The service that raised the concern")
+        ] = None,
+        holder: Annotated[
+            Service | None, Parameter(description="The service the concern is routed to")
+        ] = None,
+        status: Annotated[
+            list[TrackerStatus] | None, Parameter(description="One or more statuses")
+        ] = None,
+        open_only: Annotated[bool, Parameter(description="Leave out resolved concerns")] = False,
+        category: Annotated[
+            list[ConcernCategory] | None, Parameter(description="One or more categories")
+        ] = None,
+        tenant_id: FromQuery[UUID | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
+    ) -> Page[ConcernTrackerRow]:
+        await runtime.read_model_at(ConcernTrackerProjection.name, min_position)
+        async with runtime.pool.acquire() as conn:
+            return await concern_list(
+                conn,
+                now=runtime.clock(),
+                raised_by=raised_by,
+                holder=holder,
+                statuses=status or (),
+                open_only=open_only,
+                categories=category or (),
+                tenant_id=tenant_id,
+                cursor=cursor,
+                limit=limit,
+            )
 
     @get("/{concern_id:uuid}", summary="A concern's current status")
     async def current(

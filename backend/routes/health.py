@@ -1,15 +1,22 @@
-"""Liveness, readiness, and the projections' state."""
+"""Liveness, readiness, the projections' state, metrics, and retrying parked events."""
 
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from backend.runtime import Runtime
+from domain.errors import UnknownAggregate
 from projections import events as event_log
 from projections import tracking
+from projections.base import Projection
+from projections.registry import all_projections
+from projections.runner import RetryOutcome, retry_parked
+
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Health(msgspec.Struct):
@@ -18,20 +25,58 @@ class Health(msgspec.Struct):
     projections: list[tracking.ProjectionStatus]
     parked: list[tracking.ParkedEvent]
     runner_active: list[str]
+    rebuilds: list[tracking.RebuildStatus]
+
+
+def _projections(runtime: Runtime) -> list[Projection]:
+    return runtime.runner.projections if runtime.runner else all_projections()
 
 
 class HealthController(Controller):
     tags = ["operations"]
 
-    @get("/health", summary="Liveness, projection lag and parked events")
+    @get("/health", summary="Liveness, projection lag, parked events and rebuilds under way")
     async def health(self, runtime: NamedDependency[Runtime]) -> Health:
+        names = [p.name for p in _projections(runtime)]
         async with runtime.pool.acquire() as conn:
             head = await event_log.head_position(conn)
-            statuses = await tracking.statuses(conn, head)
+            statuses = await tracking.statuses(conn, head, names)
             parked = await tracking.parked(conn)
+            rebuilds = await tracking.rebuilds(conn)
         active = sorted(runtime.runner.active) if runtime.runner else []
         status = "degraded" if parked else "ok"
-        return Health(status, head, statuses, parked, active)
+        return Health(status, head, statuses, parked, active, rebuilds)
+
+    @get(
+        "/metrics",
+        summary="Prometheus text: log head, projection position, lag and parked events",
+        media_type=MediaType.TEXT,
+    )
+    async def metrics(self, runtime: NamedDependency[Runtime]) -> Response[str]:
+        names = [p.name for p in _projections(runtime)]
+        async with runtime.pool.acquire() as conn:
+            head = await event_log.head_position(conn)
+            statuses = await tracking.statuses(conn, head, names)
+            rebuilds = await tracking.rebuilds(conn)
+        active = runtime.runner.active if runtime.runner else set()
+        text = render_metrics(head, statuses, rebuilds, active)
+        return Response(text, media_type=PROMETHEUS_TEXT)
+
+    @post(
+        "/projections/{name:str}/parked/retry",
+        summary="Apply the projection's parked events again (after a fix)",
+        description="Each parked event is read from the log by position and applied in its "
+        "own transaction; it leaves the parked list on success and stays, with the new "
+        "error, on failure. Operators only: to be put behind access control.",
+        status_code=HTTP_200_OK,
+    )
+    async def retry_parked(
+        self, name: FromPath[str], runtime: NamedDependency[Runtime]
+    ) -> RetryOutcome:
+        projection = next((p for p in _projections(runtime) if p.name == name), None)
+        if projection is None:
+            raise UnknownAggregate("name", "exists", f"no projection named {name!r}")
+        return await retry_parked(runtime.pool, projection)
 
     @get("/ready", summary="Ready to serve: the database answers")
     async def ready(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, str]]:
@@ -41,3 +86,52 @@ class HealthController(Controller):
         except Exception:
             return Response({"status": "unavailable"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
         return Response({"status": "ready"}, status_code=HTTP_200_OK)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics(
+    head: int,
+    statuses: list[tracking.ProjectionStatus],
+    rebuilds: list[tracking.RebuildStatus],
+    active: set[str],
+) -> str:
+    """The Prometheus text exposition format (version 0.0.4) for a few gauges."""
+    lines: list[str] = []
+
+    def gauge(name: str, help_text: str, samples: list[tuple[str | None, int]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} gauge")
+        for projection, value in samples:
+            labels = "" if projection is None else f'{{projection="{_label(projection)}"}}'
+            lines.append(f"{name}{labels} {value}")
+
+    gauge("folgja_event_log_head", "Position of the newest event in the log.", [(None, head)])
+    gauge(
+        "folgja_projection_position",
+        "Last log position whose effects are in the projection's tables.",
+        [(s.projection, s.position) for s in statuses],
+    )
+    gauge(
+        "folgja_projection_lag_events",
+        "Events in the log the projection has not written yet (head - position).",
+        [(s.projection, s.lag) for s in statuses],
+    )
+    gauge(
+        "folgja_projection_parked_events",
+        "Events the projection could not process, kept for a retry.",
+        [(s.projection, s.parked) for s in statuses],
+    )
+    gauge(
+        "folgja_projection_runner_active",
+        "1 if this process runs the projection (holds its lock).",
+        [(s.projection, int(s.projection in active)) for s in statuses],
+    )
+    gauge(
+        "folgja_projection_rebuild_position",
+        "Position a rebuild under way (or left by a crash) has reached in its own tables.",
+        [(r.projection, r.position) for r in rebuilds],
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,14 @@
+"""Query parameters every board shares: the page cursor and the page size."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import Parameter
+
+from projections.pagination import MAX_PAGE_SIZE
+
+Cursor = Annotated[
+    str | None, Parameter(description="The `next_cursor` of the previous page; none for the first")
+]
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Page size (1 to 500)")]

@@ -1,0 +1,120 @@
+"""Caseloads per worker and per team (the responsible service), and the tenants nobody
+is responsible for. Risk and overdue are as of now (the server's clock)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
+
+from backend.routes.board_params import Cursor, Limit
+from backend.routes.tenants import MinPosition
+from backend.runtime import Runtime
+from domain.risk import RiskLevel
+from domain.services import Service
+from projections.caseload import CaseloadProjection
+from projections.caseload_queries import (
+    CaseloadEntry,
+    CaseloadFilters,
+    WithoutServiceEntry,
+    caseload_for_team,
+    caseload_for_worker,
+    tenants_without_responsible_service,
+)
+from projections.pagination import DEFAULT_PAGE_SIZE, Page
+from projections.risk_timeline import RiskTimelineProjection
+
+RiskLevels = Annotated[
+    list[RiskLevel] | None,
+    Parameter(description="Only tenants at one of these current risk levels (repeatable)"),
+]
+OverdueOnly = Annotated[
+    bool, Parameter(description="Only tenants with no completed visit within their interval")
+]
+FlaggedOnly = Annotated[bool, Parameter(description="Only tenants whose address is flagged")]
+
+
+def _filters(
+    risk_level: list[RiskLevel] | None, overdue_only: bool, flagged_only: bool
+) -> CaseloadFilters:
+    return CaseloadFilters(
+        risk_levels=tuple(risk_level or ()), overdue_only=overdue_only, flagged_only=flagged_only
+    )
+
+
+async def _caught_up(runtime: Runtime, min_position: int | None) -> None:
+    # The caseload shows both projections' work: its own rows and the risk inputs.
+    await runtime.read_model_at(CaseloadProjection.name, min_position)
+    await runtime.read_model_at(RiskTimelineProjection.name, min_position)
+
+
+class CaseloadController(Controller):
+    path = "/caseload"
+    tags = ["boards"]
+
+    @get(
+        "/workers/{worker_id:uuid}",
+        summary="The tenants a worker is contact for: current risk (highest first), "
+        "last and next visit, overdue, the address's safety flag",
+    )
+    async def worker(
+        self,
+        worker_id: FromPath[UUID],
+        runtime: NamedDependency[Runtime],
+        risk_level: RiskLevels = None,
+        overdue_only: OverdueOnly = False,
+        flagged_only: FlaggedOnly = False,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
+    ) -> Page[CaseloadEntry]:
+        await _caught_up(runtime, min_position)
+        filters = _filters(risk_level, overdue_only, flagged_only)
+        async with runtime.pool.acquire() as conn:
+            return await caseload_for_worker(
+                conn, worker_id, runtime.clock(), filters, cursor, limit
+            )
+
+    @get(
+        "/teams/{service:str}",
+        summary="The tenants a service (team) is responsible for, highest current risk first",
+    )
+    async def team(
+        self,
+        service: Annotated[Service, Parameter(description="The responsible service")],
+        runtime: NamedDependency[Runtime],
+        risk_level: RiskLevels = None,
+        overdue_only: OverdueOnly = False,
+        flagged_only: FlaggedOnly = False,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
+    ) -> Page[CaseloadEntry]:
+        await _caught_up(runtime, min_position)
+        filters = _filters(risk_level, overdue_only, flagged_only)
+        async with runtime.pool.acquire() as conn:
+            return await caseload_for_team(conn, service, runtime.clock(), filters, cursor, limit)
+
+
+class TenantsWithoutServiceController(Controller):
+    path = "/tenants"
+    tags = ["boards"]
+
+    @get(
+        "/without-responsible-service",
+        summary="Tenants in active follow-up that no service is responsible for, "
+        "longest wait first",
+    )
+    async def without_responsible_service(
+        self,
+        runtime: NamedDependency[Runtime],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
+    ) -> Page[WithoutServiceEntry]:
+        await runtime.read_model_at(CaseloadProjection.name, min_position)
+        async with runtime.pool.acquire() as conn:
+            return await tenants_without_responsible_service(conn, cursor, limit)

@@ -1,0 +1,77 @@
+"""The handover board: handovers by effective date, grouped by status, the overdue ones, and
+the tenants no service is responsible for."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, Parameter
+
+from backend.routes.board_params import Cursor, Limit
+from backend.routes.tenants import MinPosition
+from backend.runtime import Runtime
+from domain.events import local_date
+from domain.handover import HandoverStatus
+from domain.services import Service
+from projections.caseload import CaseloadProjection
+from projections.caseload_queries import tenants_without_responsible_service
+from projections.handover_board import HandoverBoard, handover_board
+from projections.handovers import HandoverScheduleProjection
+from projections.pagination import DEFAULT_PAGE_SIZE
+
+# How many gap tenants the board's first page shows; the rest are paged at
+# /tenants/without-responsible-service (its ``next_cursor`` is that endpoint's cursor).
+GAP_PAGE_SIZE = 50
+
+
+class HandoverBoardController(Controller):
+    path = "/handover-board"
+    tags = ["boards"]
+
+    @get(
+        "/",
+        summary="Handovers by effective date, with the count in each group; on the first "
+        "page also the tenants no service is responsible for",
+    )
+    async def board(
+        self,
+        runtime: NamedDependency[Runtime],
+        status: Annotated[
+            list[HandoverStatus] | None, Parameter(description="One or more statuses")
+        ] = None,
+        overdue: Annotated[
+            bool | None,
+            Parameter(
+                description="Effective date reached (Europe/Oslo) and not accepted or "
+                "completed, and no later handover for the tenant"
+            ),
+        ] = None,
+        to_service: FromQuery[Service | None] = None,
+        from_service: FromQuery[Service | None] = None,
+        tenant_id: FromQuery[UUID | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
+    ) -> HandoverBoard:
+        await runtime.read_model_at(HandoverScheduleProjection.name, min_position)
+        await runtime.read_model_at(CaseloadProjection.name, min_position)
+        async with runtime.pool.acquire() as conn:
+            board = await handover_board(
+                conn,
+                today=local_date(runtime.clock()),
+                statuses=status or (),
+                overdue=overdue,
+                to_service=to_service,
+                from_service=from_service,
+                tenant_id=tenant_id,
+                cursor=cursor,
+                limit=limit,
+            )
+            if cursor is not None:
+                return board
+            gap = await tenants_without_responsible_service(conn, None, GAP_PAGE_SIZE)
+        return msgspec.structs.replace(board, without_responsible_service=gap)

@@ -1,0 +1,51 @@
+"""NAV's inbox: notifications, their basis, acknowledged or not, and how long they waited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, Parameter
+
+from backend.routes.board_params import Cursor, Limit
+from backend.routes.tenants import MinPosition
+from backend.runtime import Runtime
+from domain.nav import NavTrigger, NoticeBasis
+from projections.nav_inbox import NavInboxProjection, NavInboxRow, inbox
+from projections.pagination import DEFAULT_PAGE_SIZE, Page
+
+
+class NavInboxController(Controller):
+    path = "/nav-inbox"
+    tags = ["boards"]
+
+    @get("/", summary="NAV notifications: unacknowledged first, the longest waiting first")
+    async def inbox(
+        self,
+        runtime: NamedDependency[Runtime],
+        acknowledged: FromQuery[bool | None] = None,
+        answered: FromQuery[bool | None] = None,
+        trigger: Annotated[
+            list[NavTrigger] | None, Parameter(description="One or more triggers")
+        ] = None,
+        basis: FromQuery[NoticeBasis | None] = None,
+        tenant_id: FromQuery[UUID | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        min_position: MinPosition = None,
+    ) -> Page[NavInboxRow]:
+        await runtime.read_model_at(NavInboxProjection.name, min_position)
+        async with runtime.pool.acquire() as conn:
+            return await inbox(
+                conn,
+                now=runtime.clock(),
+                acknowledged=acknowledged,
+                answered=answered,
+                triggers=trigger or (),
+                basis=basis,
+                tenant_id=tenant_id,
+                cursor=cursor,
+                limit=limit,
+            )

@@ -1,0 +1,442 @@
+"""Risk timeline per tenant: every fact about the tenant, and the risk level at each point.
+
+For each event about a tenant the projection folds the event into the tenant's risk
+inputs (:func:`domain.risk.fold`), assesses them as of the event's ``occurred_at`` (when it
+happened in the world; see docs/risk-model.md for why not ``recorded_at``) and writes one
+timeline row with the level, score and reasons. The inputs are kept per tenant in
+``risk_state``, so :func:`current_risk` can assess them as of *now*: a visit becomes
+overdue without any new event.
+
+Facts about an address reach the people living there: ``risk_dwelling_residents`` follows
+TenantMovedIn/TenantMovedOut, and safety-flag events and concerns naming only the address
+go on each resident's timeline. Open concerns about the address alone are kept in
+``risk_address_concerns``, so a tenant moving in takes them on and their later events find
+the residents.
+
+A batch is folded in memory: one query each loads the batch's address concerns, residents
+and tenant states, and one statement each writes them back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from domain import risk
+from domain.concern import ConcernCategory, ConcernEvent, ConcernRaised, ConcernResolved
+from domain.events import DomainEvent
+from domain.risk import Assessment, OpenConcern, Reason, RiskInputs, RiskLevel
+from domain.tenant_events import TenantMovedIn, TenantMovedOut
+from projections.base import PositionedEvent
+from projections.pagination import Page, decode_cursor, page_of
+from projections.summaries import summarize
+from projections.summaries.addresses import SAFETY_FLAG_EVENTS, address_summary
+
+NAME = "risk_timeline"
+
+_reasons_json = msgspec.json.Encoder()
+_reasons_decoder = msgspec.json.Decoder(tuple[Reason, ...])
+
+
+class RiskTimelineEntry(msgspec.Struct, frozen=True):
+    position: int
+    occurred_at: datetime
+    recorded_at: datetime
+    event_type: str
+    summary: str
+    level: str
+    score: int
+    reasons: tuple[Reason, ...]
+    model_version: int
+
+
+# [position, occurred_at, score, level]: one point of the plot.
+SeriesPoint = tuple[int, datetime, int, str]
+
+TIMELINE_COLUMNS = [
+    "tenant_id",
+    "position",
+    "occurred_at",
+    "recorded_at",
+    "event_type",
+    "summary",
+    "level",
+    "score",
+    "reasons",
+    "model_version",
+]
+
+UPSERT_STATE = """
+    INSERT INTO risk_state (tenant_id, inputs, level, score, reasons, model_version,
+                            assessed_at, stable_until, position)
+    SELECT t.tenant_id, t.inputs, t.level, t.score, t.reasons::jsonb, t.model_version,
+           t.assessed_at, t.stable_until, t.position
+    FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::int[], $5::text[], $6::int[],
+                $7::timestamptz[], $8::timestamptz[], $9::bigint[])
+         AS t(tenant_id, inputs, level, score, reasons, model_version, assessed_at,
+              stable_until, position)
+    ON CONFLICT (tenant_id) DO UPDATE
+    SET inputs = EXCLUDED.inputs, level = EXCLUDED.level, score = EXCLUDED.score,
+        reasons = EXCLUDED.reasons, model_version = EXCLUDED.model_version,
+        assessed_at = EXCLUDED.assessed_at, stable_until = EXCLUDED.stable_until,
+        position = greatest(risk_state.position, EXCLUDED.position)
+"""
+
+
+class _Batch:
+    """The state one batch needs, loaded once, changed in memory, written back once."""
+
+    def __init__(self) -> None:
+        self.states: dict[UUID, RiskInputs] = {}
+        # Per tenant: the last assessment (with its reasons as JSON), when, at which position.
+        self.changed: dict[UUID, tuple[Assessment, str, datetime, int]] = {}
+        self.residents: defaultdict[UUID, set[UUID]] = defaultdict(set)
+        self.moved: set[UUID] = set()  # dwellings whose residents changed
+        # Open concerns about an address alone: concern id -> (dwelling, category).
+        self.address_concerns: dict[UUID, tuple[UUID, ConcernCategory]] = {}
+        self.concerns_added: set[UUID] = set()
+        self.concerns_removed: set[UUID] = set()
+        self.rows: list[tuple[object, ...]] = []
+        self.assessed: dict[UUID, tuple[RiskInputs, datetime, Assessment, str]] = {}
+
+    def emit(self, tenant_id: UUID, inputs: RiskInputs, item: PositionedEvent, text: str) -> None:
+        meta = item.event.meta
+        at = meta.occurred_at
+        # Events committed together (a lease's three, a step and its NAV notice) often
+        # leave the inputs as they were at the same moment: assess once.
+        last = self.assessed.get(tenant_id)
+        if last is not None and last[0] is inputs and last[1] == at:
+            assessment, reasons = last[2], last[3]
+        else:
+            assessment = risk.assess(inputs, at)
+            reasons = (
+                _reasons_json.encode(assessment.reasons).decode() if assessment.reasons else "[]"
+            )
+            self.assessed[tenant_id] = (inputs, at, assessment, reasons)
+        self.states[tenant_id] = inputs
+        self.changed[tenant_id] = (assessment, reasons, at, item.position)
+        self.rows.append(
+            (
+                tenant_id,
+                item.position,
+                at,
+                meta.recorded_at,
+                item.event.type_name,
+                text,
+                assessment.level.value,
+                assessment.score,
+                reasons,
+                assessment.model_version,
+            )
+        )
+
+    def inputs(self, tenant_id: UUID) -> RiskInputs:
+        return self.states.get(tenant_id, risk.EMPTY)
+
+    def address_concerns_of(self, dwelling_id: UUID) -> list[OpenConcern]:
+        return [
+            OpenConcern(concern_id, category, dwelling)
+            for concern_id, (dwelling, category) in self.address_concerns.items()
+            if dwelling == dwelling_id
+        ]
+
+
+def _address_concern(event: DomainEvent) -> ConcernEvent | None:
+    """A concern event naming no tenant (so about an address alone), else None."""
+    if isinstance(event, ConcernEvent) and event.tenant_id is None:
+        return event
+    return None
+
+
+class RiskTimelineProjection:
+    name = NAME
+    tables: tuple[str, ...] = (
+        "risk_state",
+        "risk_timeline",
+        "risk_dwelling_residents",
+        "risk_address_concerns",
+    )
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[PositionedEvent]) -> None:
+        prepared: list[tuple[PositionedEvent, tuple[UUID, str] | None]] = []
+        tenants: set[UUID] = set()
+        dwellings: set[UUID] = set()
+        concerns: set[UUID] = set()
+        for item in events:
+            event = item.event
+            about = summarize(event)
+            if about is not None:
+                tenants.add(about[0])
+                if isinstance(event, TenantMovedIn | TenantMovedOut):
+                    dwellings.add(event.dwelling_id)
+            elif isinstance(event, SAFETY_FLAG_EVENTS):
+                dwellings.add(event.originator_id)
+            elif (concern := _address_concern(event)) is not None:
+                if isinstance(concern, ConcernRaised):
+                    if concern.dwelling_id is None:
+                        continue
+                    dwellings.add(concern.dwelling_id)
+                else:
+                    concerns.add(concern.originator_id)
+            else:
+                continue
+            prepared.append((item, about))
+        if not prepared:
+            return
+
+        batch = _Batch()
+        await _load(conn, batch, tenants, dwellings, concerns)
+        for item, about in prepared:
+            _apply_one(batch, item, about)
+        await _store(conn, batch)
+
+
+async def _load(
+    conn: asyncpg.Connection,
+    batch: _Batch,
+    tenants: set[UUID],
+    dwellings: set[UUID],
+    concerns: set[UUID],
+) -> None:
+    if concerns or dwellings:
+        for r in await conn.fetch(
+            "SELECT concern_id, dwelling_id, category FROM risk_address_concerns "
+            "WHERE concern_id = ANY($1::uuid[]) OR dwelling_id = ANY($2::uuid[])",
+            list(concerns),
+            list(dwellings),
+        ):
+            batch.address_concerns[r["concern_id"]] = (
+                r["dwelling_id"],
+                ConcernCategory(r["category"]),
+            )
+            dwellings.add(r["dwelling_id"])
+    if dwellings:
+        for r in await conn.fetch(
+            "SELECT dwelling_id, tenant_id FROM risk_dwelling_residents "
+            "WHERE dwelling_id = ANY($1::uuid[])",
+            list(dwellings),
+        ):
+            batch.residents[r["dwelling_id"]].add(r["tenant_id"])
+            tenants.add(r["tenant_id"])
+    if tenants:
+        for r in await conn.fetch(
+            "SELECT tenant_id, inputs FROM risk_state WHERE tenant_id = ANY($1::uuid[])",
+            list(tenants),
+        ):
+            batch.states[r["tenant_id"]] = risk.decode_inputs(r["inputs"])
+
+
+def _apply_one(batch: _Batch, item: PositionedEvent, about: tuple[UUID, str] | None) -> None:
+    event = item.event
+    if about is not None:
+        tenant_id, text = about
+        inputs = risk.fold(batch.inputs(tenant_id), event)
+        if isinstance(event, TenantMovedIn):
+            batch.residents[event.dwelling_id].add(tenant_id)
+            batch.moved.add(event.dwelling_id)
+            inputs = risk.with_address_concerns(
+                inputs, batch.address_concerns_of(event.dwelling_id)
+            )
+        elif isinstance(event, TenantMovedOut):
+            batch.residents[event.dwelling_id].discard(tenant_id)
+            batch.moved.add(event.dwelling_id)
+        batch.emit(tenant_id, inputs, item, text)
+        return
+
+    dwelling_id: UUID | None = None
+    if isinstance(event, SAFETY_FLAG_EVENTS):
+        dwelling_id = event.originator_id
+    elif (concern := _address_concern(event)) is not None:
+        concern_id = concern.originator_id
+        if isinstance(concern, ConcernRaised):
+            dwelling_id = concern.dwelling_id
+            if dwelling_id is not None:
+                batch.address_concerns[concern_id] = (dwelling_id, concern.category)
+                batch.concerns_added.add(concern_id)
+        elif concern_id in batch.address_concerns:
+            dwelling_id = batch.address_concerns[concern_id][0]
+            if isinstance(concern, ConcernResolved):
+                del batch.address_concerns[concern_id]
+                batch.concerns_removed.add(concern_id)
+    if dwelling_id is None:
+        return
+    line = address_summary(event)
+    if line is None:
+        return
+    for tenant_id in sorted(batch.residents.get(dwelling_id, ())):
+        batch.emit(tenant_id, risk.fold(batch.inputs(tenant_id), event), item, line)
+
+
+async def _store(conn: asyncpg.Connection, batch: _Batch) -> None:
+    if batch.rows:
+        # COPY: the fastest way in for a batch's rows (each (tenant, position) is new:
+        # the runner applies every event exactly once).
+        await conn.copy_records_to_table(
+            "risk_timeline", records=batch.rows, columns=TIMELINE_COLUMNS
+        )
+    if batch.changed:
+        ids = list(batch.changed)
+        last = [batch.changed[t] for t in ids]
+        inputs = [batch.states[t] for t in ids]
+        await conn.execute(
+            UPSERT_STATE,
+            ids,
+            [risk.encode_inputs(i) for i in inputs],
+            [a.level.value for a, _, _, _ in last],
+            [a.score for a, _, _, _ in last],
+            [reasons for _, reasons, _, _ in last],
+            [a.model_version for a, _, _, _ in last],
+            [at for _, _, at, _ in last],
+            [risk.stable_until(i, at) for i, (_, _, at, _) in zip(inputs, last, strict=True)],
+            [position for _, _, _, position in last],
+        )
+    if batch.moved:
+        await conn.execute(
+            "DELETE FROM risk_dwelling_residents WHERE dwelling_id = ANY($1::uuid[])",
+            list(batch.moved),
+        )
+        pairs = [(d, t) for d in batch.moved for t in batch.residents.get(d, ())]
+        if pairs:
+            await conn.execute(
+                "INSERT INTO risk_dwelling_residents (dwelling_id, tenant_id) "
+                "SELECT * FROM unnest($1::uuid[], $2::uuid[])",
+                [d for d, _ in pairs],
+                [t for _, t in pairs],
+            )
+    removed = batch.concerns_removed - batch.concerns_added
+    if removed:
+        await conn.execute(
+            "DELETE FROM risk_address_concerns WHERE concern_id = ANY($1::uuid[])", list(removed)
+        )
+    added = [c for c in batch.concerns_added if c in batch.address_concerns]
+    if added:
+        await conn.execute(
+            "INSERT INTO risk_address_concerns (concern_id, dwelling_id, category) "
+            "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[]) "
+            "ON CONFLICT (concern_id) DO NOTHING",
+            added,
+            [batch.address_concerns[c][0] for c in added],
+            [batch.address_concerns[c][1].value for c in added],
+        )
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def _entry(row: asyncpg.Record) -> RiskTimelineEntry:
+    return RiskTimelineEntry(
+        position=row["position"],
+        occurred_at=row["occurred_at"],
+        recorded_at=row["recorded_at"],
+        event_type=row["event_type"],
+        summary=row["summary"],
+        level=row["level"],
+        score=row["score"],
+        reasons=_reasons_decoder.decode(row["reasons"]),
+        model_version=row["model_version"],
+    )
+
+
+async def risk_timeline(
+    conn: asyncpg.Connection, tenant_id: UUID, cursor: str | None, limit: int
+) -> Page[RiskTimelineEntry]:
+    """The tenant's timeline in log order, ``limit`` entries after ``cursor``."""
+    key = decode_cursor(cursor, [int])
+    after = key[0] if key is not None else 0
+    rows = await conn.fetch(
+        """
+        SELECT position, occurred_at, recorded_at, event_type, summary, level, score,
+               reasons::text AS reasons, model_version
+        FROM risk_timeline
+        WHERE tenant_id = $1 AND position > $2
+        ORDER BY position
+        LIMIT $3
+        """,
+        tenant_id,
+        after,
+        limit + 1,
+    )
+    return page_of([_entry(r) for r in rows], limit, lambda e: (e.position,))
+
+
+async def risk_series(conn: asyncpg.Connection, tenant_id: UUID) -> list[SeriesPoint]:
+    """The whole risk history of the tenant as compact points, for plotting."""
+    rows = await conn.fetch(
+        "SELECT position, occurred_at, score, level FROM risk_timeline "
+        "WHERE tenant_id = $1 ORDER BY position",
+        tenant_id,
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+# A stored assessment is still the answer now if it was made by this model version, at or
+# before now, and no time-dependent rule has changed its answer since (``stable_until``).
+STILL_TRUE = (
+    "(r.model_version = {version} AND r.assessed_at <= {now} "
+    "AND (r.stable_until IS NULL OR {now} < r.stable_until))"
+)
+
+# Columns a read selects from ``risk_state r`` to know the current risk: the stored
+# assessment, and the inputs only when it must be assessed again (see :func:`risk_now`).
+RISK_COLUMNS = (
+    "r.tenant_id IS NOT NULL AS has_risk, r.level, r.score, r.reasons::text AS reasons, "
+    "r.model_version, CASE WHEN " + STILL_TRUE + " THEN NULL ELSE r.inputs END AS stale_inputs"
+)
+
+
+def risk_columns(version_arg: str, now_arg: str) -> str:
+    return RISK_COLUMNS.format(version=version_arg, now=now_arg)
+
+
+# Assessments made at read time, kept while they hold: a board polled every few seconds
+# re-assesses an overdue tenant once, not at every read. Keyed by the rules in force and
+# the exact stored inputs, so a new event (new inputs) or another model never hits.
+_AGAIN_MAX = 20_000
+_again: dict[tuple[int, int, bytes], tuple[Assessment, datetime, datetime | None]] = {}
+
+
+def _assess_again(data: bytes, now: datetime) -> Assessment:
+    key = (id(risk.RULES), risk.RISK_MODEL_VERSION, data)
+    kept = _again.get(key)
+    if kept is not None and kept[1] <= now and (kept[2] is None or now < kept[2]):
+        return kept[0]
+    inputs = risk.decode_inputs(data)
+    assessment = risk.assess(inputs, now)
+    if len(_again) >= _AGAIN_MAX:
+        _again.clear()
+    _again[key] = (assessment, now, risk.stable_until(inputs, now))
+    return assessment
+
+
+def risk_now(row: asyncpg.Record, now: datetime) -> Assessment | None:
+    """The current risk from a row selected with :func:`risk_columns`; None if unknown."""
+    if not row["has_risk"]:
+        return None
+    stale = row["stale_inputs"]
+    if stale is not None:
+        return _assess_again(stale, now)
+    return Assessment(
+        RiskLevel(row["level"]),
+        row["score"],
+        _reasons_decoder.decode(row["reasons"]),
+        row["model_version"],
+    )
+
+
+async def current_risk(
+    conn: asyncpg.Connection, tenant_id: UUID, now: datetime
+) -> Assessment | None:
+    """The tenant's risk as of ``now`` (not as of the last event); None if unknown."""
+    row = await conn.fetchrow(
+        f"SELECT {risk_columns('$2', '$3')} FROM (SELECT 1) AS one "
+        "LEFT JOIN risk_state r ON r.tenant_id = $1",
+        tenant_id,
+        risk.RISK_MODEL_VERSION,
+        now,
+    )
+    return risk_now(row, now)

@@ -1,0 +1,157 @@
+"""GET /metrics: the log head and each projection's position, lag and parked events.
+
+Prometheus text format, parsed here line by line; lag also stays in /health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+
+import asyncpg
+import pytest
+from litestar.testing import TestClient
+
+from backend.app import create_app
+from backend.database import DatabaseUrl
+from backend.settings import Settings
+from domain.application import FollowUpApplication
+from projections import runner as runner_module
+from projections import tracking
+from projections.rebuild import _prepare, schema_for
+from projections.registry import all_projections
+from projections.timeline import TimelineProjection
+from tests.conftest import Clock
+from tests.projection_helpers import write_tenants
+
+TIMELINE = TimelineProjection.name
+Samples = dict[tuple[str, str | None], int]
+
+
+@pytest.fixture
+def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
+    application = FollowUpApplication(database.eventsourcing_env())
+    yield application
+    application.close()
+
+
+def parse(text: str) -> Samples:
+    """``name{projection="x"} value`` lines; every metric declared by HELP and TYPE first."""
+    samples: Samples = {}
+    declared: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert kind == "gauge"
+            declared.add(name)
+            continue
+        if line.startswith("#") or not line:
+            continue
+        series, value = line.rsplit(" ", 1)
+        name, _, labels = series.partition("{")
+        assert name in declared, line
+        projection = None
+        if labels:
+            key, _, quoted = labels.rstrip("}").partition("=")
+            assert key == "projection"
+            projection = quoted.strip('"')
+        samples[(name, projection)] = int(value)
+    return samples
+
+
+def metrics(client: TestClient) -> Samples:
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return parse(response.text)
+
+
+def _until(condition: Callable[[], bool], what: str, within_s: float = 60.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_lag_and_parked_counts_while_no_runner_runs(
+    app: FollowUpApplication, database: DatabaseUrl, clock: Clock
+) -> None:
+    settings = Settings(database_url=database.url, run_projections=False, run_scheduler=False)
+    with TestClient(create_app(settings, database=database, clock=clock)) as client:
+        empty = metrics(client)
+        assert empty[("folgja_event_log_head", None)] == 0
+        write_tenants(app, 10)  # 51 events
+        asyncio.run(
+            tracking_park(database, TIMELINE, 7, "some.topic", "ValueError: a bug"),
+        )
+        found = metrics(client)
+        names = [p.name for p in all_projections()]
+        assert found[("folgja_event_log_head", None)] == 51
+        for name in names:
+            assert found[("folgja_projection_position", name)] == 0
+            assert found[("folgja_projection_lag_events", name)] == 51
+            assert found[("folgja_projection_runner_active", name)] == 0
+            parked = 1 if name == TIMELINE else 0
+            assert found[("folgja_projection_parked_events", name)] == parked
+        # The same in /health.
+        health = client.get("/health").json()
+        assert {p["projection"]: (p["lag"], p["parked"]) for p in health["projections"]} == {
+            name: (51, int(name == TIMELINE)) for name in names
+        }
+
+
+async def tracking_park(
+    database: DatabaseUrl, projection: str, position: int, topic: str, error: str
+) -> None:
+    conn = await asyncpg.connect(database.url)
+    try:
+        await tracking.park(conn, projection, position, topic, error)
+    finally:
+        await conn.close()
+
+
+def test_lag_falls_to_zero_as_the_runner_catches_up(
+    app: FollowUpApplication,
+    database: DatabaseUrl,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner_module, "LOCK_RETRY_S", 0.02)
+    write_tenants(app, 20)  # 102 events, before the server starts
+    settings = Settings(database_url=database.url, run_scheduler=False)
+    with TestClient(create_app(settings, database=database, clock=clock)) as client:
+        names = [p.name for p in all_projections()]
+
+        def caught_up() -> bool:
+            found = metrics(client)
+            return all(found[("folgja_projection_lag_events", n)] == 0 for n in names)
+
+        _until(caught_up, "every projection to catch up")
+        found = metrics(client)
+        for name in names:
+            assert found[("folgja_projection_position", name)] == 102
+            assert found[("folgja_projection_runner_active", name)] == 1
+            assert found[("folgja_projection_parked_events", name)] == 0
+
+
+def test_a_rebuild_left_behind_shows_its_position(database: DatabaseUrl, clock: Clock) -> None:
+    async def leave_a_rebuild() -> None:
+        schema = schema_for(TIMELINE)
+        conn = await asyncpg.connect(
+            database.url, server_settings={"search_path": f"{schema}, public"}
+        )
+        try:  # what a rebuild that died after 40 events leaves
+            await _prepare(conn, TimelineProjection(), schema)
+            await tracking.ensure_row(conn, TIMELINE)
+            await tracking.advance(conn, TIMELINE, 0, 40, announce=False)
+        finally:
+            await conn.close()
+
+    asyncio.run(leave_a_rebuild())
+    settings = Settings(database_url=database.url, run_projections=False, run_scheduler=False)
+    with TestClient(create_app(settings, database=database, clock=clock)) as client:
+        assert metrics(client)[("folgja_projection_rebuild_position", TIMELINE)] == 40
+        assert client.get("/health").json()["rebuilds"] == [
+            {"projection": TIMELINE, "schema": "rebuild_tenant_timeline", "position": 40}
+        ]
