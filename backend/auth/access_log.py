@@ -1,0 +1,130 @@
+"""The access log: who read or changed which tenant's data, when, from which device.
+
+Rows are only ever inserted; the table's trigger refuses UPDATE, DELETE and TRUNCATE
+(migration 0005). Admins read it per tenant and per user, newest first, a page at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from backend.auth.roles import Principal
+from projections.filters import Filters
+from projections.pagination import DEFAULT_PAGE_SIZE, Page, decode_cursor, page_of
+
+
+class AccessAction(StrEnum):
+    READ = "read"
+    CHANGE = "change"
+
+
+class AccessLogEntry(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    at: datetime
+    user_id: UUID
+    service: str
+    roles: list[str]
+    device_id: UUID | None
+    tenant_id: UUID | None
+    action: AccessAction
+    endpoint: str
+    record_id: str | None
+    status: int
+
+
+def endpoint_of(request: Any) -> str:
+    """``METHOD /route/{template}`` of a Litestar request (the route, not the ids in it)."""
+    template = request.scope.get("path_template") or request.url.path
+    return f"{request.method} {template}"
+
+
+async def record_access(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    tenant_id: UUID | None,
+    action: AccessAction,
+    endpoint: str,
+    record_id: str | None,
+    status: int,
+    *,
+    at: datetime,
+) -> int:
+    """Append one entry; its id."""
+    entry_id: int = await conn.fetchval(
+        """
+        INSERT INTO access_log (at, user_id, service, roles, device_id, tenant_id, action,
+                                endpoint, record_id, status)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        RETURNING id
+        """,
+        at,
+        principal.user_id,
+        principal.service.value,
+        [r.value for r in principal.roles],
+        principal.device_id,
+        tenant_id,
+        action.value,
+        endpoint,
+        record_id,
+        status,
+    )
+    return entry_id
+
+
+async def access_entries(
+    conn: asyncpg.Connection,
+    *,
+    tenant_id: UUID | None = None,
+    user_id: UUID | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> Page[AccessLogEntry]:
+    """Entries newest first, about ``tenant_id`` and/or by ``user_id`` if given."""
+    after = decode_cursor(cursor, (int,))
+    q = Filters()
+    if tenant_id is not None:
+        q.add(f"tenant_id = {q.arg(tenant_id)}")
+    if user_id is not None:
+        q.add(f"user_id = {q.arg(user_id)}")
+    if after is not None:
+        q.add(f"id < {q.arg(after[0])}")
+    rows = await conn.fetch(
+        f"""
+        SELECT id, at, user_id, service, roles, device_id, tenant_id, action, endpoint,
+               record_id, status
+        FROM access_log {q.where()}
+        ORDER BY id DESC
+        LIMIT {q.arg(limit + 1)}
+        """,
+        *q.args,
+    )
+    entries = [AccessLogEntry(**{**dict(r), "action": AccessAction(r["action"])}) for r in rows]
+    return page_of(entries, limit, lambda e: (e.id,))
+
+
+async def for_tenant(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    *,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> Page[AccessLogEntry]:
+    """Who read or changed this tenant's data (a tenant's data-access request, or audit)."""
+    return await access_entries(conn, tenant_id=tenant_id, cursor=cursor, limit=limit)
+
+
+async def for_user(
+    conn: asyncpg.Connection,
+    user_id: UUID,
+    *,
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> Page[AccessLogEntry]:
+    """Everything one user read or changed (log review, tjenstlig behov)."""
+    return await access_entries(conn, user_id=user_id, cursor=cursor, limit=limit)

@@ -1,0 +1,62 @@
+"""Route guards: the bearer token is verified once per request, then roles are checked.
+
+``requires(Role.ADMIN)`` on a handler (or controller) refuses a caller without a valid
+token (401) or without one of the roles (403). Handlers receive the verified caller as
+the ``principal`` dependency (:data:`PRINCIPAL_DEPENDENCY`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from backend.auth.errors import AuthRefused, Forbidden
+from backend.auth.issuer import issuer_of
+from backend.auth.roles import Principal, Role, SignIn
+
+_STATE_KEY = "principal"
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The verified caller of this request (asked of the issuer once, then kept)."""
+    known: Principal | None = connection.state.get(_STATE_KEY)
+    if known is not None:
+        return known
+    principal = await issuer_of(connection.app).authenticate(connection.headers)
+    if principal is None:
+        raise AuthRefused("authentication_required", "sign in: a bearer token is required")
+    connection.state[_STATE_KEY] = principal
+    return principal
+
+
+def requires(*roles: Role, password_sign_in: bool = False) -> Guard:
+    """A guard: a signed-in caller with any of ``roles`` (any role at all if none given).
+
+    ``password_sign_in`` also refuses sessions that began from a device credential, for
+    actions a stolen tablet alone must not be able to take.
+    """
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = await authenticate(connection)
+        if roles and not principal.has_any(*roles):
+            names = ", ".join(r.value for r in roles)
+            raise Forbidden("role_required", f"this needs one of the roles: {names}")
+        if password_sign_in and principal.signed_in_with is not SignIn.PASSWORD:
+            raise Forbidden("password_sign_in_required", "sign in with the password to do this")
+
+    return guard
+
+
+def current_principal(request: Request[Any, Any, Any]) -> Principal:
+    principal: Principal | None = request.state.get(_STATE_KEY)
+    if principal is None:  # a handler without a guard asked for the caller
+        raise AuthRefused("authentication_required", "sign in: a bearer token is required")
+    return principal
+
+
+PRINCIPAL_DEPENDENCY = {"principal": Provide(current_principal, sync_to_thread=False)}

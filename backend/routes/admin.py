@@ -1,0 +1,93 @@
+"""Administration: users and the access log (admins only).
+
+Reading the access log about a tenant is itself a read about that tenant, so it is
+recorded in the log as well.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+
+from backend.auth import access_log, store
+from backend.auth.access_log import AccessAction, AccessLogEntry
+from backend.auth.guards import PRINCIPAL_DEPENDENCY, requires
+from backend.auth.roles import Principal, Role
+from backend.routes.board_params import Cursor, Limit
+from backend.runtime import Runtime
+from domain.services import Service
+from projections.pagination import DEFAULT_PAGE_SIZE, Page
+
+
+class NewUser(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    service: Service
+    roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=len(Role))]
+    password: Annotated[str, msgspec.Meta(min_length=store.MIN_PASSWORD_LENGTH, max_length=1024)]
+    user_id: UUID | None = None
+
+
+class AdminController(Controller):
+    path = "/admin"
+    tags = ["admin"]
+    guards = [requires(Role.ADMIN)]
+    dependencies = PRINCIPAL_DEPENDENCY
+
+    @post("/users", summary="Create a user with a password")
+    async def create_user(
+        self, data: JSONBody[NewUser], runtime: NamedDependency[Runtime]
+    ) -> store.UserRow:
+        async with runtime.pool.acquire() as conn:
+            return await store.create_user(
+                conn,
+                username=data.username,
+                display_name=data.display_name,
+                service=data.service,
+                roles=data.roles,
+                password=data.password,
+                now=runtime.clock(),
+                user_id=data.user_id,
+            )
+
+    @get("/users", summary="Users by username")
+    async def users(
+        self, runtime: NamedDependency[Runtime], cursor: Cursor = None, limit: Limit = 50
+    ) -> Page[store.UserRow]:
+        async with runtime.pool.acquire() as conn:
+            return await store.list_users(conn, cursor=cursor, limit=limit)
+
+    @get("/access-log", summary="Who read or changed what, newest first; per tenant and/or user")
+    async def access_log(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        runtime: NamedDependency[Runtime],
+        tenant_id: Annotated[
+            UUID | None, Parameter(description="Entries about this tenant")
+        ] = None,
+        user_id: Annotated[UUID | None, Parameter(description="Entries by this user")] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> Page[AccessLogEntry]:
+        async with runtime.pool.acquire() as conn:
+            page = await access_log.access_entries(
+                conn, tenant_id=tenant_id, user_id=user_id, cursor=cursor, limit=limit
+            )
+            if tenant_id is not None:
+                await access_log.record_access(
+                    conn,
+                    principal,
+                    tenant_id,
+                    AccessAction.READ,
+                    access_log.endpoint_of(request),
+                    None,
+                    200,
+                    at=runtime.clock(),
+                )
+        return page

@@ -1,0 +1,185 @@
+"""Sign-in, token refresh, sign-out, and devices (issue 5, part A).
+
+Token answers carry ``Cache-Control: no-store``. Every refusal is a 401/403 problem whose
+rule a client can act on (``invalid_credentials``, ``token_expired``,
+``refresh_token_reused``, ``device_revoked`` with ``action: wipe``,
+``offline_lease_expired`` with ``action: reauthenticate``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from backend.auth import store
+from backend.auth.errors import Forbidden, invalid_credentials
+from backend.auth.guards import PRINCIPAL_DEPENDENCY, requires
+from backend.auth.issuer import bearer_token
+from backend.auth.roles import Principal, Role
+from backend.auth.tokens import MAX_TOKEN_LENGTH, AccessGrant, TokenPair
+from backend.runtime import Runtime
+from domain.errors import UnknownAggregate
+
+NO_STORE = CacheControlHeader(no_store=True)
+
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TOKEN_LENGTH)]
+
+
+class Login(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    password: Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+    # Signing in on a registered tablet binds the tokens to it and renews its lease.
+    device_id: UUID | None = None
+
+
+class Refresh(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    refresh_token: Token
+
+
+class DeviceCredential(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    device_credential: Token
+
+
+class NewDevice(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class DeviceRegistered(msgspec.Struct, frozen=True, kw_only=True):
+    device_id: UUID
+    label: str
+    registered_at: datetime
+    # Shown once: the tablet keeps it in its secure store; the server has only its hash.
+    device_credential: str
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+    dependencies = PRINCIPAL_DEPENDENCY
+
+    @post("/login", status_code=200, cache_control=NO_STORE, summary="Sign in with a password")
+    async def login(self, data: JSONBody[Login], runtime: NamedDependency[Runtime]) -> TokenPair:
+        now = runtime.clock()
+        async with runtime.pool.acquire() as conn:
+            user = await store.verify_password(conn, data.username, data.password)
+            if user is None:
+                raise invalid_credentials()
+            if data.device_id is None:
+                return await store.issue_pair(conn, user.id, now=now)
+            return await store.sign_in_on_device(conn, user, data.device_id, now=now)
+
+    @get("/me", guards=[requires()], summary="The signed-in caller: user, service, roles, device")
+    async def me(self, principal: NamedDependency[Principal]) -> Principal:
+        return principal
+
+    @post(
+        "/refresh",
+        status_code=200,
+        cache_control=NO_STORE,
+        summary="Trade a refresh token for a new pair (the old one is spent)",
+    )
+    async def refresh(
+        self, data: JSONBody[Refresh], runtime: NamedDependency[Runtime]
+    ) -> TokenPair:
+        async with runtime.pool.acquire() as conn:
+            return await store.refresh(
+                conn,
+                data.refresh_token,
+                now=runtime.clock(),
+                lease_days=runtime.settings.offline_lease_days,
+            )
+
+    @post(
+        "/logout",
+        status_code=204,
+        guards=[requires()],
+        summary="Sign out: revoke this sign-in's access and refresh tokens",
+    )
+    async def logout(
+        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+    ) -> None:
+        token = bearer_token(request.headers)
+        if token is None:
+            return
+        async with runtime.pool.acquire() as conn:
+            await store.revoke_token_family(conn, token, runtime.clock())
+
+    @post(
+        "/device-token",
+        status_code=200,
+        cache_control=NO_STORE,
+        summary="Trade a device credential for an access token bound to the device",
+    )
+    async def device_token(
+        self, data: JSONBody[DeviceCredential], runtime: NamedDependency[Runtime]
+    ) -> AccessGrant:
+        async with runtime.pool.acquire() as conn:
+            return await store.exchange_device_credential(
+                conn,
+                data.device_credential,
+                now=runtime.clock(),
+                lease_days=runtime.settings.offline_lease_days,
+            )
+
+
+class DeviceController(Controller):
+    path = "/devices"
+    tags = ["auth"]
+    dependencies = PRINCIPAL_DEPENDENCY
+
+    @post(
+        "/",
+        cache_control=NO_STORE,
+        guards=[requires(Role.FIELD_WORKER, password_sign_in=True)],
+        summary="Register a tablet for the signed-in field worker; answers its credential once",
+    )
+    async def register(
+        self,
+        data: JSONBody[NewDevice],
+        principal: NamedDependency[Principal],
+        runtime: NamedDependency[Runtime],
+    ) -> DeviceRegistered:
+        async with runtime.pool.acquire() as conn:
+            device, credential = await store.register_device(
+                conn, principal.user_id, data.label, now=runtime.clock()
+            )
+        return DeviceRegistered(
+            device_id=device.id,
+            label=device.label,
+            registered_at=device.registered_at,
+            device_credential=credential,
+        )
+
+    @post(
+        "/{device_id:uuid}/revocation",
+        guards=[requires(Role.TEAM_LEAD, Role.ADMIN)],
+        summary="Revoke a device: its next call is refused and told to wipe",
+    )
+    async def revoke(
+        self,
+        device_id: FromPath[UUID],
+        principal: NamedDependency[Principal],
+        runtime: NamedDependency[Runtime],
+    ) -> store.DeviceRow:
+        async with runtime.pool.acquire() as conn:
+            device = await store.device_by_id(conn, device_id)
+            if device is None:
+                raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
+            if not principal.has_any(Role.ADMIN):
+                owner = await store.user_by_id(conn, device.user_id)
+                if owner is None or owner.service is not principal.service:
+                    raise Forbidden(
+                        "same_service",
+                        "a team lead revokes only the devices of their own service",
+                        field="device_id",
+                    )
+            return await store.revoke_device(
+                conn, device_id, by=principal.user_id, now=runtime.clock()
+            )

@@ -1,0 +1,273 @@
+"""Sign-in with opaque tokens: passwords, expiry, tampering, refresh rotation, roles."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from litestar.testing import TestClient
+
+from backend.auth import store
+from backend.auth.demo_users import DEMO_USERS, ensure_demo_users, issue_demo_tokens
+from backend.auth.passwords import hash_password, needs_rehash, verify_password
+from backend.auth.roles import Role
+from backend.demo import FIELD_WORKER, NAV_OFFICER, PROPERTY_MANAGER, TEAM_LEAD
+from domain.services import Service
+from tests.api import assert_problem
+from tests.auth_api import PASSWORD, bearer, in_app, login, make_user, me, signed_in
+
+
+def test_password_hashes_are_salted_scrypt_and_verify() -> None:
+    first, second = hash_password("et langt passord"), hash_password("et langt passord")
+    assert first.startswith("scrypt$32768$8$1$") and first != second
+    assert verify_password("et langt passord", first)
+    assert not verify_password("et langt passorD", first)
+    assert not verify_password("et langt passord", None)
+    assert not verify_password("et langt passord", "garbage")
+    assert not needs_rehash(first) and needs_rehash("scrypt$16384$8$1$x$y")
+
+
+def test_sign_in_gives_working_tokens(client: TestClient) -> None:
+    user_id = make_user(client, "kari", Role.FIELD_WORKER)
+    tokens = login(client, "kari")
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == 15 * 60 and tokens["refresh_expires_in"] == 12 * 3600
+    response = me(client, bearer(tokens["access_token"]))
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "user_id": str(user_id),
+        "username": "kari",
+        "service": "tiltaksteamet",
+        "roles": ["field_worker"],
+        "device_id": None,
+        "token_kind": "access",
+        "signed_in_with": "password",
+    }
+    # Tokens are stored only as hashes.
+    stored = in_app(client, lambda c: c.fetch("SELECT token_hash FROM auth_tokens"))
+    assert tokens["access_token"].encode() not in {bytes(r["token_hash"]) for r in stored}
+
+
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(client: TestClient) -> None:
+    make_user(client, "kari")
+    answers = []
+    for username, password in (("kari", "not the password!"), ("nobody", PASSWORD)):
+        response = client.post("/auth/login", json={"username": username, "password": password})
+        body = assert_problem(response, 401, "credentials", "invalid_credentials")
+        answers.append(body)
+    assert answers[0] == answers[1]
+    assert "password" not in answers[0]["detail"].split(":")[0]
+
+
+def test_a_disabled_user_cannot_sign_in_and_its_tokens_stop_working(client: TestClient) -> None:
+    user_id = make_user(client, "kari")
+    headers = bearer(login(client, "kari")["access_token"])
+    in_app(client, lambda c: c.execute("UPDATE users SET active = false WHERE id = $1", user_id))
+    response = client.post("/auth/login", json={"username": "kari", "password": PASSWORD})
+    assert_problem(response, 401, "credentials", "invalid_credentials")
+    assert_problem(me(client, headers), 401, "authorization", "account_disabled")
+
+
+def test_an_access_token_expires_after_15_minutes(client: TestClient, clock: Any) -> None:
+    headers = signed_in(client, "kari")
+    clock.advance(minutes=14, seconds=59)
+    assert me(client, headers).status_code == 200
+    clock.advance(seconds=1)
+    response = me(client, headers)
+    assert_problem(response, 401, "authorization", "token_expired")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_tampered_missing_or_wrong_kind_of_token_is_refused(client: TestClient) -> None:
+    make_user(client, "kari")
+    tokens = login(client, "kari")
+    access = tokens["access_token"]
+    tampered = access[:-1] + ("A" if access[-1] != "A" else "B")
+    assert_problem(me(client, bearer(tampered)), 401, "authorization", "invalid_token")
+    assert_problem(me(client, bearer("x" * 5000)), 401, "authorization", "invalid_token")
+    assert_problem(me(client, {}), 401, "authorization", "authentication_required")
+    assert_problem(
+        me(client, {"authorization": f"Basic {access}"}),
+        401,
+        "authorization",
+        "authentication_required",
+    )
+    assert_problem(me(client, {"authorization": "Bearer "}), 401, "authorization", "invalid_token")
+    # A refresh token is not a bearer credential.
+    assert_problem(
+        me(client, bearer(tokens["refresh_token"])), 401, "authorization", "invalid_token"
+    )
+
+
+def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_sign_in(
+    client: TestClient, clock: Any
+) -> None:
+    make_user(client, "kari")
+    first = login(client, "kari")
+    clock.advance(minutes=10)
+    response = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    second = response.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    # Rotation does not extend the sign-in: it still ends 12 hours after the password.
+    assert second["refresh_expires_in"] == 12 * 3600 - 10 * 60
+    assert me(client, bearer(second["access_token"])).status_code == 200
+
+    # The first refresh token is spent; presenting it again looks like theft.
+    reuse = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert_problem(reuse, 401, "refresh_token", "refresh_token_reused")
+    # ... so everything of that sign-in is revoked, including the newest pair.
+    assert_problem(
+        me(client, bearer(second["access_token"])), 401, "authorization", "token_revoked"
+    )
+    again = client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert_problem(again, 401, "refresh_token", "refresh_token_reused")
+
+
+def test_a_reuse_revokes_only_that_sign_in(client: TestClient) -> None:
+    make_user(client, "kari")
+    browser, other = login(client, "kari"), login(client, "kari")
+    client.post("/auth/refresh", json={"refresh_token": browser["refresh_token"]})
+    client.post("/auth/refresh", json={"refresh_token": browser["refresh_token"]})
+    assert me(client, bearer(other["access_token"])).status_code == 200
+
+
+def test_a_refresh_token_expires_after_12_hours(client: TestClient, clock: Any) -> None:
+    make_user(client, "kari")
+    tokens = login(client, "kari")
+    clock.advance(hours=12, seconds=1)
+    response = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert_problem(response, 401, "refresh_token", "token_expired")
+    bogus = client.post("/auth/refresh", json={"refresh_token": "fgr_nope"})
+    assert_problem(bogus, 401, "refresh_token", "invalid_token")
+
+
+def test_sign_out_revokes_the_access_and_refresh_token(client: TestClient) -> None:
+    make_user(client, "kari")
+    tokens = login(client, "kari")
+    headers = bearer(tokens["access_token"])
+    assert client.post("/auth/logout", headers=headers).status_code == 204
+    assert_problem(me(client, headers), 401, "authorization", "token_revoked")
+    response = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert response.status_code == 401
+
+
+def test_admin_endpoints_need_the_admin_role(client: TestClient) -> None:
+    worker = signed_in(client, "kari", Role.TEAM_LEAD, Role.FIELD_WORKER)
+    assert me(client, worker).json()["roles"] == ["field_worker", "team_lead"]
+    assert_problem(
+        client.get("/admin/users", headers=worker), 403, "authorization", "role_required"
+    )
+    assert_problem(client.get("/admin/users"), 401, "authorization", "authentication_required")
+    # A role named in a body grants nothing: only an admin creates users.
+    escalate = {
+        "username": "kari2",
+        "display_name": "Kari",
+        "service": "admin",
+        "roles": ["admin"],
+        "password": PASSWORD,
+    }
+    response = client.post("/admin/users", json=escalate, headers=worker)
+    assert_problem(response, 403, "authorization", "role_required")
+    users = in_app(client, lambda c: c.fetchval("SELECT count(*) FROM users"))
+    assert users == 1
+
+
+def test_an_admin_creates_and_lists_users(client: TestClient) -> None:
+    admin = signed_in(client, "root", Role.ADMIN, service=Service.ADMIN)
+    body = {
+        "username": "ola.nav",
+        "display_name": "Ola NAV",
+        "service": "nav",
+        "roles": ["nav_officer"],
+        "password": "et passord som er langt",
+    }
+    response = client.post("/admin/users", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    assert response.json()["roles"] == ["nav_officer"]
+    assert "password" not in response.text and "scrypt" not in response.text
+    assert_problem(
+        client.post("/admin/users", json=body, headers=admin), 409, "username", "unique_username"
+    )
+    weak = client.post(
+        "/admin/users", json={**body, "username": "x1", "password": "kort"}, headers=admin
+    )
+    assert_problem(weak, 422, "password", "length")
+    bad_role = client.post(
+        "/admin/users", json={**body, "username": "x2", "roles": ["god"]}, headers=admin
+    )
+    assert_problem(bad_role, 422, "roles[0]", "allowed_values")
+    assert login(client, "ola.nav", "et passord som er langt")["access_token"]
+
+    first = client.get("/admin/users", params={"limit": 1}, headers=admin).json()
+    assert [u["username"] for u in first["items"]] == ["ola.nav"]
+    second = client.get(
+        "/admin/users", params={"limit": 1, "cursor": first["next_cursor"]}, headers=admin
+    ).json()
+    assert [u["username"] for u in second["items"]] == ["root"] and second["next_cursor"] is None
+
+
+def test_demo_users_match_the_demo_actors_and_their_tokens_work(client: TestClient) -> None:
+    credentials = in_app(client, ensure_demo_users)
+    assert set(credentials) == set(Role)
+    ids = {u.role: u.user_id for u in DEMO_USERS}
+    assert ids[Role.FIELD_WORKER] == FIELD_WORKER.user_id
+    assert ids[Role.TEAM_LEAD] == TEAM_LEAD.user_id
+    assert ids[Role.PROPERTY_MANAGER] == PROPERTY_MANAGER.user_id
+    assert ids[Role.NAV_OFFICER] == NAV_OFFICER.user_id
+    username, password = credentials[Role.NAV_OFFICER]
+    assert (
+        me(client, bearer(login(client, username, password)["access_token"])).json()["service"]
+        == "nav"
+    )
+    # Running again resets the passwords; the old one stops working.
+    again = in_app(client, ensure_demo_users)
+    assert again[Role.NAV_OFFICER][1] != password
+    stale = client.post("/auth/login", json={"username": username, "password": password})
+    assert stale.status_code == 401
+
+    tokens = in_app(client, lambda c: issue_demo_tokens(c, client.app.state.runtime.clock()))
+    for role, token in tokens.items():
+        answer = me(client, bearer(token)).json()
+        assert answer["roles"] == [role.value] and answer["user_id"] == str(ids[role])
+
+
+def test_unknown_roles_stored_in_the_database_grant_nothing() -> None:
+    assert store.known_roles(["admin", "superuser", "field_worker"]) == [
+        Role.FIELD_WORKER,
+        Role.ADMIN,
+    ]
+
+
+def test_a_hash_with_older_parameters_still_signs_in_and_is_raised(client: TestClient) -> None:
+    user_id = make_user(client, "kari")
+    salt = b"0123456789abcdef"
+    key = hashlib.scrypt(b"kort", salt=salt, n=2**10, r=8, p=1, dklen=32)
+    old = f"scrypt$1024$8$1${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
+    in_app(
+        client,
+        lambda c: c.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, old),
+    )
+    assert login(client, "kari", "kort")["access_token"]
+    stored = in_app(client, lambda c: c.fetchval("SELECT password_hash FROM users"))
+    assert stored.startswith("scrypt$32768$") and verify_password("kort", stored)
+
+
+def test_refreshing_never_extends_a_sign_in_beyond_12_hours(client: TestClient, clock: Any) -> None:
+    make_user(client, "kari")
+    tokens = login(client, "kari")
+    for _ in range(3):
+        clock.advance(hours=3, minutes=59)
+        response = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+        assert response.status_code == 200, response.text
+        tokens = response.json()
+    # 11h57m after sign-in: the new access token lives only until the sign-in ends.
+    assert tokens["expires_in"] == 3 * 60 and tokens["refresh_expires_in"] == 3 * 60
+    clock.advance(minutes=3)
+    assert_problem(
+        me(client, bearer(tokens["access_token"])), 401, "authorization", "token_expired"
+    )
+    response = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert_problem(response, 401, "refresh_token", "token_expired")
