@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import measure
+from bench import measure, mixed, readside
 from bench.fixtures import VisitPool, create_visits
 from bench.stack import (
     SERVERS,
@@ -90,6 +90,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--servers",
         action="store_true",
         help="instead of the main table: granian vs uvicorn on the same app and workload",
+    )
+    parser.add_argument(
+        "--projections",
+        action="store_true",
+        help="only the read-side table (issue 4): projection catch-up and rebuild over a "
+        "200,000-event log, risk timeline and caseload query latency",
+    )
+    parser.add_argument(
+        "--events", type=int, help="events in the read-side log (default 200,000; 50,000 quick)"
     )
     parser.add_argument(
         "--server", choices=SERVERS, default="granian", help="ASGI server for the main table"
@@ -184,7 +193,9 @@ def header(
             f"medians of {profile.repeats} runs; baseline {profile.baseline_connections} "
             f"connections x {profile.baseline_seconds:g} s; "
             + (
-                f"{profile.clients} clients x {profile.get_requests} GETs of each kind and "
+                "read side: catch-up, rebuild, query latency"
+                if args.projections
+                else f"{profile.clients} clients x {profile.get_requests} GETs of each kind and "
                 f"{profile.server_requests} completions per server and run"
                 if args.servers
                 else f"throughput {profile.clients} clients x {profile.requests} completions; "
@@ -501,6 +512,103 @@ async def server_table(
     return render(title, rows) + "\n" + note
 
 
+# --- the read side (issue 4) -------------------------------------------------------------
+
+READ_SIDE_EVENTS = 200_000
+READ_SIDE_EVENTS_QUICK = 50_000
+QUERY_SAMPLES = 200
+
+
+async def readside_table(
+    db: Database, args: argparse.Namespace, profile: Profile, log_dir: Path
+) -> str:
+    url = db.url.url
+    started = time.perf_counter()
+    wanted = args.events or (READ_SIDE_EVENTS_QUICK if args.quick else READ_SIDE_EVENTS)
+    say(f"read side: building a mixed log of {wanted:,} events (not timed)")
+    rows, log = await asyncio.to_thread(mixed.build, wanted)
+    await mixed.copy_into_log(url, rows)
+    del rows
+    say(
+        f"  {log.events:,} events, {log.tenants:,} tenants in {time.perf_counter() - started:.1f} s"
+    )
+    raw: list[float] = []
+    catch_up: list[float] = []
+    rebuilds: list[float] = []
+    for r in range(1, profile.repeats + 1):
+        say(f"run {r}/{profile.repeats}: raw read-and-decode, then catch-up from zero")
+        rate, _ = await readside.read_and_decode_rate(url)
+        raw.append(rate)
+        await readside.reset_projections(url)
+        rate, _ = await readside.catch_up_rate(url)
+        catch_up.append(rate)
+        say(f"  raw {raw[-1]:,.0f} events/s, catch-up {rate:,.0f} events/s")
+    for r in range(1, profile.repeats + 1):
+        say(f"run {r}/{profile.repeats}: full rebuild")
+        rebuilds.append(await readside.rebuild_seconds(url))
+        say(f"  {rebuilds[-1]:.1f} s")
+    worker = log.team_workers[1]
+    fixture = await readside.check_fixture(url, log.heavy_tenant, log.team, worker)
+    latencies: dict[str, list[readside.Latency]] = {}
+    say(f"starting {args.server} for the query figures")
+    async with running_server(
+        args.server, db.url, log_dir, tuning=tuning_env(args), workers=args.workers, app=args.app
+    ) as server:
+        conn = await asyncpg.connect(url)
+        try:
+            async with measure.http_client(server.base_url) as client:
+                calls = readside.query_calls(conn, client, log.heavy_tenant, log.team, worker)
+                for r in range(1, profile.repeats + 1):
+                    say(f"run {r}/{profile.repeats}: query latency")
+                    for name, call in calls.items():
+                        samples = QUERY_SAMPLES // (4 if args.quick else 1)
+                        latencies.setdefault(name, []).append(await readside.timed(call, samples))
+        finally:
+            await conn.close()
+    ratio = [100 * c / b for c, b in zip(catch_up, raw, strict=True)]
+    rows = [
+        Row(f"4. baseline: read+decode {log.events:,} events", raw, "events/s"),
+        Row("   catch-up, all 7 projections from zero", catch_up, "events/s"),
+        Row("   ratio to read+decode", ratio, "%", ">= 25 %", median(ratio) >= 25),
+        Row("   full rebuild, all projections", rebuilds, "s"),
+    ]
+    labels = {
+        "timeline": f"5. risk timeline, tenant with {log.heavy_events:,} events",
+        "team": f"6. caseload, team of {TEAM_WORKERS_LABEL} workers / {log.team_tenants} tenants",
+        "worker": "   caseload, one worker of that team",
+    }
+    for kind, label in labels.items():
+        rows.append(Row(label, [], ""))
+        for how, what in (
+            ("raw", "baseline: raw SELECT of the rows"),
+            ("functions", "query functions"),
+            ("http", "HTTP GET"),
+        ):
+            runs = latencies[f"{kind} {how}"]
+            p50 = [x.p50_ms for x in runs]
+            target = how != "raw" and kind in ("timeline", "team")
+            rows.append(
+                Row(
+                    f"     {what}, p50",
+                    p50,
+                    "ms",
+                    "< 10 ms" if target else "",
+                    (median(p50) < 10) if target else None,
+                )
+            )
+            rows.append(Row(f"     {what}, p99", [x.p99_ms for x in runs], "ms"))
+    notes = [
+        f"log: {log.events:,} mixed events (bench/mixed.py); {fixture}",
+        f"queries: {QUERY_SAMPLES // (4 if args.quick else 1)} sequential samples per figure and "
+        f"run; HTTP pages are the default 50 entries (the timeline also returns its "
+        f"{log.heavy_events:,}-point series); total {time.perf_counter() - started:.0f} s",
+    ]
+    return render("Folgja read side (issue 4)", rows) + "\n" + "\n".join(notes)
+
+
+TEAM_WORKERS_LABEL = mixed.TEAM_WORKERS
+
+
 # --- entry point -------------------------------------------------------------------------
 
 
@@ -539,7 +647,7 @@ def run(args: argparse.Namespace, profile: Profile, load_before: str) -> int:
     ):
         remove_on_abort(Path(logs))
         pg = run_async(server_version(db.url.url))
-        table = server_table if args.servers else main_table
+        table = server_table if args.servers else readside_table if args.projections else main_table
 
         async def measured() -> str:
             body = await table(db, args, profile, Path(logs))

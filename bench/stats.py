@@ -30,6 +30,8 @@ def fmt(value: float, unit: str) -> str:
     if unit == "ms":
         digits = 2 if value < 1 else 1 if value < 100 else 0
         return f"{value:.{digits}f} ms"
+    if unit == "s":
+        return f"{value:.1f} s"
     if unit == "cores":
         return f"{value:.2f}"
     return f"{value:,.0f} {unit}"
@@ -53,7 +55,7 @@ def render(title: str, rows: list[Row]) -> str:
     cells = [
         [
             row.figure,
-            fmt(row.value, row.unit),
+            fmt(row.value, row.unit) if row.runs else "",  # no runs: a heading
             " / ".join(fmt(v, row.unit).split(" ")[0] for v in row.runs),
             row.target + ("" if row.ok is None else (" ok" if row.ok else " MISSED")),
         ]

@@ -101,18 +101,27 @@ _TYPES = {
 }
 assert set(_TYPES) == set(COLUMNS)
 
+# The rows, and for tenants whose visits changed in the batch the next planned visit from
+# ``caseload_planned_visits`` (written just before): one write per row and batch, where
+# a separate UPDATE afterwards wrote every such row a second time.
+_NEXT_VISIT = f"${len(COLUMNS) + 1}"
 UPSERT_ROWS = f"""
     INSERT INTO caseload ({", ".join(COLUMNS)})
-    SELECT * FROM unnest({", ".join(f"${n}::{_TYPES[c]}[]" for n, c in enumerate(COLUMNS, 1))})
+    SELECT {
+    ", ".join(
+        "CASE WHEN t.visits_changed THEN (SELECT min(p.planned_for) "
+        "FROM caseload_planned_visits p WHERE p.tenant_id = t.tenant_id) "
+        "ELSE t.next_visit_at END"
+        if c == "next_visit_at"
+        else f"t.{c}"
+        for c in COLUMNS
+    )
+}
+    FROM unnest({", ".join(f"${n}::{_TYPES[c]}[]" for n, c in enumerate(COLUMNS, 1))},
+                {_NEXT_VISIT}::boolean[])
+         AS t({", ".join(COLUMNS)}, visits_changed)
     ON CONFLICT (tenant_id) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "tenant_id")}
-"""
-
-NEXT_VISITS = """
-    UPDATE caseload c SET next_visit_at = (
-        SELECT min(p.planned_for) FROM caseload_planned_visits p WHERE p.tenant_id = c.tenant_id
-    )
-    WHERE c.tenant_id = ANY($1::uuid[])
 """
 
 ADDRESSES = """
@@ -295,10 +304,13 @@ class _Batch:
                 [self.planned[v][0] for v in ids],
                 [self.planned[v][1] for v in ids],
             )
-        if self.changed_rows:
-            rows = [tuple(getattr(self.rows[t], c) for c in COLUMNS) for t in self.changed_rows]
-            await conn.execute(UPSERT_ROWS, *map(list, zip(*rows, strict=True)))
-        if self.visits_changed:
-            await conn.execute(NEXT_VISITS, list(self.visits_changed))
+        changed = self.changed_rows | self.visits_changed  # (every visit event marks its row)
+        if changed:
+            rows = [tuple(getattr(self.rows[t], c) for c in COLUMNS) for t in changed]
+            await conn.execute(
+                UPSERT_ROWS,
+                *map(list, zip(*rows, strict=True)),
+                [t in self.visits_changed for t in changed],
+            )
         if self.changed_dwellings:
             await conn.execute(ADDRESSES, list(self.changed_dwellings))

@@ -26,10 +26,13 @@ class TimelineEntry(msgspec.Struct, frozen=True):
     summary: str
 
 
+# One statement per batch, the rows as arrays (column by column): an order of magnitude
+# fewer round trips and executor starts than one INSERT per row (``executemany``).
 INSERT = """
     INSERT INTO tenant_timeline (tenant_id, position, event_type, occurred_at, recorded_at,
                                  actor_user_id, actor_service, summary)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[],
+                         $5::timestamptz[], $6::uuid[], $7::text[], $8::text[])
     ON CONFLICT (tenant_id, position) DO NOTHING
 """
 
@@ -59,7 +62,7 @@ class TimelineProjection:
                 )
             )
         if rows:
-            await conn.executemany(INSERT, rows)
+            await conn.execute(INSERT, *map(list, zip(*rows, strict=True)))
 
 
 async def tenant_timeline(

@@ -1,0 +1,239 @@
+"""The read side's figures (issue 4): catch-up, rebuild, and the two heaviest queries.
+
+Each figure has a same-run baseline on the same rows: the raw asyncpg read-and-decode
+rate of the log for the projections, a plain ``SELECT`` of the same rows for the queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import httpx
+
+from bench.fixtures import HEADERS
+from bench.stats import percentile
+from domain import risk
+from domain.codec import decode_event
+from domain.services import Service
+from projections import events as event_log
+from projections.caseload_queries import caseload_for_team, caseload_for_worker
+from projections.rebuild import rebuild
+from projections.registry import all_projections
+from projections.risk_timeline import current_risk, risk_series, risk_timeline
+from projections.runner import ProjectionRunner
+
+READ_BATCH = 500
+
+
+async def read_and_decode_rate(url: str) -> tuple[float, int]:
+    """Events per second: the whole log, ``SELECT`` in batches of 500 and decode each event.
+
+    What any projection must do at least, with nothing written: the ceiling for catch-up.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        position = n = 0
+        start = time.perf_counter()
+        while True:
+            rows = await event_log.fetch_after(conn, position, READ_BATCH)
+            if not rows:
+                break
+            for r in rows:
+                decode_event(r["topic"], r["state"], r["originator_id"], r["originator_version"])
+            n += len(rows)
+            position = rows[-1]["notification_id"]
+        return n / (time.perf_counter() - start), n
+    finally:
+        await conn.close()
+
+
+async def reset_projections(url: str) -> None:
+    """Every projection back to zero: its tables emptied, its tracking and parked rows gone."""
+    tables = [t for p in all_projections() for t in p.tables]
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            await conn.execute(f"TRUNCATE {', '.join(tables)}")
+            await conn.execute("DELETE FROM projection_tracking")
+            await conn.execute("DELETE FROM projection_parked")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
+async def catch_up_rate(url: str, timeout_s: float = 600.0) -> tuple[float, int]:
+    """Events per second: every projection from zero to the head, in this process.
+
+    The server's own runner set-up (``backend/runtime.py``): a pool of 2 x projections + 2
+    connections, batches of 500, the runner's default concurrency. The clock stops when
+    the last projection's tracking reaches the head.
+    """
+    projections = all_projections()
+    names = [p.name for p in projections]
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2 * len(projections) + 2)
+    assert pool is not None
+    watch = await asyncpg.connect(url)
+    try:
+        head = await event_log.head_position(watch)
+        runner = ProjectionRunner(pool, projections, batch_size=READ_BATCH)
+        start = time.perf_counter()
+        await runner.start()
+        try:
+            deadline = start + timeout_s
+            while True:
+                done = await watch.fetchval(
+                    "SELECT count(*) FROM projection_tracking "
+                    "WHERE projection = ANY($1::text[]) AND position >= $2",
+                    names,
+                    head,
+                )
+                if done == len(names):
+                    break
+                if time.perf_counter() > deadline:
+                    raise RuntimeError(f"catch-up not done within {timeout_s:.0f} s")
+                await asyncio.sleep(0.02)
+            elapsed = time.perf_counter() - start
+        finally:
+            await runner.stop()
+        parked = await watch.fetchval("SELECT count(*) FROM projection_parked")
+        if parked:
+            raise RuntimeError(f"catch-up parked {parked} events: the fixture is not valid")
+        return head / elapsed, head
+    finally:
+        await watch.close()
+        await pool.close()
+
+
+async def rebuild_seconds(url: str) -> float:
+    """Seconds to rebuild every projection from zero and swap it in."""
+    start = time.perf_counter()
+    results = await rebuild(url, all_projections())
+    elapsed = time.perf_counter() - start
+    failed = {k: v for k, v in results.items() if isinstance(v, BaseException)}
+    if failed:
+        raise RuntimeError(f"rebuild failed: {failed}")
+    return elapsed
+
+
+# --- query latency --------------------------------------------------------------------------
+
+
+@dataclass
+class Latency:
+    samples_s: list[float]
+
+    @property
+    def p50_ms(self) -> float:
+        return percentile(self.samples_s, 50) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.samples_s, 99) * 1000
+
+
+async def timed(call: Callable[[], Awaitable[object]], n: int) -> Latency:
+    """``n`` sequential calls, each timed; a few untimed ones first."""
+    for _ in range(max(3, n // 20)):
+        await call()
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - t0)
+    return Latency(samples)
+
+
+def http_get(client: httpx.AsyncClient, path: str) -> Callable[[], Awaitable[object]]:
+    async def call() -> object:
+        response = await client.get(path, headers=HEADERS)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
+        return response
+
+    return call
+
+
+RAW_TIMELINE = """
+    SELECT position, occurred_at, recorded_at, event_type, summary, level, score,
+           reasons::text AS reasons, model_version
+    FROM risk_timeline WHERE tenant_id = $1 ORDER BY position
+"""
+RAW_CASELOAD = """
+    SELECT c.*, r.level, r.score, r.reasons::text AS reasons, r.model_version, r.stable_until
+    FROM caseload c LEFT JOIN risk_state r ON r.tenant_id = c.tenant_id
+    WHERE c.{who} = $1
+"""
+
+
+def query_calls(
+    conn: asyncpg.Connection,
+    client: httpx.AsyncClient,
+    tenant_id: UUID,
+    team: Service,
+    worker_id: UUID,
+) -> dict[str, Callable[[], Awaitable[object]]]:
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    async def timeline_functions() -> object:
+        # What the endpoint does, without HTTP: one page, the risk now, the whole series.
+        page = await risk_timeline(conn, tenant_id, None, 50)
+        await current_risk(conn, tenant_id, now())
+        return page, await risk_series(conn, tenant_id)
+
+    async def team_function() -> object:
+        return await caseload_for_team(conn, team, now())
+
+    async def worker_function() -> object:
+        return await caseload_for_worker(conn, worker_id, now())
+
+    raw_team = RAW_CASELOAD.format(who="responsible_service")
+    raw_worker = RAW_CASELOAD.format(who="contact_worker_id")
+    return {
+        "timeline raw": lambda: conn.fetch(RAW_TIMELINE, tenant_id),
+        "timeline functions": timeline_functions,
+        "timeline http": http_get(client, f"/tenants/{tenant_id}/risk-timeline"),
+        "team raw": lambda: conn.fetch(raw_team, team.value),
+        "team functions": team_function,
+        "team http": http_get(client, f"/caseload/teams/{team.value}"),
+        "worker raw": lambda: conn.fetch(raw_worker, worker_id),
+        "worker functions": worker_function,
+        "worker http": http_get(client, f"/caseload/workers/{worker_id}"),
+    }
+
+
+async def check_fixture(url: str, tenant_id: UUID, team: Service, worker_id: UUID) -> str:
+    """What the query figures read: rows per tenant timeline, team and worker caseload."""
+    conn = await asyncpg.connect(url)
+    try:
+        timeline = await conn.fetchval(
+            "SELECT count(*) FROM risk_timeline WHERE tenant_id = $1", tenant_id
+        )
+        team_rows = await conn.fetchval(
+            "SELECT count(*) FROM caseload WHERE responsible_service = $1", team.value
+        )
+        workers = await conn.fetchval(
+            "SELECT count(DISTINCT contact_worker_id) FROM caseload WHERE responsible_service = $1",
+            team.value,
+        )
+        worker_rows = await conn.fetchval(
+            "SELECT count(*) FROM caseload WHERE contact_worker_id = $1", worker_id
+        )
+        stale = await conn.fetchval(
+            "SELECT count(*) FROM risk_state WHERE model_version <> $1 OR "
+            "(stable_until IS NOT NULL AND stable_until <= now())",
+            risk.RISK_MODEL_VERSION,
+        )
+        return (
+            f"risk timeline tenant: {timeline} rows; team {team.value}: {team_rows} tenants, "
+            f"{workers} workers; worker: {worker_rows} tenants; "
+            f"risk states to assess again now: {stale}"
+        )
+    finally:
+        await conn.close()
