@@ -40,6 +40,29 @@ def _load_demo(database: DatabaseUrl) -> None:
     finally:
         app.close()
     print("Demo data loaded." if loaded else "Demo data already present.", flush=True)
+    _print_demo_sign_ins(database)
+
+
+def _print_demo_sign_ins(database: DatabaseUrl) -> None:
+    """Fictional demo users, one per role, with fresh passwords and ready tokens."""
+    import asyncpg
+
+    from backend.auth.demo_users import ensure_demo_users, issue_demo_tokens
+    from backend.auth.roles import Role
+
+    async def go() -> tuple[dict[Role, tuple[str, str]], dict[Role, str]]:
+        conn = await asyncpg.connect(database.url)
+        try:
+            credentials = await ensure_demo_users(conn)
+            return credentials, await issue_demo_tokens(conn)
+        finally:
+            await conn.close()
+
+    credentials, tokens = asyncio.run(go())
+    print("\nDemo sign-ins (fictional users; passwords change at every start):", flush=True)
+    for role, (username, password) in credentials.items():
+        print(f"  {role!s:<17} {username:<16} password {password}", flush=True)
+        print(f"  {'':<17} Authorization: Bearer {tokens[role]}", flush=True)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
