@@ -10,8 +10,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from backend.routes.board_params import Cursor, Limit
-from backend.routes.tenants import MinPosition
+from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.application import CommandResult
 from domain.concern import Concern, ConcernCategory

@@ -11,8 +11,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
-from backend.routes.board_params import Cursor, Limit
-from backend.routes.tenants import MinPosition
+from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.events import local_date
 from domain.handover import HandoverStatus

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody
 
+from backend.routes.params import MinPosition
 from backend.runtime import Runtime
 from domain.application import CommandResult
 from domain.errors import UnknownAggregate
@@ -24,15 +24,6 @@ from domain.handover_commands import (
 )
 from projections import events as event_log
 from projections.handovers import HandoverRow, HandoverScheduleProjection, handovers_for_tenant
-
-MinPosition = Annotated[
-    int | None,
-    Parameter(
-        ge=0,
-        description="Wait (briefly) until the read model includes this log position "
-        "(the `position` a command returned): read-your-writes.",
-    ),
-]
 
 
 class HandoverController(Controller):

@@ -9,8 +9,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from backend.routes.board_params import Cursor, Limit
-from backend.routes.tenants import MinPosition
+from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.errors import UnknownAggregate
 from domain.risk import Assessment

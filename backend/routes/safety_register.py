@@ -10,8 +10,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
-from backend.routes.board_params import Cursor, Limit
-from backend.routes.tenants import MinPosition
+from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.dwelling import SafetyFlagKind, SafetyFlagReason
 from domain.errors import UnknownAggregate

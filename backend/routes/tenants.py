@@ -9,6 +9,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
+from backend.routes.params import MinPosition
 from backend.runtime import Runtime
 from domain.application import CommandResult
 from domain.commands import (
@@ -23,15 +24,6 @@ from domain.events import Actor
 from domain.tenant import Tenant
 from projections import events as event_log
 from projections.timeline import TimelineEntry, TimelineProjection, tenant_timeline
-
-MinPosition = Annotated[
-    int | None,
-    Parameter(
-        ge=0,
-        description="Wait (briefly) until the read model includes this log position "
-        "(the `position` a command returned): read-your-writes.",
-    ),
-]
 
 
 class TenantController(Controller):
