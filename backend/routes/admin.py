@@ -18,7 +18,7 @@ from backend.auth import access_log, store
 from backend.auth.access_log import AccessAction, AccessLogEntry
 from backend.auth.guards import PRINCIPAL_DEPENDENCY, requires
 from backend.auth.roles import Principal, Role
-from backend.routes.board_params import Cursor, Limit
+from backend.routes.params import Cursor, Limit
 from backend.runtime import Runtime
 from domain.services import Service
 from projections.pagination import DEFAULT_PAGE_SIZE, Page
