@@ -12,6 +12,8 @@ from litestar import Litestar, Request, Response
 from litestar.openapi import OpenAPIConfig
 
 from backend import problems
+from backend.auth.access_middleware import AccessLogMiddleware
+from backend.auth.guards import authenticated
 from backend.database import DatabaseUrl, start_embedded
 from backend.routes.admin import AdminController
 from backend.routes.auth import AuthController, DeviceController
@@ -94,6 +96,11 @@ def create_app(
             AdminController,
         ],
         dependencies=DEPENDENCIES,
+        # Authentication and the access log are applied here, once, for every route:
+        # a bearer token everywhere but the public routes (backend/auth/guards.py), and one
+        # access-log row per request about a tenant (backend/auth/access_middleware.py).
+        guards=[authenticated],
+        middleware=[AccessLogMiddleware()],
         lifespan=[lifespan],
         exception_handlers={**problems.EXCEPTION_HANDLERS, ProjectionNotCaughtUp: _not_caught_up},
         request_max_body_size=MAX_BODY_BYTES,

@@ -8,18 +8,137 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
+import litestar.testing
 import psycopg
 import pytest
 from litestar.testing import TestClient
 
 from backend.app import create_app
+from backend.auth import store
+from backend.auth.roles import Role, SignIn
 from backend.database import DatabaseUrl, migrate, start_embedded
 from backend.settings import Settings
+from domain.services import Service
+
+# --- identity headers → real bearer tokens -------------------------------------------------
+#
+# The HTTP tests were written when a caller named themselves in two headers,
+# ``x-folgja-user`` and ``x-folgja-service``. The app no longer reads them: every route but
+# the public ones needs a bearer token, and the event actor is the token's user. As a TEST
+# CONVENIENCE, the test client turns such headers into a real token: on first sight of a
+# user id it creates that user (same id and service, a role by service) in the app's own
+# database, issues an access token through ``backend.auth.store`` (on the app's pool, in
+# the app's event loop, timed by the app's clock), and sends ``Authorization: Bearer``
+# *instead of* the headers. The server therefore still verifies the token on every request
+# (hash lookup, expiry, user, device); only the sign-in step is skipped. A request that
+# already carries an Authorization header, or identity headers that are not a UUID and a
+# known service, is sent unchanged (and so is refused 401 like any unauthenticated call).
+#
+# Reads and the operator routes used to need no identity at all, and many tests still call
+# them without headers: such a GET (outside /auth, /admin and /devices, whose tests check
+# the 401 of a missing token) or a call under /projections/ is sent as DEFAULT_READER, a
+# team lead of tiltaksteamet. Any other request without identity (a POST with no headers,
+# or anything while ``client.anonymous`` is set) goes out without a token.
+
+USER_HEADER = "x-folgja-user"
+SERVICE_HEADER = "x-folgja-service"
+ROLE_BY_SERVICE = {
+    Service.OUTREACH_TEAM: Role.TEAM_LEAD,
+    Service.PROPERTY_MANAGER: Role.PROPERTY_MANAGER,
+    Service.NAV: Role.NAV_OFFICER,
+    Service.ADMIN: Role.ADMIN,
+}
+DEFAULT_READER = (uuid.UUID("00000000-0000-4000-8000-0000000000fe"), Service.OUTREACH_TEAM)
+NO_DEFAULT_READER = ("/auth", "/admin", "/devices")
+# Long enough for any test, however far it moves the app's clock.
+TEST_TOKEN_TTL = timedelta(days=3650)
+
+
+class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
+    """A TestClient that signs identity headers in as a real bearer token (see above)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._tokens: dict[uuid.UUID, str] = {}
+        self._services: dict[uuid.UUID, Service] = {}
+        self._token_lock = threading.Lock()
+        # True: every request goes out exactly as given (no token added).
+        self.anonymous = False
+
+    def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
+        request = super().build_request(*args, **kwargs)
+        headers = request.headers
+        if "authorization" in headers or self.anonymous:
+            return request
+        if USER_HEADER not in headers and SERVICE_HEADER not in headers:
+            path = request.url.path
+            if path.startswith("/projections/") or (
+                request.method == "GET" and not path.startswith(NO_DEFAULT_READER)
+            ):
+                headers["authorization"] = f"Bearer {self.token_for(*DEFAULT_READER)}"
+            return request
+        try:
+            user_id = uuid.UUID(headers.get(USER_HEADER, ""))
+            service = Service(headers.get(SERVICE_HEADER, ""))
+        except ValueError:
+            return request  # not an identity: sent as it is, refused as unauthenticated
+        del headers[USER_HEADER]
+        del headers[SERVICE_HEADER]
+        headers["authorization"] = f"Bearer {self.token_for(user_id, service)}"
+        return request
+
+    def token_for(self, user_id: uuid.UUID, service: Service) -> str:
+        """An access token of ``user_id`` acting for ``service`` (the user made if new)."""
+        with self._token_lock:
+            if self._services.get(user_id) is not service:
+                self.blocking_portal.call(self._enrol, user_id, service)
+                self._services[user_id] = service
+            return self._tokens[user_id]
+
+    async def _enrol(self, user_id: uuid.UUID, service: Service) -> None:
+        runtime = self.app.state.runtime
+        roles = [ROLE_BY_SERVICE.get(service, Role.SERVICE_STAFF).value]
+        now = runtime.clock()
+        async with runtime.pool.acquire() as conn:
+            existing = await store.user_by_id(conn, user_id)
+            if existing is None:
+                await store.create_user(
+                    conn,
+                    username=f"u-{user_id.hex}",
+                    display_name=f"Test user {user_id.hex[:8]}",
+                    service=service,
+                    roles=[Role(r) for r in roles],
+                    password=None,
+                    now=now,
+                    user_id=user_id,
+                )
+            elif existing.service is not service:
+                # One user acts for one service: a test that lets the same id act for
+                # another service moves the user there (the token names the user; the
+                # service is read from the user's row on every request).
+                await conn.execute(
+                    "UPDATE users SET service = $2, roles = $3 WHERE id = $1",
+                    user_id,
+                    service.value,
+                    roles,
+                )
+            if user_id not in self._tokens:
+                self._tokens[user_id] = await store.issue_access(
+                    conn, user_id, now=now, signed_in_with=SignIn.PASSWORD, ttl=TEST_TOKEN_TTL
+                )
+
+
+# Tests that build their own app and client (``from litestar.testing import TestClient``)
+# get the same convenience: conftest is imported before any test module.
+litestar.testing.TestClient = HeaderTokenClient  # type: ignore[misc]
 
 
 class Clock:
@@ -80,5 +199,5 @@ def clock() -> Clock:
 @pytest.fixture
 def client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=database.url), database=database, clock=clock)
-    with TestClient(app) as test_client:
+    with HeaderTokenClient(app) as test_client:
         yield test_client

@@ -1,5 +1,9 @@
 """Route guards: the bearer token is verified once per request, then roles are checked.
 
+:func:`authenticated` is installed once, on the application: every route except those in
+:data:`PUBLIC_ROUTES` (and the OpenAPI documents under :data:`PUBLIC_PREFIXES`) needs a
+valid bearer token, so a new route is protected without doing anything.
+
 ``requires(Role.ADMIN)`` on a handler (or controller) refuses a caller without a valid
 token (401) or without one of the roles (403). Handlers receive the verified caller as
 the ``principal`` dependency (:data:`PRINCIPAL_DEPENDENCY`).
@@ -32,6 +36,38 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         raise AuthRefused("authentication_required", "sign in: a bearer token is required")
     connection.state[_STATE_KEY] = principal
     return principal
+
+
+# (method, route template) answered without a token: probes, and the ways to get a token.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("GET", "/health"),
+        ("GET", "/ready"),
+        ("GET", "/metrics"),
+        ("POST", "/auth/login"),
+        ("POST", "/auth/refresh"),
+        ("POST", "/auth/device-token"),
+    }
+)
+# The OpenAPI documents (/schema, /schema/openapi.json, /schema/swagger, ...).
+PUBLIC_PREFIXES: tuple[str, ...] = ("/schema",)
+
+
+def is_public(method: str, path_template: str) -> bool:
+    if (method.upper(), path_template) in PUBLIC_ROUTES:
+        return True
+    return any(path_template == p or path_template.startswith(p + "/") for p in PUBLIC_PREFIXES)
+
+
+async def authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """The application-wide guard: a verified bearer token on every non-public route."""
+    method = str(connection.scope.get("method", "GET"))
+    template = connection.scope.get("path_template") or connection.scope["path"]
+    if is_public(method, template):
+        return
+    await authenticate(connection)
 
 
 def requires(*roles: Role, password_sign_in: bool = False) -> Guard:

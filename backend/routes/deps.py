@@ -18,5 +18,6 @@ def runtime(request: Request[Any, Any, Any]) -> Runtime:
 
 DEPENDENCIES = {
     "runtime": Provide(runtime, sync_to_thread=False),
+    # From the verified bearer token (the app-wide guard), never from the request.
     "actor": Provide(current_actor, sync_to_thread=False),
 }

@@ -1,0 +1,167 @@
+"""The access log, written in one place: after every request about a tenant.
+
+A request is about a tenant when its route has a ``tenant_id`` path parameter, or when it
+is a POST whose JSON body names a ``tenant_id`` (creating a tenant, a concern, ...). Once
+the handler has answered (and before the answer leaves the server), one ``access_log``
+row is appended: the verified caller, the tenant, ``read`` (GET/HEAD) or ``change`` (any
+other method), ``METHOD /route/{template}``, the record (the route's other id, else the
+body's own ``*_id``), the status, and the caller's device. Refused attempts by a signed-in
+caller (403, 404, 422, ...) are logged as well; a request without a verified caller (401)
+is not, since there is no one to name.
+
+**If the row cannot be written, the request fails** (500 ``access-log-unavailable``) and
+the handler's answer is not sent: a health-data service must not hand out personal data
+it cannot account for. A change whose events were already committed is then answered 500
+although it took effect; commands carry client-chosen ids, so the client's retry finds
+the change made (409/200) rather than making it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+
+from backend import problems
+from backend.auth.access_log import AccessAction, record_access
+from backend.auth.roles import Principal
+
+log = logging.getLogger(__name__)
+
+TENANT_PARAM = "tenant_id"
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _principal(scope: Scope) -> Principal | None:
+    state = scope.get("state") or {}
+    principal = state.get("principal")
+    return principal if isinstance(principal, Principal) else None
+
+
+def _body(scope: Scope) -> dict[str, Any]:
+    """The JSON object the handler read, if it read one (Litestar caches it in the scope)."""
+    state = ScopeState.from_scope(scope)
+    body: Any = state.json
+    if isinstance(body, dict):
+        return body
+    raw = state.body
+    if not isinstance(raw, bytes | bytearray) or not raw:
+        return {}
+    try:
+        body = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, RecursionError, ValueError):
+        return {}  # the handler refused it too (400): nothing about a tenant was read
+    return body if isinstance(body, dict) else {}
+
+
+def _uuid(value: Any) -> UUID | None:
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return UUID(value)
+        except ValueError:
+            return None
+    return None
+
+
+def subject_of(scope: Scope) -> tuple[UUID, str | None] | None:
+    """(tenant, record id) of a request about a tenant; None if it is about none."""
+    params: dict[str, Any] = scope.get("path_params") or {}
+    others = [str(v) for k, v in params.items() if k != TENANT_PARAM]
+    tenant = _uuid(params.get(TENANT_PARAM))
+    body: dict[str, Any] = {}
+    if tenant is None and scope.get("method") == "POST":
+        body = _body(scope)
+        tenant = _uuid(body.get(TENANT_PARAM))
+    if tenant is None:
+        return None
+    if others:
+        return tenant, others[-1]
+    if not body and scope.get("method") != "GET":
+        body = _body(scope)
+    own_id = next(
+        (
+            str(v)
+            for k, v in body.items()
+            if k.endswith("_id") and k != TENANT_PARAM and isinstance(v, str)
+        ),
+        None,
+    )
+    return tenant, own_id
+
+
+class AccessLogMiddleware(ASGIMiddleware):
+    """Appends the access-log row when the answer starts; fails the request if it cannot."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        failed = False
+
+        async def send_logged(message: Message) -> None:
+            nonlocal failed
+            if failed:
+                return  # the handler's answer is replaced by the 500 already sent
+            if message["type"] == "http.response.start":
+                try:
+                    await self._record(scope, message["status"])
+                except Exception:
+                    log.exception("access log write failed; refusing the request")
+                    failed = True
+                    await _send_failure(send)
+                    return
+            await send(message)
+
+        await next_app(scope, receive, send_logged)
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        principal = _principal(scope)
+        if principal is None:
+            return
+        subject = subject_of(scope)
+        if subject is None:
+            return
+        tenant, record_id = subject
+        method = str(scope.get("method", "GET"))
+        template = scope.get("path_template") or scope["path"]
+        runtime = scope["litestar_app"].state.runtime
+        async with runtime.pool.acquire() as conn:
+            await record_access(
+                conn,
+                principal,
+                tenant,
+                AccessAction.READ if method in READ_METHODS else AccessAction.CHANGE,
+                f"{method} {template}",
+                record_id,
+                status,
+                at=runtime.clock(),
+            )
+
+
+async def _send_failure(send: Send) -> None:
+    body = msgspec.json.encode(
+        {
+            "type": problems.TYPE_BASE + "access-log-unavailable",
+            "title": "the access log could not be written; the request was not answered",
+            "status": 500,
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", problems.MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
