@@ -38,8 +38,10 @@ class StartFollowUp(Command, frozen=True, kw_only=True):
 
 
 class AssignResponsibility(Command, frozen=True, kw_only=True):
+    """A service takes the tenant; a named contact is required, never a silent half-owner."""
+
     service: Service
-    contact_worker_id: UUID | None = None
+    contact_worker_id: UUID
 
 
 class EndFollowUp(Command, frozen=True, kw_only=True):

@@ -103,9 +103,14 @@ def test_assign_responsibility(client: TestClient) -> None:
     tenant = get(client, f"/tenants/{tenant_id}")
     assert (tenant["responsible_service"], tenant["contact_worker_id"]) == ("nav", str(contact))
 
-    post(client, f"/tenants/{tenant_id}/responsibility", {"service": "omsorg"})
+    other = uuid.uuid4()
+    post(
+        client,
+        f"/tenants/{tenant_id}/responsibility",
+        {"service": "omsorg", "contact_worker_id": str(other)},
+    )
     tenant = get(client, f"/tenants/{tenant_id}")
-    assert (tenant["responsible_service"], tenant["contact_worker_id"]) == ("omsorg", None)
+    assert (tenant["responsible_service"], tenant["contact_worker_id"]) == ("omsorg", str(other))
     assert tenant["version"] == 4
 
 
@@ -218,7 +223,11 @@ def test_timeline_records_who_acted_for_which_service_and_when(
     result = post(
         client,
         f"/tenants/{tenant_id}/responsibility",
-        {"service": "nav", "occurred_at": "2026-03-06T12:00:00Z"},
+        {
+            "service": "nav",
+            "contact_worker_id": str(uuid.uuid4()),
+            "occurred_at": "2026-03-06T12:00:00Z",
+        },
         headers=NAV,
     )
 
@@ -233,7 +242,7 @@ def test_timeline_records_who_acted_for_which_service_and_when(
     assert second["actor_service"] == "nav"
     assert second["occurred_at"] == "2026-03-06T12:00:00Z"
     assert second["recorded_at"] == "2026-03-06T15:40:00Z"
-    assert second["summary"] == "Responsibility assigned to nav without a named contact"
+    assert second["summary"] == "Responsibility assigned to nav with a named contact"
 
 
 def test_the_note_never_reaches_the_timeline(client: TestClient) -> None:
@@ -252,7 +261,11 @@ def test_the_note_never_reaches_the_timeline(client: TestClient) -> None:
 
 def test_timeline_pages_with_after_and_limit(client: TestClient) -> None:
     tenant_id = tenant_in_follow_up(client)
-    last = post(client, f"/tenants/{tenant_id}/responsibility", {"service": "nav"})
+    last = post(
+        client,
+        f"/tenants/{tenant_id}/responsibility",
+        {"service": "nav", "contact_worker_id": str(uuid.uuid4())},
+    )
     timeline(client, tenant_id, last["position"])
 
     page = client.get(f"/tenants/{tenant_id}/timeline", params={"after": 1, "limit": 1})
@@ -353,7 +366,8 @@ def test_a_read_with_min_position_sees_the_write_that_returned_it(client: TestCl
     tenant_id, registered = register(client)
     seen = [registered["position"]]
     for service in ("nav", "omsorg", "fbe", "nav", "tiltaksteamet"):
-        result = post(client, f"/tenants/{tenant_id}/responsibility", {"service": service})
+        body = {"service": service, "contact_worker_id": str(uuid.uuid4())}
+        result = post(client, f"/tenants/{tenant_id}/responsibility", body)
         seen.append(result["position"])
         # Asked straight after the write: the projection must already include it.
         assert [e["position"] for e in timeline(client, tenant_id, result["position"])] == seen

@@ -157,8 +157,16 @@ def test_visit_interval_outside_range_is_422(client: TestClient, days: int) -> N
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("/tenants/{t}/responsibility", {"service": "barnevernet"}, "service"),
-        ("/tenants/{t}/responsibility", {"service": "NAV"}, "service"),
+        (
+            "/tenants/{t}/responsibility",
+            {"service": "barnevernet", "contact_worker_id": str(uuid.uuid4())},
+            "service",
+        ),
+        (
+            "/tenants/{t}/responsibility",
+            {"service": "NAV", "contact_worker_id": str(uuid.uuid4())},
+            "service",
+        ),
         (
             "/visits/{v}/completion",
             {"worker_ids": [str(WORKER)], "observations": {"wellbeing": "ok"}},
@@ -294,7 +302,12 @@ def test_a_path_id_that_is_not_a_uuid_is_a_404_problem(
             {"visit_interval_days": 7, "started_on": "2026-03-01"},
             "tenant_id",
         ),
-        ("POST", "/tenants/{id}/responsibility", {"service": "nav"}, "tenant_id"),
+        (
+            "POST",
+            "/tenants/{id}/responsibility",
+            {"service": "nav", "contact_worker_id": str(uuid.uuid4())},
+            "tenant_id",
+        ),
         (
             "POST",
             "/tenants/{id}/follow-up/end",
@@ -534,3 +547,14 @@ def test_no_json_body_makes_register_fail_on_our_side(client: TestClient, body: 
     else:
         assert response.status_code == 201
         assert response.json()["id"] == body["tenant_id"]
+
+
+def test_responsibility_without_a_named_contact_is_422(
+    client: TestClient, tenant_id: uuid.UUID
+) -> None:
+    # Every active tenant has one responsible service AND a named contact.
+    with writes_nothing(client):
+        response = client.post(
+            f"/tenants/{tenant_id}/responsibility", json={"service": "nav"}, headers=OUTREACH
+        )
+    assert_problem(response, 422, "contact_worker_id", "required")
