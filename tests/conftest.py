@@ -10,11 +10,12 @@ import os
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import litestar.testing
 import psycopg
@@ -26,6 +27,7 @@ from backend.auth import store
 from backend.auth.roles import Role, SignIn
 from backend.database import DatabaseUrl, migrate, start_embedded
 from backend.settings import Settings
+from domain.application import FollowUpApplication
 from domain.services import Service
 
 # --- identity headers → real bearer tokens -------------------------------------------------
@@ -201,3 +203,19 @@ def client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=database.url), database=database, clock=clock)
     with HeaderTokenClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
+    """The write model on this test's database, without the HTTP app."""
+    application = FollowUpApplication(database.eventsourcing_env())
+    yield application
+    application.close()
+
+
+@pytest.fixture
+async def pool(database: DatabaseUrl) -> AsyncIterator[asyncpg.Pool]:
+    """An asyncpg pool on this test's database, for projection and read-model tests."""
+    connections = await asyncpg.create_pool(database.url, min_size=1, max_size=10)
+    yield connections
+    await connections.close()

@@ -9,14 +9,13 @@ for everything (state kept in memory), and both must give the same rows.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
-from backend.database import DatabaseUrl
 from domain import concern as concerns
 from domain import dwelling as dwellings
 from domain import handover as handovers
@@ -66,20 +65,6 @@ class Story:
         self.events.append(event)
         self.state[event.originator_id] = self.evolve(self.state.get(event.originator_id), event)
         return self.state[event.originator_id]
-
-
-@pytest.fixture
-def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
-    application = FollowUpApplication(database.eventsourcing_env())
-    yield application
-    application.close()
-
-
-@pytest.fixture
-async def pool(database: DatabaseUrl) -> AsyncIterator[asyncpg.Pool]:
-    connections = await asyncpg.create_pool(database.url, min_size=1, max_size=6)
-    yield connections
-    await connections.close()
 
 
 async def project(pool: asyncpg.Pool, projection: Projection, batch_size: int) -> None:

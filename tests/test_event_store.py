@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from domain import tenant as tenants
-from domain.application import FollowUpApplication
 from domain.commands import RegisterTenant
 from domain.errors import ConcurrentChange
 from domain.events import Actor, EventMeta
@@ -18,13 +17,6 @@ from domain.services import Service
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 ACTOR = Actor(uuid.UUID("00000000-0000-4000-8000-0000000000aa"), Service.OUTREACH_TEAM)
 META = EventMeta(actor=ACTOR, occurred_at=NOW, recorded_at=NOW)
-
-
-@pytest.fixture
-def app(database):
-    application = FollowUpApplication(database.eventsourcing_env())
-    yield application
-    application.close()
 
 
 def test_a_second_write_at_the_same_version_is_a_concurrent_change(app):

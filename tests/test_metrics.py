@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -27,13 +27,6 @@ from tests.projection_helpers import write_tenants
 
 TIMELINE = TimelineProjection.name
 Samples = dict[tuple[str, str | None], int]
-
-
-@pytest.fixture
-def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
-    application = FollowUpApplication(database.eventsourcing_env())
-    yield application
-    application.close()
 
 
 def parse(text: str) -> Samples:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -31,13 +31,6 @@ from tests.api import assert_problem
 from tests.conftest import Clock
 from tests.projection_helpers import write_tenants
 from tests.runner_helpers import SEEN, SeenProjection, assert_exactly_once, create_seen_tables
-
-
-@pytest.fixture
-def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
-    application = FollowUpApplication(database.eventsourcing_env())
-    yield application
-    application.close()
 
 
 async def _prepare(database: DatabaseUrl, poison: list[int]) -> None:
@@ -67,13 +60,6 @@ def with_seen(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(registry, "all_projections", all_projections)
     monkeypatch.setattr(runtime_module, "all_projections", all_projections)
-
-
-@pytest.fixture
-async def pool(database: DatabaseUrl) -> AsyncIterator[asyncpg.Pool]:
-    connections = await asyncpg.create_pool(database.url, min_size=1, max_size=4)
-    yield connections
-    await connections.close()
 
 
 async def test_a_parked_event_is_applied_once_fixed_and_kept_while_it_still_fails(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -40,20 +40,6 @@ from tests.projection_helpers import (
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMELINE = TimelineProjection.name
-
-
-@pytest.fixture
-def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
-    application = FollowUpApplication(database.eventsourcing_env())
-    yield application
-    application.close()
-
-
-@pytest.fixture
-async def pool(database: DatabaseUrl) -> AsyncIterator[asyncpg.Pool]:
-    connections = await asyncpg.create_pool(database.url, min_size=1, max_size=10)
-    yield connections
-    await connections.close()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -40,13 +40,6 @@ from tests.runner_helpers import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
-    application = FollowUpApplication(database.eventsourcing_env())
-    yield application
-    application.close()
 
 
 @pytest.fixture

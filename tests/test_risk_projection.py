@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -64,20 +64,6 @@ OUTREACH = Actor(user_id=WORKER, service=Service.OUTREACH_TEAM)
 FBE = Actor(
     user_id=uuid.UUID("00000000-0000-4000-8000-0000000000f1"), service=Service.PROPERTY_MANAGER
 )
-
-
-@pytest.fixture
-def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
-    application = FollowUpApplication(database.eventsourcing_env())
-    yield application
-    application.close()
-
-
-@pytest.fixture
-async def pool(database: DatabaseUrl) -> AsyncIterator[asyncpg.Pool]:
-    connections = await asyncpg.create_pool(database.url, min_size=1, max_size=10)
-    yield connections
-    await connections.close()
 
 
 @pytest.fixture(autouse=True)
