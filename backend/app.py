@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 
 from backend import problems
 from backend.auth.access_middleware import AccessLogMiddleware
+from backend.auth.authorize import authorize
 from backend.auth.guards import authenticated
 from backend.database import DatabaseUrl, start_embedded
 from backend.routes.admin import AdminController
@@ -96,10 +97,12 @@ def create_app(
             AdminController,
         ],
         dependencies=DEPENDENCIES,
-        # Authentication and the access log are applied here, once, for every route:
-        # a bearer token everywhere but the public routes (backend/auth/guards.py), and one
-        # access-log row per request about a tenant (backend/auth/access_middleware.py).
-        guards=[authenticated],
+        # Authentication, authorization and the access log are applied here, once, for
+        # every route: a bearer token everywhere but the public routes
+        # (backend/auth/guards.py), the policy table's rule for the route
+        # (backend/auth/authorize.py), and one access-log row per request about a tenant
+        # (backend/auth/access_middleware.py).
+        guards=[authenticated, authorize],
         middleware=[AccessLogMiddleware()],
         lifespan=[lifespan],
         exception_handlers={**problems.EXCEPTION_HANDLERS, ProjectionNotCaughtUp: _not_caught_up},

@@ -16,9 +16,10 @@ time, so they grow with the clock.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from uuid import UUID
 
 import asyncpg
@@ -71,6 +72,10 @@ class _Concern:
     position: int
 
 
+# The row as a tuple in column order: ``dataclasses.astuple`` deep-copies every field,
+# which cost more than the rest of the batch.
+_row = attrgetter(*(f.name for f in fields(_Concern)))
+
 COLUMNS = (
     "concern_id, tenant_id, dwelling_id, category, status, raised_by_service, raised_at, "
     "routed_to_service, routed_at, acknowledged_at, resolved_at, outcome, escalations, "
@@ -118,7 +123,7 @@ class ConcernTrackerProjection:
                 raise LookupError(f"{event.type_name} for a concern never raised")
             if concern.position < item.position:
                 _evolve(concern, event, item.position)
-        await conn.executemany(UPSERT, [astuple(c) for c in concerns.values()])
+        await conn.executemany(UPSERT, [_row(c) for c in concerns.values()])
 
 
 async def _load(
@@ -204,6 +209,7 @@ async def concern_list(
     now: datetime,
     raised_by: Service | None = None,
     holder: Service | None = None,
+    involving: Service | None = None,
     statuses: Sequence[TrackerStatus] = (),
     open_only: bool = False,
     categories: Sequence[ConcernCategory] = (),
@@ -225,6 +231,9 @@ async def concern_list(
         q.add(f"raised_by_service = {q.arg(raised_by.value)}")
     if holder is not None:
         q.add(f"routed_to_service = {q.arg(holder.value)}")
+    if involving is not None:
+        service = q.arg(involving.value)
+        q.add(f"raised_by_service = {service} OR routed_to_service = {service}")
     if statuses:
         q.add(f"status = ANY({q.arg([s.value for s in statuses])}::text[])")
     if open_only:

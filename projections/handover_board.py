@@ -81,6 +81,7 @@ async def handover_board(
     overdue: bool | None = None,
     to_service: Service | None = None,
     from_service: Service | None = None,
+    involving: Service | None = None,
     tenant_id: UUID | None = None,
     cursor: str | None = None,
     limit: int = 50,
@@ -93,6 +94,9 @@ async def handover_board(
         q.add(f"h.to_service = {q.arg(to_service.value)}")
     if from_service is not None:
         q.add(f"h.from_service = {q.arg(from_service.value)}")
+    if involving is not None:
+        service = q.arg(involving.value)
+        q.add(f"h.from_service = {service} OR h.to_service = {service}")
     if tenant_id is not None:
         q.add(f"h.tenant_id = {q.arg(tenant_id)}")
     # The counts see the service and tenant filters, not the group filters or the page.

@@ -54,8 +54,15 @@ def head_position(client: TestClient) -> int:
     return head
 
 
-def timeline(client: TestClient, tenant_id: uuid.UUID, min_position: int) -> list[Any]:
-    response = client.get(f"/tenants/{tenant_id}/timeline", params={"min_position": min_position})
+def timeline(
+    client: TestClient,
+    tenant_id: uuid.UUID,
+    min_position: int,
+    headers: dict[str, str] | None = None,
+) -> list[Any]:
+    response = client.get(
+        f"/tenants/{tenant_id}/timeline", params={"min_position": min_position}, headers=headers
+    )
     assert response.status_code == 200, response.text
     entries: list[Any] = response.json()
     return entries

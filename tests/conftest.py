@@ -47,11 +47,16 @@ from domain.services import Service
 # Reads and the operator routes used to need no identity at all, and many tests still call
 # them without headers: such a GET (outside /auth, /admin and /devices, whose tests check
 # the 401 of a missing token) or a call under /projections/ is sent as DEFAULT_READER, a
-# team lead of tiltaksteamet. Any other request without identity (a POST with no headers,
+# team lead of tiltaksteamet, or where that role has no access (NAV's inbox, the
+# operators' routes) as the role the route is for (DEFAULT_READER_BY_PREFIX). Any other
+# request without identity (a POST with no headers,
 # or anything while ``client.anonymous`` is set) goes out without a token.
 
 USER_HEADER = "x-folgja-user"
 SERVICE_HEADER = "x-folgja-service"
+# Optional: the user's roles (comma-separated), where the role by service below is not the
+# one a test needs.
+ROLE_HEADER = "x-folgja-role"
 ROLE_BY_SERVICE = {
     Service.OUTREACH_TEAM: Role.TEAM_LEAD,
     Service.PROPERTY_MANAGER: Role.PROPERTY_MANAGER,
@@ -59,6 +64,11 @@ ROLE_BY_SERVICE = {
     Service.ADMIN: Role.ADMIN,
 }
 DEFAULT_READER = (uuid.UUID("00000000-0000-4000-8000-0000000000fe"), Service.OUTREACH_TEAM)
+# Where the team lead has no access, header-less calls go as the role the route is for.
+DEFAULT_READER_BY_PREFIX = {
+    "/nav-inbox": (uuid.UUID("00000000-0000-4000-8000-0000000000fd"), Service.NAV),
+    "/projections/": (uuid.UUID("00000000-0000-4000-8000-0000000000fc"), Service.ADMIN),
+}
 NO_DEFAULT_READER = ("/auth", "/admin", "/devices")
 # Long enough for any test, however far it moves the app's clock.
 TEST_TOKEN_TTL = timedelta(days=3650)
@@ -70,7 +80,7 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._tokens: dict[uuid.UUID, str] = {}
-        self._services: dict[uuid.UUID, Service] = {}
+        self._services: dict[uuid.UUID, tuple[Service, tuple[Role, ...]]] = {}
         self._token_lock = threading.Lock()
         # True: every request goes out exactly as given (no token added).
         self.anonymous = False
@@ -85,29 +95,42 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
             if path.startswith("/projections/") or (
                 request.method == "GET" and not path.startswith(NO_DEFAULT_READER)
             ):
-                headers["authorization"] = f"Bearer {self.token_for(*DEFAULT_READER)}"
+                reader = next(
+                    (r for p, r in DEFAULT_READER_BY_PREFIX.items() if path.startswith(p)),
+                    DEFAULT_READER,
+                )
+                headers["authorization"] = f"Bearer {self.token_for(*reader)}"
             return request
         try:
             user_id = uuid.UUID(headers.get(USER_HEADER, ""))
             service = Service(headers.get(SERVICE_HEADER, ""))
+            roles = (
+                tuple(Role(r) for r in headers[ROLE_HEADER].split(","))
+                if ROLE_HEADER in headers
+                else None
+            )
         except ValueError:
             return request  # not an identity: sent as it is, refused as unauthenticated
-        del headers[USER_HEADER]
-        del headers[SERVICE_HEADER]
-        headers["authorization"] = f"Bearer {self.token_for(user_id, service)}"
+        for name in (USER_HEADER, SERVICE_HEADER, ROLE_HEADER):
+            if name in headers:
+                del headers[name]
+        headers["authorization"] = f"Bearer {self.token_for(user_id, service, roles)}"
         return request
 
-    def token_for(self, user_id: uuid.UUID, service: Service) -> str:
+    def token_for(
+        self, user_id: uuid.UUID, service: Service, roles: tuple[Role, ...] | None = None
+    ) -> str:
         """An access token of ``user_id`` acting for ``service`` (the user made if new)."""
+        roles = roles or (ROLE_BY_SERVICE.get(service, Role.SERVICE_STAFF),)
         with self._token_lock:
-            if self._services.get(user_id) is not service:
-                self.blocking_portal.call(self._enrol, user_id, service)
-                self._services[user_id] = service
+            if self._services.get(user_id) != (service, roles):
+                self.blocking_portal.call(self._enrol, user_id, service, roles)
+                self._services[user_id] = (service, roles)
             return self._tokens[user_id]
 
-    async def _enrol(self, user_id: uuid.UUID, service: Service) -> None:
+    async def _enrol(self, user_id: uuid.UUID, service: Service, wanted: tuple[Role, ...]) -> None:
         runtime = self.app.state.runtime
-        roles = [ROLE_BY_SERVICE.get(service, Role.SERVICE_STAFF).value]
+        roles = sorted(r.value for r in wanted)
         now = runtime.clock()
         async with runtime.pool.acquire() as conn:
             existing = await store.user_by_id(conn, user_id)
@@ -122,10 +145,10 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
                     now=now,
                     user_id=user_id,
                 )
-            elif existing.service is not service:
+            elif existing.service is not service or sorted(existing.roles) != roles:
                 # One user acts for one service: a test that lets the same id act for
-                # another service moves the user there (the token names the user; the
-                # service is read from the user's row on every request).
+                # another service (or role) moves the user there (the token names the
+                # user; service and roles are read from the user's row on every request).
                 await conn.execute(
                     "UPDATE users SET service = $2, roles = $3 WHERE id = $1",
                     user_id,

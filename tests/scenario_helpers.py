@@ -25,15 +25,19 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 
 class Worker:
-    """A named (fictional) worker acting for a service: the caller's two headers."""
+    """A named (fictional) worker acting for a service, in roles (default: by service)."""
 
-    def __init__(self, service: str, number: int) -> None:
+    def __init__(self, service: str, number: int, *roles: str) -> None:
         self.id = uuid.UUID(f"00000000-0000-4000-9000-{number:012d}")
         self.service = service
+        self.roles = roles
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"x-folgja-user": str(self.id), "x-folgja-service": self.service}
+        headers = {"x-folgja-user": str(self.id), "x-folgja-service": self.service}
+        if self.roles:
+            headers["x-folgja-role"] = ",".join(self.roles)
+        return headers
 
 
 def oslo(year: int, month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:
@@ -52,8 +56,9 @@ def post(client: TestClient, who: Worker, path: str, body: Any) -> Any:
     return post_as(client, path, body, who.headers)
 
 
-def get(client: TestClient, path: str, **params: Any) -> Any:
-    response = client.get(path, params=params)
+def get(client: TestClient, path: str, who: Worker | None = None, **params: Any) -> Any:
+    """A read that must succeed, as ``who`` (None: the test client's default reader)."""
+    response = client.get(path, params=params, headers=who.headers if who else None)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -68,19 +73,22 @@ def refused(
     assert head_position(client) == before, "a refused command wrote to the log"
 
 
-def history(client: TestClient, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+def history(
+    client: TestClient, tenant_id: uuid.UUID, who: Worker | None = None
+) -> list[dict[str, Any]]:
     """The tenant's whole timeline, once it shows every event stored so far."""
     entries: list[dict[str, Any]] = get(
         client,
         f"/tenants/{tenant_id}/timeline",
+        who,
         min_position=head_position(client),
         limit=500,
     )
     return entries
 
 
-def event_types(client: TestClient, tenant_id: uuid.UUID) -> list[str]:
-    return [e["event_type"] for e in history(client, tenant_id)]
+def event_types(client: TestClient, tenant_id: uuid.UUID, who: Worker | None = None) -> list[str]:
+    return [e["event_type"] for e in history(client, tenant_id, who)]
 
 
 def tick(client: TestClient) -> list[uuid.UUID]:
@@ -100,9 +108,11 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def handovers(client: TestClient, tenant_id: uuid.UUID) -> list[dict[str, Any]]:
+def handovers(
+    client: TestClient, tenant_id: uuid.UUID, who: Worker | None = None
+) -> list[dict[str, Any]]:
     """The tenant's handover history, once it shows every event stored so far."""
     rows: list[dict[str, Any]] = get(
-        client, f"/tenants/{tenant_id}/handovers", min_position=head_position(client)
+        client, f"/tenants/{tenant_id}/handovers", who, min_position=head_position(client)
     )
     return rows

@@ -28,6 +28,7 @@ DECLINE = "ingen kapasitet denne måneden"
 LIFT = "trusselen er ikke lenger aktuell"
 PRISON = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "kriminalomsorgen"}
 CARE = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "omsorg"}
+COORDINATOR = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "koordinerende_enhet"}
 
 
 @pytest.fixture
@@ -41,9 +42,10 @@ def client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
 class Board:
     """Reads a board at the position of the last command the test sent."""
 
-    def __init__(self, client: TestClient, path: str) -> None:
+    def __init__(self, client: TestClient, path: str, reader: dict[str, str] | None = None) -> None:
         self.client = client
         self.path = path
+        self.reader = reader  # who reads the board (None: the test client's default reader)
         self.position = 0
 
     def did(self, result: Any) -> Any:
@@ -52,7 +54,9 @@ class Board:
 
     def get(self, path: str = "", **params: Any) -> Any:
         response = self.client.get(
-            self.path + path, params={"min_position": self.position, **params}
+            self.path + path,
+            params={"min_position": self.position, **params},
+            headers=self.reader,
         )
         assert response.status_code == 200, response.text
         for text in (SECRET, OUTCOME, ANSWER, DECLINE, LIFT):
@@ -258,7 +262,7 @@ def test_the_register_refuses_bad_parameters(
 
 @pytest.fixture
 def tracker(client: TestClient) -> Board:
-    return Board(client, "/concerns")
+    return Board(client, "/concerns", FBE)  # the property manager's tracker
 
 
 def raise_concern(
@@ -495,7 +499,8 @@ def test_the_inbox_refuses_bad_parameters(
 
 @pytest.fixture
 def handover_board(client: TestClient) -> Board:
-    return Board(client, "/handover-board")
+    # The coordinating unit sees every handover; a service only its own.
+    return Board(client, "/handover-board", COORDINATOR)
 
 
 def announce(board: Board, effective_on: str, to_service: str = "tiltaksteamet") -> str:

@@ -23,8 +23,8 @@ def raised(client, tenant_id: uuid.UUID | None, category: str = "neighbour_confl
     return concern_id
 
 
-def get(client, concern_id: str) -> dict[str, object]:
-    response = client.get(f"/concerns/{concern_id}")
+def get(client, concern_id: str, headers: dict[str, str] | None = None) -> dict[str, object]:
+    response = client.get(f"/concerns/{concern_id}", headers=headers)
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
@@ -79,8 +79,12 @@ def test_only_the_routed_service_acknowledges_and_nothing_is_written_otherwise(c
 
     post(client, f"/concerns/{concern_id}/routing", {"to_service": "tiltaksteamet"}, FBE)
     before = head_position(client)
-    response = client.post(url, json={}, headers=NAV)
+    # The raiser is a party to the concern, but it is not the one holding it.
+    response = client.post(url, json={}, headers=FBE)
     assert_problem(response, 409, "service", "routed_service_only")
+    # A service with no part in it is not told that it exists.
+    response = client.post(url, json={}, headers=NAV)
+    assert_problem(response, 404, "concern_id", "must_exist")
     assert head_position(client) == before
     assert get(client, concern_id)["status"] == "routed"
 
@@ -128,7 +132,7 @@ def test_a_concern_about_an_address_only_is_kept_off_tenant_timelines(client):
         "description": "Vannlekkasje i taket",
     }
     post(client, "/concerns", body, FBE)
-    concern = get(client, concern_id)
+    concern = get(client, concern_id, FBE)
     assert (concern["tenant_id"], concern["category"]) == (None, "damage")
 
 

@@ -88,14 +88,13 @@ def announce(
     *,
     to_service: str = "tiltaksteamet",
     handover_id: uuid.UUID | None = None,
+    by: dict[str, str] | None = None,
 ) -> uuid.UUID:
     handover_id = handover_id or uuid.uuid4()
-    post(
-        client,
-        "/handovers",
-        announcement(handover_id, tenant_id, effective_on, to_service),
-        headers=PRISON,
-    )
+    body = announcement(handover_id, tenant_id, effective_on, to_service)
+    if by is not None:
+        body["from_service"] = by["x-folgja-service"]
+    post(client, "/handovers", body, headers=by or PRISON)
     return handover_id
 
 
@@ -189,8 +188,13 @@ def test_a_declined_handover_leaves_a_visible_gap_until_a_service_takes_the_tena
         f"/tenants/{tenant_id}/responsibility",
         {"service": "nav", "contact_worker_id": NAV["x-folgja-user"]},
     )
-    tenant = get(client, f"/tenants/{tenant_id}")
+    # Now NAV's follow-up staff see the tenant; the outreach team no longer does.
+    nav_staff = {**NAV, "x-folgja-role": "service_staff"}
+    response = client.get(f"/tenants/{tenant_id}", headers=nav_staff)
+    assert response.status_code == 200, response.text
+    tenant = response.json()
     assert (tenant["responsible_service"], tenant["responsibility_gap_since"]) == ("nav", None)
+    assert client.get(f"/tenants/{tenant_id}").status_code == 404
 
 
 def test_an_unanswered_handover_whose_date_passed_puts_the_tenant_in_the_gap(
@@ -264,9 +268,12 @@ def test_only_the_receiving_service_may_answer(client: TestClient) -> None:
         ("acceptance", {"contact_worker_id": CONTACT}),
         ("declination", {"reason": "not us"}),
     ):
-        for caller in (PRISON, NAV):
-            response = client.post(f"/handovers/{handover_id}/{path}", json=body, headers=caller)
-            assert_problem(response, 409, "service", "receiving_service_only")
+        # The giving service is named in the handover, but does not answer it.
+        response = client.post(f"/handovers/{handover_id}/{path}", json=body, headers=PRISON)
+        assert_problem(response, 409, "service", "receiving_service_only")
+        # NAV's officers answer NAV's notices, not handovers.
+        response = client.post(f"/handovers/{handover_id}/{path}", json=body, headers=NAV)
+        assert_problem(response, 403, "authorization", "role_required")
     assert head_position(client) == before
     assert get(client, f"/handovers/{handover_id}")["status"] == "announced"
 
@@ -354,7 +361,8 @@ def test_the_tenants_handover_history(client: TestClient) -> None:
     other_tenant = in_custody(client)
     done = announce(client, tenant_id, "2026-03-06")
     accept(client, done)
-    pending = announce(client, tenant_id, "2026-04-01", to_service="nav")
+    # The outreach team is responsible now: it announces the next handover.
+    pending = announce(client, tenant_id, "2026-04-01", to_service="nav", by=OUTREACH)
     announce(client, other_tenant)
 
     rows = get(client, f"/tenants/{tenant_id}/handovers", min_position=head_position(client))

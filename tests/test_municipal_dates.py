@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from tests.api import OUTREACH
 from tests.rent_api import FBE, consent_to_nav, get_case, registered_tenant, rent_case, step
 
 HALF_PAST_MIDNIGHT_OSLO = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)  # 2026-02-01 00:30 CET
@@ -25,7 +26,7 @@ def test_rules_use_the_oslo_date_just_after_midnight(client, clock):
             "categories": ["rent_and_eviction"],
             "given_on": "2026-02-01",
         },
-        headers=FBE,
+        headers=OUTREACH,
     )
     assert consent.status_code == 201, consent.text
     case_id = rent_case(client, tenant_id)

@@ -62,7 +62,8 @@ def test_only_nav_acknowledges_and_nothing_is_written_otherwise(client):
         f"/nav-notifications/{notification_id}/acknowledgement", json={}, headers=FBE
     )
 
-    assert_problem(response, 409, "service", "nav_only")
+    # Refused by the policy table before the domain's own rule (409 service/nav_only).
+    assert_problem(response, 403, "authorization", "role_required")
     assert head_position(client) == before
     assert get_notification(client, notification_id)["acknowledged_at"] is None
 

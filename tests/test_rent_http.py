@@ -8,7 +8,6 @@ from domain.nav import NavTrigger, notification_id
 from tests.api import assert_problem, head_position, post, timeline
 from tests.rent_api import (
     FBE,
-    NAV,
     consent_to_nav,
     get_case,
     get_notification,
@@ -286,6 +285,6 @@ def test_an_unknown_rent_case_is_404(client):
     missing = uuid.uuid4()
     assert_problem(client.get(f"/rent-cases/{missing}"), 404, "rent_case_id", "must_exist")
     response = client.post(
-        f"/rent-cases/{missing}/arrears", json={"month": "2026-02", "amount_nok": 1}, headers=NAV
+        f"/rent-cases/{missing}/arrears", json={"month": "2026-02", "amount_nok": 1}, headers=FBE
     )
     assert_problem(response, 404, "rent_case_id", "must_exist")

@@ -42,8 +42,10 @@ def client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
         yield test_client
 
 
-def get(client: TestClient, path: str, **params: Any) -> Any:
-    response = client.get(path, params={"min_position": head_position(client), **params})
+def get(client: TestClient, path: str, reader: dict[str, str] | None = None, **params: Any) -> Any:
+    response = client.get(
+        path, params={"min_position": head_position(client), **params}, headers=reader
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -267,8 +269,14 @@ def test_a_teams_caseload_is_the_responsible_services(
     team = get(client, "/caseload/teams/tiltaksteamet")
     assert ids(team)[0] == str(caseloads["high"])
     assert set(ids(team)) == {str(caseloads[n]) for n in ("high", "flagged", "colleague")}
-    assert ids(get(client, "/caseload/teams/nav")) == [str(caseloads["elsewhere"])]
-    assert get(client, "/caseload/teams/omsorg")["items"] == []
+    nav_lead = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "nav"}
+    nav_lead["x-folgja-role"] = "team_lead"
+    care_staff = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "omsorg"}
+    assert ids(get(client, "/caseload/teams/nav", nav_lead)) == [str(caseloads["elsewhere"])]
+    assert get(client, "/caseload/teams/omsorg", care_staff)["items"] == []
+    # Each team sees its own caseload only.
+    refused = client.get("/caseload/teams/nav", headers=OUTREACH)
+    assert_problem(refused, 403, "authorization", "own_service")
 
     pages = every_page(client, "/caseload/teams/tiltaksteamet", 1, "items")
     assert [row["tenant_id"] for page in pages for row in page] == ids(team)
@@ -299,7 +307,7 @@ def test_a_tenant_whose_follow_up_ended_leaves_the_caseload(client: TestClient) 
 def test_bad_caseload_parameters_are_refused(
     client: TestClient, path: str, params: dict[str, Any], field: str, rule: str
 ) -> None:
-    assert_problem(client.get(path, params=params), 422, field, rule)
+    assert_problem(client.get(path, params=params, headers=OUTREACH), 422, field, rule)
 
 
 # --- nobody responsible ----------------------------------------------------------------------

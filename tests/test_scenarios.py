@@ -37,7 +37,8 @@ from tests.scenario_helpers import (
 PRISON_OFFICER = Worker("kriminalomsorgen", 1)
 OUTREACH_WORKER = Worker("tiltaksteamet", 2)
 OUTREACH_PARTNER = Worker("tiltaksteamet", 3)
-NAV_CASEWORKER = Worker("nav", 4)
+# NAV's drug team: reads NAV's notices and follows tenants up.
+NAV_CASEWORKER = Worker("nav", 4, "nav_officer", "team_lead")
 FBE_OFFICER = Worker("fbe", 5)
 CHILD_WELFARE_WORKER = Worker("barn_og_unge", 6)
 PSYCHIATRY_WORKER = Worker("helse_psykiatri", 7)
@@ -193,7 +194,8 @@ def test_scenario_1_released_on_a_friday_afternoon_without_notice(
 
     # Monday 10 November 2025: the sentence starts, and the eviction is carried out.
     clock.now = oslo(2025, 11, 10, 8, 0)
-    assign(client, PRISON_OFFICER, tenant_id, PRISON_OFFICER)
+    # NAV, responsible until now, hands him to the correctional service for the sentence.
+    assign(client, NAV_CASEWORKER, tenant_id, PRISON_OFFICER)
     clock.now = oslo(2025, 11, 10, 10, 0)
     post(
         client,
@@ -399,8 +401,9 @@ def test_scenario_3_the_young_man_nobody_owns_gets_a_plan_and_a_responsible_serv
         f"/handovers/{handover_id}/declination",
         {"reason": "Ingen diagnose, ikke vår pasient"},
     )
-    assert get(client, f"/handovers/{handover_id}")["status"] == "declined"
-    assert get(client, f"/tenants/{tenant_id}")["responsible_service"] == "barn_og_unge"
+    assert get(client, f"/handovers/{handover_id}", CHILD_WELFARE_WORKER)["status"] == "declined"
+    tenant = get(client, f"/tenants/{tenant_id}", CHILD_WELFARE_WORKER)
+    assert tenant["responsible_service"] == "barn_og_unge"
 
     clock.now = oslo(2016, 9, 13, 23, 59)
     assert tick(client) == []  # not yet his birthday in Norway
@@ -661,8 +664,8 @@ def test_scenario_7_from_the_refugee_centre_to_nav_at_the_end_of_the_programme(
     # The last minutes of the programme: the refugee centre is still responsible.
     clock.now = oslo(2026, 3, 31, 23, 55)
     assert tick(client) == []
-    assert get(client, f"/handovers/{handover_id}")["status"] == "accepted"
-    tenant = get(client, f"/tenants/{tenant_id}")
+    assert get(client, f"/handovers/{handover_id}", REFUGEE_CENTRE_WORKER)["status"] == "accepted"
+    tenant = get(client, f"/tenants/{tenant_id}", REFUGEE_CENTRE_WORKER)
     assert (tenant["responsible_service"], tenant["contact_worker_id"]) == (
         "innvandrersenteret",
         str(REFUGEE_CENTRE_WORKER.id),
@@ -671,19 +674,22 @@ def test_scenario_7_from_the_refugee_centre_to_nav_at_the_end_of_the_programme(
     # Five minutes past midnight in Norway (still 31 March in UTC): NAV is responsible.
     clock.now = oslo(2026, 4, 1, 0, 5)
     assert tick(client) == [handover_id]
-    handover = get(client, f"/handovers/{handover_id}")
+    handover = get(client, f"/handovers/{handover_id}", NAV_CASEWORKER)
     assert (handover["status"], handover["contact_worker_id"], handover["settled_at"]) == (
         "completed",
         str(NAV_CASEWORKER.id),
         "2026-03-31T22:05:00Z",
     )
-    tenant = get(client, f"/tenants/{tenant_id}")
+    tenant = get(client, f"/tenants/{tenant_id}", NAV_CASEWORKER)
     assert (tenant["responsible_service"], tenant["contact_worker_id"]) == (
         "nav",
         str(NAV_CASEWORKER.id),
     )
     assert tenant["responsibility_gap_since"] is None
-    assert [(e["event_type"], e["actor_service"]) for e in history(client, tenant_id)[-2:]] == [
+    assert [
+        (e["event_type"], e["actor_service"])
+        for e in history(client, tenant_id, NAV_CASEWORKER)[-2:]
+    ] == [
         ("HandoverCompleted", SYSTEM),
         ("ResponsibilityAssigned", SYSTEM),
     ]
@@ -696,10 +702,10 @@ def test_scenario_7_from_the_refugee_centre_to_nav_at_the_end_of_the_programme(
         f"/rent-cases/{case_id}/arrears",
         {"month": "2026-04", "amount_nok": 9200},
     )
-    [notice] = get(client, f"/rent-cases/{case_id}")["nav_notices"]
+    [notice] = get(client, f"/rent-cases/{case_id}", FBE_OFFICER)["nav_notices"]
     assert (notice["trigger"], notice["withheld_reason"]) == ("arrears_reported", None)
     notification_id = notice["notification_id"]
-    notification = get(client, f"/nav-notifications/{notification_id}")
+    notification = get(client, f"/nav-notifications/{notification_id}", NAV_CASEWORKER)
     assert (notification["basis"], notification["consent_id"]) == ("consent", str(consent_id))
     assert (notification["tenant_id"], notification["total_owed_nok"]) == (str(tenant_id), 9200)
     assert notification["acknowledged_at"] is None
@@ -714,11 +720,11 @@ def test_scenario_7_from_the_refugee_centre_to_nav_at_the_end_of_the_programme(
         {"answer": "economic_assistance_granted", "text": "Vedtak om stønad til husleie"},
     )
 
-    # FBE reads its rent case and follows the notice through to NAV's answer.
-    case = get(client, f"/rent-cases/{case_id}")
+    # FBE reads its rent case; NAV's caseworker the notice and its answer.
+    case = get(client, f"/rent-cases/{case_id}", FBE_OFFICER)
     assert (case["total_owed_nok"], case["eviction_stage"]) == (9200, "none")
     assert [n["notification_id"] for n in case["nav_notices"]] == [notification_id]
-    outcome = get(client, f"/nav-notifications/{notification_id}")
+    outcome = get(client, f"/nav-notifications/{notification_id}", NAV_CASEWORKER)
     assert outcome["sent_at"] == "2026-05-05T07:00:00Z"
     assert outcome["acknowledged_at"] == "2026-05-06T08:00:00Z"
     assert (outcome["answer"], outcome["answered_at"]) == (
@@ -727,7 +733,7 @@ def test_scenario_7_from_the_refugee_centre_to_nav_at_the_end_of_the_programme(
     )
 
     # --- the state now
-    tenant = get(client, f"/tenants/{tenant_id}")
+    tenant = get(client, f"/tenants/{tenant_id}", NAV_CASEWORKER)
     assert tenant["responsible_service"] == "nav"
     assert (tenant["dwelling_id"], tenant["lease_id"]) == (str(flat), str(lease_id))
     [consent] = tenant["consents"]
@@ -736,12 +742,13 @@ def test_scenario_7_from_the_refugee_centre_to_nav_at_the_end_of_the_programme(
         ["rent_and_eviction"],
         None,
     )
-    assert [(r["kind"], r["status"], r["to_service"]) for r in handovers(client, tenant_id)] == [
-        ("end_of_introduction_programme", "completed", "nav")
-    ]
+    assert [
+        (r["kind"], r["status"], r["to_service"])
+        for r in handovers(client, tenant_id, NAV_CASEWORKER)
+    ] == [("end_of_introduction_programme", "completed", "nav")]
 
     # --- the history
-    entries = history(client, tenant_id)
+    entries = history(client, tenant_id, NAV_CASEWORKER)
     assert [(e["event_type"], e["summary"]) for e in entries] == [
         ("TenantRegistered", "Registered as tenant"),
         (
@@ -767,4 +774,6 @@ def test_scenario_7_from_the_refugee_centre_to_nav_at_the_end_of_the_programme(
         ("NavNotificationAnswered", "NAV answered: economic assistance granted"),
     ]
     assert all("Vedtak" not in e["summary"] for e in entries)  # NAV's text stays private
-    assert event_types(client, tenant_id).count("ResponsibilityLapsed") == 0  # never a gap
+    assert (
+        event_types(client, tenant_id, NAV_CASEWORKER).count("ResponsibilityLapsed") == 0
+    )  # never a gap

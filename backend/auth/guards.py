@@ -4,9 +4,10 @@
 :data:`PUBLIC_ROUTES` (and the OpenAPI documents under :data:`PUBLIC_PREFIXES`) needs a
 valid bearer token, so a new route is protected without doing anything.
 
-``requires(Role.ADMIN)`` on a handler (or controller) refuses a caller without a valid
-token (401) or without one of the roles (403). Handlers receive the verified caller as
-the ``principal`` dependency (:data:`PRINCIPAL_DEPENDENCY`).
+Which roles may call which route, and which tenants and fields they may see, is the
+policy table's (``backend/auth/policy.py``), enforced by the next app-level guard
+(``backend/auth/authorize.py``). Handlers receive the verified caller as the
+``principal`` dependency (:data:`PRINCIPAL_DEPENDENCY`).
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
-from litestar.types import Guard
 
-from backend.auth.errors import AuthRefused, Forbidden
+from backend.auth.errors import AuthRefused
 from backend.auth.issuer import issuer_of
-from backend.auth.roles import Principal, Role, SignIn
+from backend.auth.roles import Principal
 
 _STATE_KEY = "principal"
 
@@ -68,24 +68,6 @@ async def authenticated(
     if is_public(method, template):
         return
     await authenticate(connection)
-
-
-def requires(*roles: Role, password_sign_in: bool = False) -> Guard:
-    """A guard: a signed-in caller with any of ``roles`` (any role at all if none given).
-
-    ``password_sign_in`` also refuses sessions that began from a device credential, for
-    actions a stolen tablet alone must not be able to take.
-    """
-
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = await authenticate(connection)
-        if roles and not principal.has_any(*roles):
-            names = ", ".join(r.value for r in roles)
-            raise Forbidden("role_required", f"this needs one of the roles: {names}")
-        if password_sign_in and principal.signed_in_with is not SignIn.PASSWORD:
-            raise Forbidden("password_sign_in_required", "sign in with the password to do this")
-
-    return guard
 
 
 def current_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -16,7 +16,7 @@ from litestar.params import JSONBody, Parameter
 
 from backend.auth import access_log, store
 from backend.auth.access_log import AccessAction, AccessLogEntry
-from backend.auth.guards import PRINCIPAL_DEPENDENCY, requires
+from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.roles import Principal, Role
 from backend.routes.params import Cursor, Limit
 from backend.runtime import Runtime
@@ -36,7 +36,6 @@ class NewUser(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 class AdminController(Controller):
     path = "/admin"
     tags = ["admin"]
-    guards = [requires(Role.ADMIN)]
     dependencies = PRINCIPAL_DEPENDENCY
 
     @post("/users", summary="Create a user with a password")

@@ -10,6 +10,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from backend.auth.authorize import Access
+from backend.auth.need_to_know import board_service
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.application import CommandResult
@@ -50,6 +52,7 @@ class ConcernController(Controller):
     async def tracker(
         self,
         runtime: NamedDependency[Runtime],
+        access: NamedDependency[Access],
         raised_by: Annotated[
             Service | None, Parameter(description="The service that raised the concern")
         ] = None,
@@ -75,6 +78,7 @@ class ConcernController(Controller):
                 now=runtime.clock(),
                 raised_by=raised_by,
                 holder=holder,
+                involving=board_service(access.principal),
                 statuses=status or (),
                 open_only=open_only,
                 categories=category or (),

@@ -8,6 +8,7 @@ from litestar import Request
 from litestar.di import Provide
 
 from backend.actor import current_actor
+from backend.auth.authorize import ACCESS_DEPENDENCY
 from backend.runtime import Runtime
 
 
@@ -20,4 +21,6 @@ DEPENDENCIES = {
     "runtime": Provide(runtime, sync_to_thread=False),
     # From the verified bearer token (the app-wide guard), never from the request.
     "actor": Provide(current_actor, sync_to_thread=False),
+    # What the policy guard decided: the caller and their view of the request's tenant.
+    **ACCESS_DEPENDENCY,
 }

@@ -11,6 +11,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
+from backend.auth.authorize import Access
+from backend.auth.need_to_know import LEAD_ROLES, board_service
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.events import local_date
@@ -39,6 +41,7 @@ class HandoverBoardController(Controller):
     async def board(
         self,
         runtime: NamedDependency[Runtime],
+        access: NamedDependency[Access],
         status: Annotated[
             list[HandoverStatus] | None, Parameter(description="One or more statuses")
         ] = None,
@@ -66,11 +69,13 @@ class HandoverBoardController(Controller):
                 overdue=overdue,
                 to_service=to_service,
                 from_service=from_service,
+                involving=board_service(access.principal),
                 tenant_id=tenant_id,
                 cursor=cursor,
                 limit=limit,
             )
-            if cursor is not None:
+            # The tenants nobody follows are for the leads, who assign them.
+            if cursor is not None or not access.principal.has_any(*LEAD_ROLES):
                 return board
             gap = await tenants_without_responsible_service(conn, None, GAP_PAGE_SIZE)
         return msgspec.structs.replace(board, without_responsible_service=gap)

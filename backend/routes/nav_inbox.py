@@ -9,6 +9,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
+from backend.auth.need_to_know import nav_inbox_current, today
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.nav import NavTrigger, NoticeBasis
@@ -36,6 +37,9 @@ class NavInboxController(Controller):
         min_position: MinPosition = None,
     ) -> Page[NavInboxRow]:
         await runtime.read_model_at(NavInboxProjection.name, min_position)
+        # NAV reads only notifications whose basis holds now: a consent withdrawn by the
+        # last request must already be seen.
+        await nav_inbox_current(runtime)
         async with runtime.pool.acquire() as conn:
             return await inbox(
                 conn,
@@ -45,6 +49,7 @@ class NavInboxController(Controller):
                 triggers=trigger or (),
                 basis=basis,
                 tenant_id=tenant_id,
+                basis_holds_on=today(runtime),
                 cursor=cursor,
                 limit=limit,
             )

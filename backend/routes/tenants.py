@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
+from backend.auth.authorize import Access, tenant_fields
 from backend.routes.params import MinPosition
 from backend.runtime import Runtime
 from domain.application import CommandResult
@@ -39,12 +40,23 @@ class TenantController(Controller):
     ) -> CommandResult:
         return await runtime.command(runtime.commands.register_tenant, data, actor)
 
-    @get("/{tenant_id:uuid}", summary="A tenant's current state")
-    async def current(self, tenant_id: FromPath[UUID], runtime: NamedDependency[Runtime]) -> Tenant:
-        tenant = await runtime.load(runtime.commands.tenant, tenant_id)
+    @get(
+        "/{tenant_id:uuid}",
+        summary="A tenant's current state, in the fields the caller's role may see",
+        description="Field workers and the responsible team get every field of Tenant; a "
+        "service named in a handover, the property manager and NAV get fewer "
+        "(docs/access.md, 'Fields').",
+    )
+    async def current(
+        self,
+        tenant_id: FromPath[UUID],
+        runtime: NamedDependency[Runtime],
+        access: NamedDependency[Access],
+    ) -> dict[str, Any]:
+        tenant: Tenant | None = await runtime.load(runtime.commands.tenant, tenant_id)
         if tenant is None:
             raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
-        return tenant
+        return tenant_fields(access, tenant)
 
     @post("/{tenant_id:uuid}/follow-up", summary="Start follow-up with a visit interval")
     async def start_follow_up(
