@@ -16,7 +16,8 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from bench.fixtures import HEADERS
+from backend.auth import store
+from backend.auth.roles import Role
 from bench.stats import percentile
 from domain import risk
 from domain.codec import decode_event
@@ -149,9 +150,58 @@ async def timed(call: Callable[[], Awaitable[object]], n: int) -> Latency:
     return Latency(samples)
 
 
-def http_get(client: httpx.AsyncClient, path: str) -> Callable[[], Awaitable[object]]:
+BENCH_PASSWORD = "benk mark lese side hest batteri"
+
+
+@dataclass
+class SignedIn:
+    """Bearer headers: the followed tenant's contact worker, and a lead of that team."""
+
+    worker: dict[str, str]
+    lead: dict[str, str]
+
+
+async def sign_in(url: str, client: httpx.AsyncClient, team: Service, worker_id: UUID) -> SignedIn:
+    """Users made straight in the store (untimed set-up), tokens from ``POST /auth/login``.
+
+    The worker is the user whose caseload and tenant are read (need-to-know: a field
+    worker sees their own); the lead sees the team's board.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        now = datetime.now(UTC)
+        for username, role, user_id in (
+            ("bench-worker", Role.FIELD_WORKER, worker_id),
+            ("bench-lead", Role.TEAM_LEAD, None),
+        ):
+            await store.create_user(
+                conn,
+                username=username,
+                display_name=username,
+                service=team,
+                roles=(role,),
+                password=BENCH_PASSWORD,
+                now=now,
+                user_id=user_id,
+            )
+    finally:
+        await conn.close()
+    headers = []
+    for username in ("bench-worker", "bench-lead"):
+        response = await client.post(
+            "/auth/login", json={"username": username, "password": BENCH_PASSWORD}
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"sign-in failed: {response.status_code} {response.text[:200]}")
+        headers.append({"authorization": f"Bearer {response.json()['access_token']}"})
+    return SignedIn(worker=headers[0], lead=headers[1])
+
+
+def http_get(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> Callable[[], Awaitable[object]]:
     async def call() -> object:
-        response = await client.get(path, headers=HEADERS)
+        response = await client.get(path, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
         return response
@@ -177,6 +227,7 @@ def query_calls(
     tenant_id: UUID,
     team: Service,
     worker_id: UUID,
+    signed_in: SignedIn,
 ) -> dict[str, Callable[[], Awaitable[object]]]:
     def now() -> datetime:
         return datetime.now(UTC)
@@ -198,13 +249,13 @@ def query_calls(
     return {
         "timeline raw": lambda: conn.fetch(RAW_TIMELINE, tenant_id),
         "timeline functions": timeline_functions,
-        "timeline http": http_get(client, f"/tenants/{tenant_id}/risk-timeline"),
+        "timeline http": http_get(client, f"/tenants/{tenant_id}/risk-timeline", signed_in.worker),
         "team raw": lambda: conn.fetch(raw_team, team.value),
         "team functions": team_function,
-        "team http": http_get(client, f"/caseload/teams/{team.value}"),
+        "team http": http_get(client, f"/caseload/teams/{team.value}", signed_in.lead),
         "worker raw": lambda: conn.fetch(raw_worker, worker_id),
         "worker functions": worker_function,
-        "worker http": http_get(client, f"/caseload/workers/{worker_id}"),
+        "worker http": http_get(client, f"/caseload/workers/{worker_id}", signed_in.worker),
     }
 
 

@@ -16,7 +16,7 @@ score is the sum of the weights of the findings; the level follows from the scor
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -205,6 +205,8 @@ def fold(inputs: RiskInputs, event: DomainEvent) -> RiskInputs:
     The caller decides which tenant an event reaches (an address's concern reaches the
     people living there); this function only says what the event changes for that tenant.
     """
+    if not _folds(type(event)):
+        return inputs  # most events (a visit planned, a note): no rule looks at them
     match event:
         case FollowUpStarted():
             return _change(
@@ -280,6 +282,42 @@ def fold(inputs: RiskInputs, event: DomainEvent) -> RiskInputs:
         case HandoverCompleted() | HandoverLapsed():
             return _settled(inputs, event.originator_id)
     return inputs
+
+
+# Every event class :func:`fold` has a case for (keep in step with its ``match``).
+_FOLDED: tuple[type[DomainEvent], ...] = (
+    FollowUpStarted,
+    FollowUpEnded,
+    ResponsibilityAssigned,
+    ResponsibilityLapsed,
+    TenantMovedOut,
+    VisitCompleted,
+    VisitFailed,
+    ArrearsReported,
+    ArrearsCleared,
+    EvictionWarningIssued,
+    EvictionPetitioned,
+    EvictionDateSet,
+    EvictionCarriedOut,
+    EvictionCancelled,
+    ConcernRaised,
+    ConcernResolved,
+    HandoverAnnounced,
+    HandoverAccepted,
+    HandoverDeclined,
+    HandoverCompleted,
+    HandoverLapsed,
+)
+_folds_cache: dict[type, bool] = {}
+
+
+def _folds(cls: type) -> bool:
+    """Whether :func:`fold` may change the inputs for an event of class ``cls``."""
+    try:
+        return _folds_cache[cls]
+    except KeyError:
+        answer = _folds_cache[cls] = issubclass(cls, _FOLDED)
+        return answer
 
 
 def with_address_concerns(inputs: RiskInputs, concerns: Sequence[OpenConcern]) -> RiskInputs:
@@ -473,33 +511,48 @@ def unaccepted_handover(inputs: RiskInputs, at: datetime) -> Finding | None:
 _TICK = timedelta(microseconds=1)  # the resolution of datetime
 
 
-def failed_visit_changes(inputs: RiskInputs) -> Iterator[datetime]:
-    for t in inputs.failed_visits:
-        yield t  # enters the window
-        yield t + FAILED_VISIT_WINDOW  # leaves it
+# These answer tuples, not generators: stable_until asks them for every tenant's event in
+# a catch-up, and most inputs have nothing to say.
 
 
-def overdue_changes(inputs: RiskInputs) -> Iterator[datetime]:
+def failed_visit_changes(inputs: RiskInputs) -> tuple[datetime, ...]:
+    if not inputs.failed_visits:
+        return ()
+    # Each failure enters the window, then leaves it.
+    return tuple(m for t in inputs.failed_visits for m in (t, t + FAILED_VISIT_WINDOW))
+
+
+def overdue_changes(inputs: RiskInputs) -> tuple[datetime, ...]:
+    if not inputs.follow_up_active or inputs.visit_interval_days is None:
+        return ()
     due = visit_due_at(
         inputs.follow_up_started_on, inputs.visit_interval_days, inputs.last_visit_at
     )
-    if inputs.follow_up_active and due is not None and inputs.visit_interval_days is not None:
-        # Overdue means strictly after the due time: from one microsecond later.
-        yield due + _TICK
-        yield due + timedelta(days=inputs.visit_interval_days) + _TICK
+    if due is None:
+        return ()
+    # Overdue means strictly after the due time: from one microsecond later.
+    return (due + _TICK, due + timedelta(days=inputs.visit_interval_days) + _TICK)
 
 
-def release_changes(inputs: RiskInputs) -> Iterator[datetime]:
-    if inputs.released_on is not None:
-        yield start_of_day(inputs.released_on)
-        yield start_of_day(inputs.released_on + timedelta(days=RECENT_RELEASE_DAYS + 1))
+def release_changes(inputs: RiskInputs) -> tuple[datetime, ...]:
+    if inputs.released_on is None:
+        return ()
+    return (
+        start_of_day(inputs.released_on),
+        start_of_day(inputs.released_on + timedelta(days=RECENT_RELEASE_DAYS + 1)),
+    )
 
 
-def handover_changes(inputs: RiskInputs) -> Iterator[datetime]:
-    for handover in inputs.open_handovers:
-        if not handover.accepted:
-            yield start_of_day(handover.effective_on - timedelta(days=HANDOVER_NEAR_DAYS))
-            yield start_of_day(handover.effective_on)
+def handover_changes(inputs: RiskInputs) -> tuple[datetime, ...]:
+    return tuple(
+        moment
+        for handover in inputs.open_handovers
+        if not handover.accepted
+        for moment in (
+            start_of_day(handover.effective_on - timedelta(days=HANDOVER_NEAR_DAYS)),
+            start_of_day(handover.effective_on),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -575,7 +628,9 @@ def assess(inputs: RiskInputs, at: datetime, rules: Sequence[Rule] | None = None
     for rule in RULES if rules is None else rules:
         finding = rule.check(inputs, at)
         if finding is not None:
-            weight = sum(rule.weights[g] for g in finding.grades)
+            grades = finding.grades
+            weights = rule.weights
+            weight = weights[grades[0]] if len(grades) == 1 else sum(weights[g] for g in grades)
             reasons.append(Reason(rule.name, weight, finding.detail))
             score += weight
     return Assessment(level_for(score), score, tuple(reasons), RISK_MODEL_VERSION)
@@ -586,14 +641,13 @@ def stable_until(
 ) -> datetime | None:
     """How long :func:`assess` ``(inputs, at)`` stays the answer as time passes with no new
     event: until the moment returned (exclusive), or for ever (None)."""
-    later = [
-        moment
-        for rule in (RULES if rules is None else rules)
-        if rule.changes is not None
-        for moment in rule.changes(inputs)
-        if moment > at
-    ]
-    return min(later) if later else None
+    until: datetime | None = None
+    for rule in RULES if rules is None else rules:
+        if rule.changes is not None:
+            for moment in rule.changes(inputs):
+                if moment > at and (until is None or moment < until):
+                    until = moment
+    return until
 
 
 def rule_named(name: str) -> Rule:

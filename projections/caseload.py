@@ -14,9 +14,11 @@ address columns are then refreshed set-based for the tenants and dwellings touch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from operator import attrgetter
+from typing import cast
 from uuid import UUID
 
 import asyncpg
@@ -156,25 +158,32 @@ class CaseloadProjection:
     async def apply(self, conn: asyncpg.Connection, events: Sequence[PositionedEvent]) -> None:
         tenants: set[UUID] = set()
         dwellings: set[UUID] = set()
-        relevant: list[PositionedEvent] = []
+        relevant: list[tuple[PositionedEvent, _Handler, UUID | None]] = []
         for item in events:
             event = item.event
-            if (tenant_id := _tenant_of(event)) is not None:
-                tenants.add(tenant_id)
-                if isinstance(event, TenantMovedIn):
-                    dwellings.add(event.dwelling_id)
-            elif isinstance(event, DWELLING_EVENTS):
-                dwellings.add(event.originator_id)
-            else:
+            handler = _handler_for(type(event))
+            if handler is None:
                 continue
-            relevant.append(item)
+            if handler is _Batch.dwelling:
+                dwellings.add(event.originator_id)
+                relevant.append((item, handler, None))
+                continue
+            tenant_id = _tenant_of(event)
+            assert tenant_id is not None
+            tenants.add(tenant_id)
+            if handler is _Batch.moved_in:
+                dwellings.add(event.dwelling_id)  # type: ignore[attr-defined]
+            relevant.append((item, handler, tenant_id))
         if not relevant:
             return
         batch = _Batch()
         await batch.load(conn, tenants, dwellings)
-        for item in relevant:
-            batch.apply(item)
+        for item, handler, tenant_id in relevant:
+            handler(batch, item, tenant_id)
         await batch.store(conn)
+
+
+_Handler = Callable[["_Batch", PositionedEvent, "UUID | None"], None]
 
 
 class _Batch:
@@ -212,56 +221,97 @@ class _Batch:
         self.changed_rows.add(tenant_id)
         return row
 
-    def apply(self, item: PositionedEvent) -> None:
-        event = item.event
-        if isinstance(event, DWELLING_EVENTS):
-            self._dwelling(event)
-            return
-        tenant_id = _tenant_of(event)
+    # One method per kind of event (see _HANDLERS); each tenant event ends by working out
+    # when the next visit is due.
+
+    def registered(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        event = cast(TenantRegistered, item.event)
+        row = self._tenant_row(item, tenant_id)
+        row.full_name = event.full_name
+        self._due(row)
+
+    def follow_up_started(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        event = cast(FollowUpStarted, item.event)
+        row = self._tenant_row(item, tenant_id)
+        row.follow_up_active = True
+        row.follow_up_started_on = event.started_on
+        row.follow_up_since = event.meta.occurred_at
+        row.follow_up_ended_on = None
+        row.visit_interval_days = event.visit_interval_days
+        self._due(row)
+
+    def follow_up_ended(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        event = cast(FollowUpEnded, item.event)
+        row = self._tenant_row(item, tenant_id)
+        row.follow_up_active = False
+        row.follow_up_ended_on = event.ended_on
+        self._due(row)
+
+    def assigned(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        event = cast(ResponsibilityAssigned, item.event)
+        row = self._tenant_row(item, tenant_id)
+        row.responsible_service = event.service.value
+        row.contact_worker_id = event.contact_worker_id
+        row.responsibility_gap_since = None
+        self._due(row)
+
+    def lapsed(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        event = cast(ResponsibilityLapsed, item.event)
+        row = self._tenant_row(item, tenant_id)
+        row.responsible_service = None
+        row.contact_worker_id = None
+        row.responsibility_gap_since = event.meta.occurred_at
+        self._due(row)
+
+    def moved_in(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        event = cast(TenantMovedIn, item.event)
+        row = self._tenant_row(item, tenant_id)
+        dwelling = self.dwellings.get(event.dwelling_id)
+        row.dwelling_id = event.dwelling_id
+        row.address = dwelling.address if dwelling else None
+        row.safety_flag = dwelling.safety_flag if dwelling else None
+        self._due(row)
+
+    def moved_out(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        row = self._tenant_row(item, tenant_id)
+        row.dwelling_id = row.address = row.safety_flag = None
+        self._due(row)
+
+    def visit_planned(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        event = cast(VisitPlanned, item.event)
+        row = self._tenant_row(item, tenant_id)
+        self.planned[event.originator_id] = (row.tenant_id, event.planned_for)
+        self.visits_changed.add(row.tenant_id)
+        self._due(row)
+
+    def visit_closed(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        event = cast(VisitCompleted | VisitFailed, item.event)
+        row = self._tenant_row(item, tenant_id)
+        self.planned.pop(event.originator_id, None)
+        self.closed.add(event.originator_id)
+        self.visits_changed.add(row.tenant_id)
+        at = event.meta.occurred_at
+        if isinstance(event, VisitCompleted) and (
+            row.last_visit_at is None or at > row.last_visit_at
+        ):
+            row.last_visit_at = at
+        self._due(row)
+
+    def other_tenant_event(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        self._due(self._tenant_row(item, tenant_id))
+
+    def _tenant_row(self, item: PositionedEvent, tenant_id: UUID | None) -> Row:
         assert tenant_id is not None
-        row = self.row(tenant_id, item.position)
-        match event:
-            case TenantRegistered():
-                row.full_name = event.full_name
-            case FollowUpStarted():
-                row.follow_up_active = True
-                row.follow_up_started_on = event.started_on
-                row.follow_up_since = event.meta.occurred_at
-                row.follow_up_ended_on = None
-                row.visit_interval_days = event.visit_interval_days
-            case FollowUpEnded():
-                row.follow_up_active = False
-                row.follow_up_ended_on = event.ended_on
-            case ResponsibilityAssigned():
-                row.responsible_service = event.service.value
-                row.contact_worker_id = event.contact_worker_id
-                row.responsibility_gap_since = None
-            case ResponsibilityLapsed():
-                row.responsible_service = None
-                row.contact_worker_id = None
-                row.responsibility_gap_since = event.meta.occurred_at
-            case TenantMovedIn():
-                dwelling = self.dwellings.get(event.dwelling_id)
-                row.dwelling_id = event.dwelling_id
-                row.address = dwelling.address if dwelling else None
-                row.safety_flag = dwelling.safety_flag if dwelling else None
-            case TenantMovedOut():
-                row.dwelling_id = row.address = row.safety_flag = None
-            case VisitPlanned():
-                self.planned[event.originator_id] = (tenant_id, event.planned_for)
-                self.visits_changed.add(tenant_id)
-            case VisitCompleted() | VisitFailed():
-                self.planned.pop(event.originator_id, None)
-                self.closed.add(event.originator_id)
-                self.visits_changed.add(tenant_id)
-                at = event.meta.occurred_at
-                if isinstance(event, VisitCompleted) and (
-                    row.last_visit_at is None or at > row.last_visit_at
-                ):
-                    row.last_visit_at = at
+        return self.row(tenant_id, item.position)
+
+    @staticmethod
+    def _due(row: Row) -> None:
         row.visit_due_at = visit_due_at(
             row.follow_up_started_on, row.visit_interval_days, row.last_visit_at
         )
+
+    def dwelling(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
+        self._dwelling(item.event)
 
     def _dwelling(self, event: DomainEvent) -> None:
         dwelling_id = event.originator_id
@@ -306,7 +356,7 @@ class _Batch:
             )
         changed = self.changed_rows | self.visits_changed  # (every visit event marks its row)
         if changed:
-            rows = [tuple(getattr(self.rows[t], c) for c in COLUMNS) for t in changed]
+            rows = [_columns_of(self.rows[t]) for t in changed]
             await conn.execute(
                 UPSERT_ROWS,
                 *map(list, zip(*rows, strict=True)),
@@ -314,3 +364,32 @@ class _Batch:
             )
         if self.changed_dwellings:
             await conn.execute(ADDRESSES, list(self.changed_dwellings))
+
+
+_columns_of = attrgetter(*COLUMNS)
+
+# Which method applies an event, by the event's class: the first entry it is an instance
+# of (as isinstance would decide, subclasses included), looked up once per class.
+_HANDLERS: tuple[tuple[type[DomainEvent] | tuple[type[DomainEvent], ...], _Handler], ...] = (
+    (DWELLING_EVENTS, _Batch.dwelling),
+    (TenantRegistered, _Batch.registered),
+    (FollowUpStarted, _Batch.follow_up_started),
+    (FollowUpEnded, _Batch.follow_up_ended),
+    (ResponsibilityAssigned, _Batch.assigned),
+    (ResponsibilityLapsed, _Batch.lapsed),
+    (TenantMovedIn, _Batch.moved_in),
+    (TenantMovedOut, _Batch.moved_out),
+    (VisitPlanned, _Batch.visit_planned),
+    ((VisitCompleted, VisitFailed), _Batch.visit_closed),
+    (TENANT_EVENTS + VISIT_EVENTS, _Batch.other_tenant_event),
+)
+_handler_cache: dict[type, _Handler | None] = {}
+
+
+def _handler_for(cls: type) -> _Handler | None:
+    try:
+        return _handler_cache[cls]
+    except KeyError:
+        handler = next((h for kinds, h in _HANDLERS if issubclass(cls, kinds)), None)
+        _handler_cache[cls] = handler
+        return handler

@@ -88,13 +88,67 @@ UPSERT_STATE = """
 """
 
 
+class _Unknown:
+    """Not worked out yet (None already means: holds for ever)."""
+
+
+UNKNOWN = _Unknown()
+
+
+class _Assessed:
+    """A tenant's latest assessment in this batch, as it goes into the rows."""
+
+    __slots__ = ("at", "inputs", "level", "model_version", "reasons", "score", "until")
+
+    def __init__(
+        self,
+        inputs: RiskInputs,
+        at: datetime,
+        level: str,
+        score: int,
+        reasons: str,
+        model_version: int,
+        until: datetime | _Unknown | None,
+    ) -> None:
+        self.inputs = inputs
+        self.at = at
+        self.level = level
+        self.score = score
+        self.reasons = reasons
+        self.model_version = model_version
+        self.until = until
+
+    def stable_until(self) -> datetime | None:
+        # Worked out only when asked: most assessments are replaced by the tenant's next
+        # event in the same batch before anyone needs to know how long they hold.
+        until = self.until
+        if isinstance(until, _Unknown):
+            until = self.until = risk.stable_until(self.inputs, self.at)
+        return until
+
+    def holds_at(self, inputs: RiskInputs, at: datetime) -> bool:
+        """Whether assessing ``inputs`` at ``at`` gives this assessment again.
+
+        Same inputs (the very object: folding an event no rule looks at returns it) and a
+        moment no later than :func:`domain.risk.stable_until` says it holds: the rules'
+        own contract (tests/test_risk_rules.py sweeps time to check it).
+        """
+        if inputs is not self.inputs or at < self.at:
+            return False
+        if at == self.at:
+            return True
+        until = self.stable_until()
+        return until is None or at < until
+
+
 class _Batch:
     """The state one batch needs, loaded once, changed in memory, written back once."""
 
     def __init__(self) -> None:
         self.states: dict[UUID, RiskInputs] = {}
-        # Per tenant: the last assessment (with its reasons as JSON), when, at which position.
-        self.changed: dict[UUID, tuple[Assessment, str, datetime, int]] = {}
+        # Per tenant: the last assessment (with its reasons as JSON) and the event it was
+        # for (when, at which position): what risk_state keeps.
+        self.changed: dict[UUID, tuple[_Assessed, datetime, int]] = {}
         self.residents: defaultdict[UUID, set[UUID]] = defaultdict(set)
         self.moved: set[UUID] = set()  # dwellings whose residents changed
         # Open concerns about an address alone: concern id -> (dwelling, category).
@@ -102,36 +156,41 @@ class _Batch:
         self.concerns_added: set[UUID] = set()
         self.concerns_removed: set[UUID] = set()
         self.rows: list[tuple[object, ...]] = []
-        self.assessed: dict[UUID, tuple[RiskInputs, datetime, Assessment, str]] = {}
+        self.assessed: dict[UUID, _Assessed] = {}
 
     def emit(self, tenant_id: UUID, inputs: RiskInputs, item: PositionedEvent, text: str) -> None:
-        meta = item.event.meta
+        event = item.event
+        meta = event.meta
         at = meta.occurred_at
-        # Events committed together (a lease's three, a step and its NAV notice) often
-        # leave the inputs as they were at the same moment: assess once.
+        # Most events leave the inputs as they were (a visit planned, a NAV notice) and
+        # many follow the last one within the time its assessment holds: assess again
+        # only when the inputs changed or a time-dependent rule may answer otherwise.
         last = self.assessed.get(tenant_id)
-        if last is not None and last[0] is inputs and last[1] == at:
-            assessment, reasons = last[2], last[3]
-        else:
+        if last is None or not last.holds_at(inputs, at):
             assessment = risk.assess(inputs, at)
-            reasons = (
-                _reasons_json.encode(assessment.reasons).decode() if assessment.reasons else "[]"
+            last = self.assessed[tenant_id] = _Assessed(
+                inputs,
+                at,
+                assessment.level.value,
+                assessment.score,
+                _reasons_json.encode(assessment.reasons).decode() if assessment.reasons else "[]",
+                assessment.model_version,
+                UNKNOWN,
             )
-            self.assessed[tenant_id] = (inputs, at, assessment, reasons)
         self.states[tenant_id] = inputs
-        self.changed[tenant_id] = (assessment, reasons, at, item.position)
+        self.changed[tenant_id] = (last, at, item.position)
         self.rows.append(
             (
                 tenant_id,
                 item.position,
                 at,
                 meta.recorded_at,
-                item.event.type_name,
+                event.type_name,
                 text,
-                assessment.level.value,
-                assessment.score,
-                reasons,
-                assessment.model_version,
+                last.level,
+                last.score,
+                last.reasons,
+                last.model_version,
             )
         )
 
@@ -224,11 +283,19 @@ async def _load(
             batch.residents[r["dwelling_id"]].add(r["tenant_id"])
             tenants.add(r["tenant_id"])
     if tenants:
+        # With the stored assessment: the tenant's next event often leaves the inputs as
+        # they were, within the time that assessment holds, and then it is the answer.
         for r in await conn.fetch(
-            "SELECT tenant_id, inputs FROM risk_state WHERE tenant_id = ANY($1::uuid[])",
+            "SELECT tenant_id, inputs, level, score, reasons::text, model_version, "
+            "assessed_at, stable_until FROM risk_state WHERE tenant_id = ANY($1::uuid[])",
             list(tenants),
         ):
-            batch.states[r["tenant_id"]] = risk.decode_inputs(r["inputs"])
+            tenant_id, data, level, score, reasons, version, at, until = r
+            inputs = batch.states[tenant_id] = risk.decode_inputs(data)
+            if version == risk.RISK_MODEL_VERSION:
+                batch.assessed[tenant_id] = _Assessed(
+                    inputs, at, level, score, reasons, version, until
+                )
 
 
 def _apply_one(batch: _Batch, item: PositionedEvent, about: tuple[UUID, str] | None) -> None:
@@ -282,18 +349,19 @@ async def _store(conn: asyncpg.Connection, batch: _Batch) -> None:
     if batch.changed:
         ids = list(batch.changed)
         last = [batch.changed[t] for t in ids]
-        inputs = [batch.states[t] for t in ids]
         await conn.execute(
             UPSERT_STATE,
             ids,
-            [risk.encode_inputs(i) for i in inputs],
-            [a.level.value for a, _, _, _ in last],
-            [a.score for a, _, _, _ in last],
-            [reasons for _, reasons, _, _ in last],
-            [a.model_version for a, _, _, _ in last],
-            [at for _, _, at, _ in last],
-            [risk.stable_until(i, at) for i, (_, _, at, _) in zip(inputs, last, strict=True)],
-            [position for _, _, _, position in last],
+            [risk.encode_inputs(batch.states[t]) for t in ids],
+            [a.level for a, _, _ in last],
+            [a.score for a, _, _ in last],
+            [a.reasons for a, _, _ in last],
+            [a.model_version for a, _, _ in last],
+            [at for _, at, _ in last],
+            # The assessment holds from its own moment to stable_until, and the event's
+            # moment lies in between: stable_until as of the event is the same moment.
+            [a.stable_until() for a, _, _ in last],
+            [position for _, _, position in last],
         )
     if batch.moved:
         await conn.execute(

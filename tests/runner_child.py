@@ -25,6 +25,7 @@ async def main(url: str, batch_size: int, hold_at: int) -> None:
         pool,
         [Holding(TimelineProjection(), hold_at)],
         batch_size=batch_size,
+        max_batch_size=batch_size,  # the test counts batches of exactly this size
         on_advance=lambda _name, position: report("advanced", position),
     )
     await runner.start()

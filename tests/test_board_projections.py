@@ -69,7 +69,8 @@ class Story:
 
 async def project(pool: asyncpg.Pool, projection: Projection, batch_size: int) -> None:
     """Run the real runner until the projection has reached the head of the log."""
-    runner = ProjectionRunner(pool, [projection], batch_size=batch_size)
+    # Exactly this size: one-by-one must stay one event per transaction.
+    runner = ProjectionRunner(pool, [projection], batch_size=batch_size, max_batch_size=batch_size)
     await runner.start()
     try:
         async with pool.acquire() as conn:

@@ -52,7 +52,7 @@ def quick_lock_retry(monkeypatch: pytest.MonkeyPatch) -> None:
 async def running(
     pool: asyncpg.Pool, projection: Projection, *, batch_size: int
 ) -> AsyncIterator[ProjectionRunner]:
-    runner = ProjectionRunner(pool, [projection], batch_size=batch_size)
+    runner = ProjectionRunner(pool, [projection], batch_size=batch_size, max_batch_size=batch_size)
     await runner.start()
     try:
         yield runner

@@ -1,0 +1,153 @@
+"""Catching up fast (issue 4): bigger batches while behind, one decode for all projections,
+COPY for the timeline, and the risk model's shortcut for events no rule looks at.
+
+Real PostgreSQL, the real runner; no timings asserted, only what was read and written.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import gc
+import inspect
+import textwrap
+from collections.abc import Sequence
+
+import asyncpg
+import pytest
+
+from domain import risk
+from domain.application import FollowUpApplication
+from projections import runner as runner_module
+from projections import tracking
+from projections.base import PositionedEvent, Projection
+from projections.nav_inbox import NavInboxProjection
+from projections.runner import ProjectionRunner, catch_up
+from projections.safety_register import SafetyRegisterProjection
+from projections.timeline import TimelineProjection
+from tests.projection_helpers import (
+    Wrapped,
+    expected_rows,
+    head,
+    timeline_rows,
+    tracked,
+    until,
+    write_tenants,
+)
+
+
+@pytest.fixture(autouse=True)
+def quick_lock_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner_module, "LOCK_RETRY_S", 0.02)
+
+
+class Batches(Wrapped):
+    """Remembers the positions of every batch it applied, batch by batch."""
+
+    def __init__(self, inner: Projection, *, pause_s: float = 0.0) -> None:
+        super().__init__(inner)
+        self.batches: list[list[int]] = []
+        self.pause_s = pause_s
+
+    async def apply(self, conn: asyncpg.Connection, events: Sequence[PositionedEvent]) -> None:
+        await self.inner.apply(conn, events)
+        if self.pause_s:
+            await asyncio.sleep(self.pause_s)  # a slow projection
+        self.batches.append([e.position for e in events])
+
+
+async def all_at_head(pool: asyncpg.Pool, names: Sequence[str]) -> int:
+    async with pool.acquire() as conn:
+
+        async def reached() -> bool:
+            top = await head(conn)
+            return all([await tracked(conn, name) == top for name in names])
+
+        await until(reached, "every projection at the head")
+        return await head(conn)
+
+
+async def test_batches_grow_while_behind_and_are_small_again_when_live(
+    app: FollowUpApplication, pool: asyncpg.Pool
+) -> None:
+    gc_before = gc.get_threshold()
+    write_tenants(app, 60)  # 306 events
+    projection = Batches(TimelineProjection())
+    runner = ProjectionRunner(pool, [projection], batch_size=5, max_batch_size=40)
+    await runner.start()
+    try:
+        top = await all_at_head(pool, [projection.name])
+        sizes = [len(b) for b in projection.batches]
+        assert sizes[:5] == [5, 10, 20, 40, 40]
+        assert [p for b in projection.batches for p in b] == list(range(1, top + 1))
+        # Live again: the catch-up's GC thresholds are given back, batches start small.
+        assert gc.get_threshold() == gc_before
+        seen = len(projection.batches)
+        write_tenants(app, 2)  # 11 more events
+        top = await all_at_head(pool, [projection.name])
+        assert len(projection.batches[seen]) == 5
+        assert [p for b in projection.batches for p in b] == list(range(1, top + 1))
+    finally:
+        await runner.stop()
+
+
+async def test_projections_catching_up_together_decode_the_log_once(
+    app: FollowUpApplication, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cache far smaller than the log: without pacing, the fast projections would leave
+    # it behind and the slow one would read and decode the log a second time.
+    monkeypatch.setattr(runner_module, "READER_CACHE_EVENTS", 0)
+    monkeypatch.setattr(runner_module, "PACE_WAIT_S", 60.0)
+    about = write_tenants(app, 100)  # 510 events
+    slow = Batches(TimelineProjection(), pause_s=0.01)
+    fast = [Batches(SafetyRegisterProjection()), Batches(NavInboxProjection())]
+    runner = ProjectionRunner(pool, [slow, *fast], batch_size=4, max_batch_size=16)
+    await runner.start()
+    try:
+        top = await all_at_head(pool, [p.name for p in (slow, *fast)])
+    finally:
+        await runner.stop()
+    assert runner.reader.decoded == top
+    for projection in (slow, *fast):
+        assert [p for b in projection.batches for p in b] == list(range(1, top + 1))
+    async with pool.acquire() as conn:
+        assert await timeline_rows(conn) == await expected_rows(conn, about)
+
+
+async def test_a_timeline_row_already_there_is_kept_once_and_nothing_is_parked(
+    app: FollowUpApplication, pool: asyncpg.Pool
+) -> None:
+    about = write_tenants(app, 3, notes_every=0)  # 15 events, one batch
+    async with pool.acquire() as conn:
+        expected = await expected_rows(conn, about)
+        tenant_id, position = sorted(expected, key=lambda r: r[1])[7]
+        await conn.execute(
+            "INSERT INTO tenant_timeline (tenant_id, position, event_type, occurred_at, "
+            "recorded_at, actor_user_id, actor_service, summary) "
+            "VALUES ($1, $2, 'X', now(), now(), gen_random_uuid(), 'nav', 'there already')",
+            tenant_id,
+            position,
+        )
+    # The batch's COPY meets the row, the batch is replayed event by event, which inserts
+    # around it: as the INSERT .. ON CONFLICT DO NOTHING did for every batch before.
+    assert await catch_up(pool, TimelineProjection(), batch_size=100) == 15
+    async with pool.acquire() as conn:
+        assert await timeline_rows(conn) == expected
+        assert await tracking.parked(conn) == []
+        assert (
+            await conn.fetchval(
+                "SELECT summary FROM tenant_timeline WHERE tenant_id = $1 AND position = $2",
+                tenant_id,
+                position,
+            )
+            == "there already"
+        )
+
+
+def test_fold_skips_only_events_that_no_case_of_it_names() -> None:
+    tree = ast.parse(textwrap.dedent(inspect.getsource(risk.fold)))
+    named: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.MatchClass) and isinstance(node.cls, ast.Name):
+            named.add(node.cls.id)
+    assert named == {cls.__name__ for cls in risk._FOLDED}
