@@ -20,6 +20,7 @@ import asyncpg
 
 from bench import measure, mixed, readside
 from bench.fixtures import VisitPool, create_visits
+from bench.identity import sign_in_bench_lead
 from bench.stack import (
     SERVERS,
     Database,
@@ -238,6 +239,7 @@ async def main_runs(
         tenants_n=math.ceil(visible_visits / VISITS_PER_TIMELINE_TENANT),
         visits_n=visible_visits,
     )
+    await sign_in_bench_lead(url)
     say(f"  {throughput_visits + visible_visits} visits in {time.perf_counter() - started:.1f} s")
     await measure.create_scratch(url)
     runs = MainRuns([], [], [], [], [])
@@ -454,6 +456,7 @@ async def server_table(
     )
     # Tenants with a short timeline: registered, follow-up started, four planned visits.
     short: VisitPool = await asyncio.to_thread(create_visits, db.url, tenants_n=50, visits_n=200)
+    await sign_in_bench_lead(url)
     timelines = sorted({f"/tenants/{v.tenant_id}/timeline" for v in short.take(200)})
     say(f"  {needed + 200} visits in {time.perf_counter() - started:.1f} s")
     await measure.create_scratch(url)
@@ -547,7 +550,8 @@ async def readside_table(
         say(f"run {r}/{profile.repeats}: full rebuild")
         rebuilds.append(await readside.rebuild_seconds(url))
         say(f"  {rebuilds[-1]:.1f} s")
-    worker = log.team_workers[1]
+    # The heavy tenant's own contact worker: need-to-know lets them read that tenant.
+    worker = log.team_workers[0]
     fixture = await readside.check_fixture(url, log.heavy_tenant, log.team, worker)
     latencies: dict[str, list[readside.Latency]] = {}
     say(f"starting {args.server} for the query figures")
@@ -557,7 +561,10 @@ async def readside_table(
         conn = await asyncpg.connect(url)
         try:
             async with measure.http_client(server.base_url) as client:
-                calls = readside.query_calls(conn, client, log.heavy_tenant, log.team, worker)
+                signed_in = await readside.sign_in(url, client, log.team, worker)
+                calls = readside.query_calls(
+                    conn, client, log.heavy_tenant, log.team, worker, signed_in
+                )
                 for r in range(1, profile.repeats + 1):
                     say(f"run {r}/{profile.repeats}: query latency")
                     for name, call in calls.items():

@@ -62,8 +62,10 @@ def _hidden(field: str, what: str, record_id: object) -> UnknownAggregate:
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     method = str(connection.scope.get("method", "GET")).upper()
     template = connection.scope.get("path_template") or connection.scope["path"]
-    if method in ("HEAD", "OPTIONS") or is_public(method, template):
-        return
+    if method == "HEAD":
+        method = "GET"  # a HEAD shows what a GET would: it gets the GET's rule
+    if method == "OPTIONS" or is_public(method, template):
+        return  # OPTIONS answers the allowed methods, no data
     principal = await authenticate(connection)
     line = rule_for(method, template)
     if line is None:
