@@ -11,7 +11,9 @@ from typing import Any
 
 from litestar.testing import TestClient
 
+from backend.auth import access_log
 from tests.api import assert_problem, head_position, post
+from tests.auth_api import in_app
 from tests.rent_api import FBE, NAV, consent_to_nav, get_case, rent_case, step
 
 LEAD = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "tiltaksteamet"}
@@ -116,6 +118,24 @@ def test_nothing_is_written_to_another_workers_tenant(client: TestClient) -> Non
     response = client.post(f"/tenants/{theirs}/consents", json=consent, headers=ANNE)
     assert_problem(response, 404, "tenant_id", "must_exist")
     assert head_position(client) == before
+
+
+def test_reads_through_a_record_are_logged_against_its_tenant(client: TestClient) -> None:
+    tenant_id = tenant_of(client, ANNE)
+    visit_id = visit_of(client, tenant_id, ANNE)
+    assert as_(client, ANNE, f"/visits/{visit_id}").status_code == 200
+    assert as_(client, BJORN, f"/visits/{visit_id}").status_code == 404  # the attempt too
+
+    page = in_app(client, lambda conn: access_log.for_tenant(conn, tenant_id))
+    reads = {
+        (str(e.user_id), e.status, e.record_id)
+        for e in page.items
+        if e.endpoint == "GET /visits/{visit_id}"
+    }
+    assert reads == {
+        (ANNE["x-folgja-user"], 200, str(visit_id)),
+        (BJORN["x-folgja-user"], 404, str(visit_id)),
+    }
 
 
 def test_caseloads_are_the_workers_own_and_the_teams_own(client: TestClient) -> None:

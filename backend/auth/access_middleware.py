@@ -1,7 +1,9 @@
 """The access log, written in one place: after every request about a tenant.
 
-A request is about a tenant when its route has a ``tenant_id`` path parameter, or when it
-is a POST whose JSON body names a ``tenant_id`` (creating a tenant, a concern, ...). Once
+A request is about a tenant when its route has a ``tenant_id`` path parameter, when it
+is a POST whose JSON body names a ``tenant_id`` (creating a tenant, a concern, ...), or
+when the policy guard found the tenant through the record the path names (a visit, a
+rent case, a NAV notification, ...: ``authorize.ABOUT_TENANT_KEY``). Once
 the handler has answered (and before the answer leaves the server), one ``access_log``
 row is appended: the verified caller, the tenant, ``read`` (GET/HEAD) or ``change`` (any
 other method), ``METHOD /route/{template}``, the record (the route's other id, else the
@@ -30,6 +32,7 @@ from litestar.utils.scope.state import ScopeState
 
 from backend import problems
 from backend.auth.access_log import AccessAction, record_access
+from backend.auth.authorize import ABOUT_TENANT_KEY
 from backend.auth.roles import Principal
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,8 @@ def subject_of(scope: Scope) -> tuple[UUID, str | None] | None:
     if tenant is None and scope.get("method") == "POST":
         body = _body(scope)
         tenant = _uuid(body.get(TENANT_PARAM))
+    if tenant is None:
+        tenant = _uuid((scope.get("state") or {}).get(ABOUT_TENANT_KEY))
     if tenant is None:
         return None
     if others:

@@ -39,6 +39,12 @@ from domain.tenant import Tenant
 from projections.nav_inbox import nav_basis_holds
 
 _ACCESS_KEY = "access"
+# The tenant a request turned out to be about (for the access log, which writes it down).
+ABOUT_TENANT_KEY = "about_tenant"
+
+
+def _about(connection: ASGIConnection[Any, Any, Any, Any], tenant_id: UUID) -> None:
+    connection.state[ABOUT_TENANT_KEY] = tenant_id
 
 
 class Access(msgspec.Struct, frozen=True):
@@ -91,7 +97,7 @@ async def _check_subject(
     if subject is Subject.NONE:
         return None
     if subject is Subject.TENANT:
-        return await _tenant_view(runtime, principal, line, params["tenant_id"])
+        return await _tenant_view(runtime, connection, principal, line, params["tenant_id"])
     if subject is Subject.BODY_TENANT:
         body = await connection.body() if isinstance(connection, Request) else b""
         try:
@@ -100,7 +106,7 @@ async def _check_subject(
             return None  # the handler answers what is wrong with the body
         if tenant_id is None:
             return None
-        return await _tenant_view(runtime, principal, line, tenant_id)
+        return await _tenant_view(runtime, connection, principal, line, tenant_id)
     if subject is Subject.WORKER:
         await _check_worker(runtime, principal, params["worker_id"])
         return None
@@ -110,11 +116,12 @@ async def _check_subject(
         if known and params["service"] != principal.service.value:
             raise Forbidden("own_service", "a team's caseload is for that team's own staff")
         return None
-    return await _record_view(runtime, principal, line, subject, params)
+    return await _record_view(runtime, connection, principal, line, subject)
 
 
 async def _tenant_view(
     runtime: Runtime,
+    connection: ASGIConnection[Any, Any, Any, Any],
     principal: Principal,
     line: Rule,
     tenant_id: UUID,
@@ -126,6 +133,7 @@ async def _tenant_view(
     tenant: Tenant | None = await runtime.load(runtime.commands.tenant, tenant_id)
     if tenant is None:
         return None  # the handler answers that it does not exist
+    _about(connection, tenant_id)
     if principal.has_any(Role.NAV_OFFICER):
         await nav_inbox_current(runtime)
     views = views_on(principal, await standing_of(runtime, principal, tenant)) & line.views
@@ -136,61 +144,68 @@ async def _tenant_view(
 
 async def _record_view(
     runtime: Runtime,
+    connection: ASGIConnection[Any, Any, Any, Any],
     principal: Principal,
     line: Rule,
     subject: Subject,
-    params: dict[str, Any],
 ) -> View | None:
     """The view through a record of the tenant (a visit, a concern, ...)."""
     commands = runtime.commands
+    params = connection.path_params
+
+    async def through(record: Any, field: str, what: str) -> View | None:
+        if record is None:
+            return None  # the handler answers that it does not exist
+        return await _tenant_view(
+            runtime,
+            connection,
+            principal,
+            line,
+            record.tenant_id,
+            field=field,
+            what=what,
+            record_id=record.id,
+        )
+
     if subject is Subject.VISIT:
         visit = await runtime.load(commands.visit, params["visit_id"])
-        return await _through(runtime, principal, line, visit, "visit_id", "visit")
+        return await through(visit, "visit_id", "visit")
     if subject is Subject.LEASE:
         lease = await runtime.load(commands.lease, params["lease_id"])
-        return await _through(runtime, principal, line, lease, "lease_id", "lease")
+        return await through(lease, "lease_id", "lease")
     if subject is Subject.RENT_CASE:
         case = await runtime.load(commands.rent_case, params["rent_case_id"])
-        return await _through(runtime, principal, line, case, "rent_case_id", "rent case")
+        return await through(case, "rent_case_id", "rent case")
     if subject is Subject.CONCERN:
         concern = await runtime.load(commands.concern, params["concern_id"])
+        if concern is not None and concern.tenant_id is not None:
+            _about(connection, concern.tenant_id)
         if concern is not None and principal.service in (concern.raised_by, concern.routed_to):
             return View.FULL  # the service that raised it, or holds it
         if concern is not None and concern.tenant_id is None:
             raise _hidden("concern_id", "concern", concern.id)
-        return await _through(runtime, principal, line, concern, "concern_id", "concern")
+        return await through(concern, "concern_id", "concern")
     if subject is Subject.HANDOVER:
         handover = await runtime.load(commands.handover, params["handover_id"])
+        if handover is not None:
+            _about(connection, handover.tenant_id)
         if handover is not None and principal.service in (
             handover.from_service,
             handover.to_service,
         ):
             return View.HANDOVER
-        return await _through(runtime, principal, line, handover, "handover_id", "handover")
+        return await through(handover, "handover_id", "handover")
     if subject is Subject.NAV_NOTIFICATION:
         notice = await runtime.load(commands.nav_notification, params["notification_id"])
+        if notice is not None:
+            _about(connection, notice.tenant_id)
         if notice is not None and principal.has_any(Role.NAV_OFFICER):
             await nav_inbox_current(runtime)
             async with runtime.pool.acquire() as conn:
                 if await nav_basis_holds(conn, today(runtime), notification_id=notice.id):
                     return View.NAV
-        return await _through(runtime, principal, line, notice, "notification_id", "notification")
+        return await through(notice, "notification_id", "notification")
     raise AssertionError(f"no check for subject {subject}")
-
-
-async def _through(
-    runtime: Runtime,
-    principal: Principal,
-    line: Rule,
-    record: Any,
-    field: str,
-    what: str,
-) -> View | None:
-    if record is None:
-        return None  # the handler answers that it does not exist
-    return await _tenant_view(
-        runtime, principal, line, record.tenant_id, field=field, what=what, record_id=record.id
-    )
 
 
 async def _check_worker(runtime: Runtime, principal: Principal, worker_id: UUID) -> None:
