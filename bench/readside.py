@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_right
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -286,5 +287,62 @@ async def check_fixture(url: str, tenant_id: UUID, team: Service, worker_id: UUI
             f"{workers} workers; worker: {worker_rows} tenants; "
             f"risk states to assess again now: {stale}"
         )
+    finally:
+        await conn.close()
+
+
+# --- the ceiling the design puts on catch-up --------------------------------------------------
+
+# The projections that write one row per event about a tenant (the others update a row
+# per tenant, concern, handover, ...).
+ROW_PER_EVENT_TABLES = ("tenant_timeline", "risk_timeline")
+FLOOR_BATCH_EVENTS = 8000
+
+
+async def write_floor_rate(url: str) -> tuple[float, int]:
+    """Events per second if the projections' Python cost were zero.
+
+    The exact rows the two row-per-event projections wrote for this log (read back after a
+    catch-up) are written again by PostgreSQL alone: COPY into empty copies of their
+    tables (same columns and indexes, logged), one transaction per 8,000 events (the
+    runner's largest batch), ``synchronous_commit`` off as the runner has it. The upserts
+    of the other projections are left out, so the true ceiling is lower still.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        head = await event_log.head_position(conn)
+        # Per table: its columns, its rows in log order, and each row's position.
+        copies: dict[str, tuple[list[str], list[tuple[object, ...]], list[int]]] = {}
+        for table in ROW_PER_EVENT_TABLES:
+            columns = [
+                r["attname"]
+                for r in await conn.fetch(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                    table,
+                )
+            ]
+            rows = await conn.fetch(f"SELECT {', '.join(columns)} FROM {table} ORDER BY position")
+            copies[table] = (columns, [tuple(r) for r in rows], [r["position"] for r in rows])
+            await conn.execute(f"DROP TABLE IF EXISTS floor_{table}")
+            await conn.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")
+        await conn.execute("CHECKPOINT")
+        cursors = dict.fromkeys(copies, 0)
+        start = time.perf_counter()
+        for end in range(FLOOR_BATCH_EVENTS, head + FLOOR_BATCH_EVENTS, FLOOR_BATCH_EVENTS):
+            async with conn.transaction():
+                await conn.execute("SET LOCAL synchronous_commit = off")
+                for table, (columns, rows, positions) in copies.items():
+                    first = cursors[table]
+                    last = bisect_right(positions, end)
+                    if last > first:
+                        await conn.copy_records_to_table(
+                            f"floor_{table}", records=rows[first:last], columns=columns
+                        )
+                    cursors[table] = last
+        elapsed = time.perf_counter() - start
+        for table in copies:
+            await conn.execute(f"DROP TABLE floor_{table}")
+        return head / elapsed, head
     finally:
         await conn.close()
