@@ -23,6 +23,7 @@ from backend.auth.errors import Forbidden, invalid_credentials
 from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.issuer import bearer_token
 from backend.auth.roles import Principal, Role
+from backend.auth.throttle import throttle_of
 from backend.auth.tokens import MAX_TOKEN_LENGTH, AccessGrant, TokenPair
 from backend.runtime import Runtime
 from domain.errors import UnknownAggregate
@@ -65,12 +66,22 @@ class AuthController(Controller):
     dependencies = PRINCIPAL_DEPENDENCY
 
     @post("/login", status_code=200, cache_control=NO_STORE, summary="Sign in with a password")
-    async def login(self, data: JSONBody[Login], runtime: NamedDependency[Runtime]) -> TokenPair:
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[Login],
+        runtime: NamedDependency[Runtime],
+    ) -> TokenPair:
         now = runtime.clock()
+        throttle = throttle_of(request.app)
+        client = request.client.host if request.client else "unknown"
+        throttle.check(data.username, client, now)
         async with runtime.pool.acquire() as conn:
             user = await store.verify_password(conn, data.username, data.password)
             if user is None:
+                throttle.failed(data.username, client, now)
                 raise invalid_credentials()
+            throttle.succeeded(data.username)
             if data.device_id is None:
                 return await store.issue_pair(conn, user.id, now=now)
             return await store.sign_in_on_device(conn, user, data.device_id, now=now)
