@@ -134,9 +134,8 @@ async def _tenant_view(
     if tenant is None:
         return None  # the handler answers that it does not exist
     _about(connection, tenant_id)
-    if principal.has_any(Role.NAV_OFFICER):
-        await nav_inbox_current(runtime)
-    views = views_on(principal, await standing_of(runtime, principal, tenant)) & line.views
+    standing = await standing_of(runtime, principal, tenant, line.views)
+    views = views_on(principal, standing) & line.views
     if not views:
         raise _hidden(field, what, record_id or tenant_id)
     return next(v for v in VIEW_PREFERENCE if v in views)

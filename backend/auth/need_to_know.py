@@ -74,34 +74,48 @@ LEAD_ROLES = (Role.TEAM_LEAD, Role.SERVICE_STAFF)
 WAITING_HANDOVER = frozenset({HandoverStatus.ANNOUNCED.value, HandoverStatus.ACCEPTED.value})
 
 
-async def standing_of(runtime: Runtime, principal: Principal, tenant: Tenant) -> Standing:
-    """The tenant's standing, reading only what the caller's roles can use."""
+async def standing_of(
+    runtime: Runtime, principal: Principal, tenant: Tenant, wanted: frozenset[View]
+) -> Standing:
+    """The tenant's standing, as far as it can give the caller one of the ``wanted`` views.
+
+    The write model's facts come first; the read models (handovers, NAV notifications) are
+    asked only when those facts do not already give the fullest view, and only for views
+    the endpoint accepts and the caller's roles can hold.
+    """
     plan = tenant.individual_plan
-    plan_running = plan is not None and plan.ended_on is None
-    handover_services: frozenset[Service] = frozenset()
-    nav_holds = False
-    async with runtime.pool.acquire() as conn:
-        if principal.has_any(*FOLLOWER_ROLES):
-            handover_services = frozenset(
-                service
-                for h in await handovers_for_tenant(conn, tenant.id)
-                if h.status in WAITING_HANDOVER
-                for service in (Service(h.from_service), Service(h.to_service))
-            )
-        if principal.has_any(Role.NAV_OFFICER):
-            nav_holds = await nav_basis_holds(conn, today(runtime), tenant_id=tenant.id)
-    return Standing(
+    running = plan if plan is not None and plan.ended_on is None else None
+    standing = Standing(
         responsible_service=tenant.responsible_service,
         contact_worker_id=tenant.contact_worker_id,
-        plan_coordinator_id=plan.coordinator_worker_id if plan and plan_running else None,
+        plan_coordinator_id=running.coordinator_worker_id if running else None,
         plan_services=(
-            frozenset((plan.coordinator_service, *plan.group))
-            if plan and plan_running
-            else frozenset()
+            frozenset((running.coordinator_service, *running.group)) if running else frozenset()
         ),
-        handover_services=handover_services,
-        nav_basis_holds=nav_holds,
     )
+    if View.FULL in views_on(principal, standing):
+        return standing
+    handovers = View.HANDOVER in wanted and principal.has_any(*FOLLOWER_ROLES)
+    nav = View.NAV in wanted and principal.has_any(Role.NAV_OFFICER)
+    if nav:
+        await nav_inbox_current(runtime)
+    if not (handovers or nav):
+        return standing
+    async with runtime.pool.acquire() as conn:
+        if handovers:
+            standing = msgspec.structs.replace(
+                standing,
+                handover_services=frozenset(
+                    service
+                    for h in await handovers_for_tenant(conn, tenant.id)
+                    if h.status in WAITING_HANDOVER
+                    for service in (Service(h.from_service), Service(h.to_service))
+                ),
+            )
+        if nav:
+            holds = await nav_basis_holds(conn, today(runtime), tenant_id=tenant.id)
+            standing = msgspec.structs.replace(standing, nav_basis_holds=holds)
+    return standing
 
 
 def today(runtime: Runtime) -> date:
