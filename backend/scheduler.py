@@ -17,12 +17,14 @@ import contextlib
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from backend.auth import store
 from domain.errors import ConcurrentChange, DomainError, IllegalStateChange
 from domain.events import local_date
 from projections.handovers import due_handovers
@@ -65,8 +67,28 @@ async def settle_due_handovers(runtime: Runtime) -> list[UUID]:
     return settled
 
 
+# Expired tokens are kept a day for investigating a sign-in, then deleted.
+EXPIRED_TOKEN_GRACE = timedelta(days=1)
+
+
+async def purge_expired_tokens(runtime: Runtime) -> int:
+    """Delete access, refresh and device tokens that expired over a day ago.
+
+    Housekeeping: an expired token is refused whether or not its row is there, so this
+    only keeps ``auth_tokens`` from growing with every sign-in (indexed on expiry).
+    """
+    async with runtime.pool.acquire() as conn:
+        purged = await store.purge_expired_tokens(conn, runtime.clock() - EXPIRED_TOKEN_GRACE)
+    if purged:
+        log.info("purged %d expired token(s)", purged)
+    return purged
+
+
 # Every job the leader runs at each tick, in order.
-JOBS: tuple[Callable[[Runtime], Awaitable[object]], ...] = (settle_due_handovers,)
+JOBS: tuple[Callable[[Runtime], Awaitable[object]], ...] = (
+    settle_due_handovers,
+    purge_expired_tokens,
+)
 
 
 class Scheduler:

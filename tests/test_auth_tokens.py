@@ -13,6 +13,7 @@ from backend.auth.demo_users import DEMO_USERS, ensure_demo_users, issue_demo_to
 from backend.auth.passwords import hash_password, needs_rehash, verify_password
 from backend.auth.roles import Role
 from backend.demo import FIELD_WORKER, NAV_OFFICER, PROPERTY_MANAGER, TEAM_LEAD
+from backend.scheduler import purge_expired_tokens
 from domain.services import Service
 from tests.api import assert_problem
 from tests.auth_api import PASSWORD, bearer, in_app, login, make_user, me, signed_in
@@ -271,3 +272,20 @@ def test_refreshing_never_extends_a_sign_in_beyond_12_hours(client: TestClient, 
     )
     response = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert_problem(response, 401, "refresh_token", "token_expired")
+
+
+def test_the_scheduler_purges_tokens_a_day_after_they_expired(client, clock) -> None:
+    make_user(client, "kari")
+    old = login(client, "kari")  # access 15 min; refresh until the sign-in ends (12 h)
+    clock.advance(hours=12, minutes=30)
+    login(client, "kari")  # a later sign-in, whose tokens stay
+    runtime = client.app.state.runtime
+
+    assert client.blocking_portal.call(purge_expired_tokens, runtime) == 0  # not a day yet
+    clock.advance(days=1)
+    assert client.blocking_portal.call(purge_expired_tokens, runtime) == 2  # old's pair
+    left = in_app(client, lambda conn: conn.fetchval("SELECT count(*) FROM auth_tokens"))
+    assert left == 2  # fresh's pair: expired less than a day ago, kept for now
+    # An expired token is refused with or without its row: now simply unknown.
+    response = client.get("/auth/me", headers=bearer(old["access_token"]))
+    assert_problem(response, 401, "authorization", "invalid_token")

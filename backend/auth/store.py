@@ -425,7 +425,7 @@ def _reused() -> AuthRefused:
 
 
 async def purge_expired_tokens(conn: asyncpg.Connection, older_than: datetime) -> int:
-    """Delete tokens that expired before ``older_than`` (housekeeping; not wired yet).
+    """Delete tokens that expired before ``older_than`` (the scheduler's housekeeping).
 
     Safe for reuse detection: every refresh token of a family expires when the family
     ends, so once one has expired the whole family has.
