@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -18,6 +18,7 @@ from backend.database import DatabaseUrl
 from backend.scheduler import Scheduler
 from backend.settings import Settings
 from domain.application import FollowUpApplication
+from domain.events import local_date
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
 from projections.waiter import PositionWaiter
@@ -253,6 +254,10 @@ class Runtime:
         await self.waiter.stop()
         await self.pool.close()
         self.commands.close()
+
+    def today(self) -> date:
+        """The municipality's date now (Europe/Oslo), by the runtime's clock."""
+        return local_date(self.clock())
 
     async def command(self, handler: Callable[..., T], *args: Any) -> T:
         """Run a write-model command off the event loop (the library is synchronous)."""

@@ -26,7 +26,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from backend.auth import store
 from domain.errors import ConcurrentChange, DomainError, IllegalStateChange
-from domain.events import local_date
 from projections.handovers import due_handovers
 
 if TYPE_CHECKING:
@@ -46,7 +45,7 @@ async def settle_due_handovers(runtime: Runtime) -> list[UUID]:
     that is already settled (by an earlier run, a concurrent leader, or a late acceptance)
     is skipped.
     """
-    today = local_date(runtime.clock())
+    today = runtime.today()
     async with runtime.pool.acquire() as conn:
         due = await due_handovers(conn, today)
     settled: list[UUID] = []

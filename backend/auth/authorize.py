@@ -29,7 +29,7 @@ from litestar.handlers.base import BaseRouteHandler
 from backend.auth import store
 from backend.auth.errors import Forbidden
 from backend.auth.guards import authenticate, is_public
-from backend.auth.need_to_know import nav_inbox_current, standing_of, today, views_on
+from backend.auth.need_to_know import nav_inbox_current, standing_of, views_on
 from backend.auth.policy import TENANT_FIELDS, VIEW_PREFERENCE, Rule, Subject, View, rule_for
 from backend.auth.roles import Principal, Role, SignIn
 from backend.runtime import Runtime
@@ -201,7 +201,7 @@ async def _record_view(
         if notice is not None and principal.has_any(Role.NAV_OFFICER):
             await nav_inbox_current(runtime)
             async with runtime.pool.acquire() as conn:
-                if await nav_basis_holds(conn, today(runtime), notification_id=notice.id):
+                if await nav_basis_holds(conn, runtime.today(), notification_id=notice.id):
                     return View.NAV
         return await through(notice, "notification_id", "notification")
     raise AssertionError(f"no check for subject {subject}")
@@ -236,7 +236,3 @@ def tenant_fields(access: Access, tenant: Tenant) -> dict[str, Any]:
     if fields is None:
         return whole
     return {k: v for k, v in whole.items() if k in fields}
-
-
-def own_service(access: Access) -> Service:
-    return access.principal.service

@@ -8,7 +8,6 @@ tenant's responsibility and individual plan, read as of this request) and the re
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 import msgspec
@@ -16,7 +15,6 @@ import msgspec
 from backend.auth.policy import View
 from backend.auth.roles import Principal, Role
 from backend.runtime import Runtime
-from domain.events import local_date
 from domain.handover import HandoverStatus
 from domain.services import Service
 from domain.tenant import Tenant
@@ -113,13 +111,9 @@ async def standing_of(
                 ),
             )
         if nav:
-            holds = await nav_basis_holds(conn, today(runtime), tenant_id=tenant.id)
+            holds = await nav_basis_holds(conn, runtime.today(), tenant_id=tenant.id)
             standing = msgspec.structs.replace(standing, nav_basis_holds=holds)
     return standing
-
-
-def today(runtime: Runtime) -> date:
-    return local_date(runtime.clock())
 
 
 async def nav_inbox_current(runtime: Runtime) -> None:

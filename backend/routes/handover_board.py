@@ -15,7 +15,6 @@ from backend.auth.authorize import Access
 from backend.auth.need_to_know import LEAD_ROLES, board_service
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
-from domain.events import local_date
 from domain.handover import HandoverStatus
 from domain.services import Service
 from projections.caseload import CaseloadProjection
@@ -64,7 +63,7 @@ class HandoverBoardController(Controller):
         async with runtime.pool.acquire() as conn:
             board = await handover_board(
                 conn,
-                today=local_date(runtime.clock()),
+                today=runtime.today(),
                 statuses=status or (),
                 overdue=overdue,
                 to_service=to_service,

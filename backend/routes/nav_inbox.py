@@ -9,7 +9,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
-from backend.auth.need_to_know import nav_inbox_current, today
+from backend.auth.need_to_know import nav_inbox_current
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.nav import NavTrigger, NoticeBasis
@@ -49,7 +49,7 @@ class NavInboxController(Controller):
                 triggers=trigger or (),
                 basis=basis,
                 tenant_id=tenant_id,
-                basis_holds_on=today(runtime),
+                basis_holds_on=runtime.today(),
                 cursor=cursor,
                 limit=limit,
             )

@@ -14,7 +14,6 @@ from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.dwelling import SafetyFlagKind, SafetyFlagReason
 from domain.errors import UnknownAggregate
-from domain.events import local_date
 from projections.pagination import DEFAULT_PAGE_SIZE, Page
 from projections.safety_register import (
     SafetyFlagHistory,
@@ -47,7 +46,7 @@ class SafetyRegisterController(Controller):
         async with runtime.pool.acquire() as conn:
             return await active_flags(
                 conn,
-                today=local_date(runtime.clock()),
+                today=runtime.today(),
                 kind=kind,
                 reason=reason,
                 review_due_by=review_due_by,
