@@ -567,7 +567,7 @@ async def readside_table(
         conn = await asyncpg.connect(url)
         try:
             async with measure.http_client(server.base_url) as client:
-                signed_in = await readside.sign_in(url, client, log.team, worker)
+                signed_in = await readside.sign_in(url, log.team, worker)
                 calls = readside.query_calls(
                     conn, client, log.heavy_tenant, log.team, worker, signed_in
                 )

@@ -17,10 +17,10 @@ from uuid import UUID
 import asyncpg
 import httpx
 
-from backend.auth import store
 from backend.auth.roles import Role
 from backend.runtime import Projections
 from backend.settings import Settings
+from bench.identity import bearer_for
 from bench.stats import percentile
 from domain import risk
 from domain.codec import decode_event
@@ -150,9 +150,6 @@ async def timed(call: Callable[[], Awaitable[object]], n: int) -> Latency:
     return Latency(samples)
 
 
-BENCH_PASSWORD = "benk mark lese side hest batteri"
-
-
 @dataclass
 class SignedIn:
     """Bearer headers: the followed tenant's contact worker, and a lead of that team."""
@@ -161,40 +158,20 @@ class SignedIn:
     lead: dict[str, str]
 
 
-async def sign_in(url: str, client: httpx.AsyncClient, team: Service, worker_id: UUID) -> SignedIn:
-    """Users made straight in the store (untimed set-up), tokens from ``POST /auth/login``.
+# The read side's lead (the worker is the heavy tenant's own contact worker).
+BENCH_LEAD = UUID("00000000-0000-4000-8000-0000000000bf")
 
-    The worker is the user whose caseload and tenant are read (need-to-know: a field
-    worker sees their own); the lead sees the team's board.
-    """
+
+async def sign_in(url: str, team: Service, worker_id: UUID) -> SignedIn:
+    """The worker whose caseload and tenant are read (need to know: a field worker sees
+    their own), and a lead of the team, who sees the team's board."""
     conn = await asyncpg.connect(url)
     try:
-        now = datetime.now(UTC)
-        for username, role, user_id in (
-            ("bench-worker", Role.FIELD_WORKER, worker_id),
-            ("bench-lead", Role.TEAM_LEAD, None),
-        ):
-            await store.create_user(
-                conn,
-                username=username,
-                display_name=username,
-                service=team,
-                roles=(role,),
-                password=BENCH_PASSWORD,
-                now=now,
-                user_id=user_id,
-            )
+        worker = await bearer_for(conn, "bench-worker", team, [Role.FIELD_WORKER], worker_id)
+        lead = await bearer_for(conn, "bench-lead", team, [Role.TEAM_LEAD], BENCH_LEAD)
     finally:
         await conn.close()
-    headers = []
-    for username in ("bench-worker", "bench-lead"):
-        response = await client.post(
-            "/auth/login", json={"username": username, "password": BENCH_PASSWORD}
-        )
-        if response.status_code != 200:
-            raise RuntimeError(f"sign-in failed: {response.status_code} {response.text[:200]}")
-        headers.append({"authorization": f"Bearer {response.json()['access_token']}"})
-    return SignedIn(worker=headers[0], lead=headers[1])
+    return SignedIn(worker=worker, lead=lead)
 
 
 def http_get(
