@@ -537,7 +537,7 @@ async def readside_table(
         f"  {log.events:,} events, {log.tenants:,} tenants in {time.perf_counter() - started:.1f} s"
     )
     raw: list[float] = []
-    catch_up: list[float] = []
+    catch_ups: list[readside.CatchUp] = []
     floor: list[float] = []
     rebuilds: list[float] = []
     for r in range(1, profile.repeats + 1):
@@ -545,11 +545,13 @@ async def readside_table(
         rate, _ = await readside.read_and_decode_rate(url)
         raw.append(rate)
         await readside.reset_projections(url)
-        rate, _ = await readside.catch_up_rate(url)
-        catch_up.append(rate)
+        run = await readside.catch_up_rate(url, postgres=db.postgres_processes)
+        catch_ups.append(run)
         floor.append((await readside.write_floor_rate(url))[0])
         say(
-            f"  raw {raw[-1]:,.0f} events/s, catch-up {rate:,.0f} events/s, "
+            f"  raw {raw[-1]:,.0f} events/s, catch-up {run.rate:,.0f} events/s "
+            f"(CPU per event: runner {run.runner_us:.1f} µs, child {run.child_us:.1f} µs, "
+            f"PostgreSQL {run.postgres_us:.1f} µs), "
             f"timeline rows alone {floor[-1]:,.0f} events/s"
         )
     for r in range(1, profile.repeats + 1):
@@ -578,11 +580,22 @@ async def readside_table(
                         latencies.setdefault(name, []).append(await readside.timed(call, samples))
         finally:
             await conn.close()
+    catch_up = [c.rate for c in catch_ups]
     ratio = [100 * c / b for c, b in zip(catch_up, raw, strict=True)]
+    cores = os.cpu_count() or 1
+    # What 25 % allows: at a quarter of the read+decode rate, each event may take
+    # 4 / rate seconds of wall time, that is cores x 4 / rate of CPU if every core is busy.
+    budget = [cores * 4e6 / b for b in raw]
     rows = [
         Row(f"4. baseline: read+decode {log.events:,} events", raw, "events/s"),
         Row("   catch-up, all 7 projections from zero", catch_up, "events/s"),
         Row("   ratio to read+decode", ratio, "%", ">= 25 %", median(ratio) >= 25),
+        Row("   CPU per event: runner (server process)", [c.runner_us for c in catch_ups], "µs"),
+        Row("   CPU per event: child process", [c.child_us for c in catch_ups], "µs"),
+        Row("   CPU per event: PostgreSQL", [c.postgres_us for c in catch_ups], "µs"),
+        Row("   CPU per event: all", [c.total_us for c in catch_ups], "µs"),
+        Row(f"   CPU per event that 25 % allows on {cores} cores**", budget, "µs"),
+        Row("   read+decode alone, CPU per event", [1e6 / b for b in raw], "µs"),
         Row("   ceiling: PostgreSQL writing the 2 timelines' rows alone*", floor, "events/s"),
         Row(
             "   ceiling's ratio to read+decode",
@@ -628,6 +641,8 @@ async def readside_table(
         "* the rows tenant_timeline and risk_timeline wrote, written again by COPY in "
         "8,000-event transactions with no Python work at all (bench/readside.py "
         "write_floor_rate): no projection code can catch up faster than this",
+        "** every core busy for the whole catch-up: cores x 4 / read+decode rate; the runner and "
+        "the child each read and decode the whole log (about the read+decode figure each)",
         f"log: {log.events:,} mixed events (bench/mixed.py); {fixture}",
         f"queries: {QUERY_SAMPLES // (4 if args.quick else 1)} sequential samples per figure and "
         f"run; HTTP pages are the default 50 entries (the timeline also returns its "

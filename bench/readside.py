@@ -7,15 +7,19 @@ rate of the log for the projections, a plain ``SELECT`` of the same rows for the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+import resource
 import time
 from bisect import bisect_right
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
 import httpx
+import psutil
 
 from backend.auth.roles import Role
 from backend.runtime import Projections
@@ -70,20 +74,62 @@ async def reset_projections(url: str) -> None:
         await conn.close()
 
 
-async def catch_up_rate(url: str, timeout_s: float = 600.0) -> tuple[float, int]:
-    """Events per second: every projection from zero to the head.
+@dataclass(frozen=True)
+class CatchUp:
+    """A catch-up from zero: its rate, and the CPU it cost per event, by process."""
+
+    rate: float
+    events: int
+    runner_us: float  # this process: the server's runner, as ``folgja run`` sets it up
+    child_us: float  # the child process(es) of FOLGJA_PROJECTION_CHILD
+    postgres_us: float  # the embedded PostgreSQL's processes (nan for an outside server)
+
+    @property
+    def total_us(self) -> float:
+        return self.runner_us + self.child_us + self.postgres_us
+
+
+def _cpu_seconds(procs: Sequence[psutil.Process]) -> float:
+    total = 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def _children_cpu_seconds() -> float:
+    """CPU of this process's children that have exited and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def catch_up_rate(
+    url: str,
+    timeout_s: float = 600.0,
+    postgres: Callable[[], list[psutil.Process]] | None = None,
+) -> CatchUp:
+    """Events per second: every projection from zero to the head, and its CPU per event.
 
     The server's own set-up, started the way the server starts it
     (:meth:`backend.runtime.Projections.start` with the settings ``folgja run`` reads from
     the environment): a runner in this process, and the child process for the projections
     ``FOLGJA_PROJECTION_CHILD`` names. The clock starts before the child is started
     (its start-up counts) and stops when the last projection's tracking reaches the head.
+
+    CPU: this process's (the runner; the 20 ms polling below is noise), the child's (counted
+    when it has exited), and PostgreSQL's, read while the runners' connections are still
+    open (a backend's CPU is gone from the count once it exits).
     """
     settings = Settings.from_env()
     names = [p.name for p in all_projections()]
+    own = psutil.Process()
     watch = await asyncpg.connect(url)
     try:
         head = await event_log.head_position(watch)
+        pg_before = _cpu_seconds(postgres()) if postgres else math.nan
+        own_before = _cpu_seconds([own])
+        children_before = _children_cpu_seconds()
         start = time.perf_counter()
         running = await Projections.start(url, settings)
         try:
@@ -101,12 +147,18 @@ async def catch_up_rate(url: str, timeout_s: float = 600.0) -> tuple[float, int]
                     raise RuntimeError(f"catch-up not done within {timeout_s:.0f} s")
                 await asyncio.sleep(0.02)
             elapsed = time.perf_counter() - start
+            pg_used = _cpu_seconds(postgres()) - pg_before if postgres else math.nan
+            own_used = _cpu_seconds([own]) - own_before
         finally:
             await running.stop()
+        child_used = _children_cpu_seconds() - children_before
         parked = await watch.fetchval("SELECT count(*) FROM projection_parked")
         if parked:
             raise RuntimeError(f"catch-up parked {parked} events: the fixture is not valid")
-        return head / elapsed, head
+        per_event = 1e6 / head
+        return CatchUp(
+            head / elapsed, head, own_used * per_event, child_used * per_event, pg_used * per_event
+        )
     finally:
         await watch.close()
 

@@ -32,6 +32,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.{digits}f} ms"
     if unit == "s":
         return f"{value:.1f} s"
+    if unit == "µs":
+        return f"{value:.1f} µs"
     if unit == "cores":
         return f"{value:.2f}"
     return f"{value:,.0f} {unit}"
