@@ -321,20 +321,20 @@ async def check_fixture(url: str, tenant_id: UUID, team: Service, worker_id: UUI
 
 # --- the ceiling the design puts on catch-up --------------------------------------------------
 
-# The projections that write one row per event about a tenant (the others update a row
+# The projection tables with one row per event about a tenant (the others update a row
 # per tenant, concern, handover, ...).
-ROW_PER_EVENT_TABLES = ("tenant_timeline", "risk_timeline")
+ROW_PER_EVENT_TABLES = ("risk_timeline",)
 FLOOR_BATCH_EVENTS = 8000
 
 
 async def write_floor_rate(url: str) -> tuple[float, int]:
     """Events per second if the projections' Python cost were zero.
 
-    The exact rows the two row-per-event projections wrote for this log (read back after a
-    catch-up) are written again by PostgreSQL alone: COPY into empty copies of their
-    tables (same columns and indexes, logged), one transaction per 8,000 events (the
-    runner's largest batch), ``synchronous_commit`` off as the runner has it. The upserts
-    of the other projections are left out, so the true ceiling is lower still.
+    The exact rows the row-per-event table got for this log (read back after a catch-up)
+    are written again by PostgreSQL alone: COPY into an empty copy of the table (same
+    columns and indexes, logged), one transaction per 8,000 events (the runner's largest
+    batch), ``synchronous_commit`` off as the runner has it. The upserts of the other
+    projections are left out, so the true ceiling is lower still.
     """
     conn = await asyncpg.connect(url)
     try:

@@ -9,12 +9,10 @@ from projections.handovers import HandoverScheduleProjection
 from projections.nav_inbox import NavInboxProjection
 from projections.risk_timeline import RiskTimelineProjection
 from projections.safety_register import SafetyRegisterProjection
-from projections.timeline import TimelineProjection
 
 
 def all_projections() -> list[Projection]:
     return [
-        TimelineProjection(),
         HandoverScheduleProjection(),
         SafetyRegisterProjection(),
         ConcernTrackerProjection(),

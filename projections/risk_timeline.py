@@ -1,5 +1,8 @@
 """Risk timeline per tenant: every fact about the tenant, and the risk level at each point.
 
+It is also the tenant's timeline (:mod:`projections.timeline` reads the same rows without
+the risk): one row per fact, written once.
+
 For each event about a tenant the projection folds the event into the tenant's risk
 inputs (:func:`domain.risk.fold`), assesses them as of the event's ``occurred_at`` (when it
 happened in the world; see docs/risk-model.md for why not ``recorded_at``) and writes one
@@ -70,6 +73,8 @@ TIMELINE_COLUMNS = [
     "score",
     "reasons",
     "model_version",
+    "actor_user_id",
+    "actor_service",
 ]
 
 UPSERT_STATE = """
@@ -211,6 +216,8 @@ class _Batch:
                 last.score,
                 last.reasons,
                 last.model_version,
+                meta.actor.user_id,
+                meta.actor.service.value,
             )
         )
 

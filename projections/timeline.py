@@ -1,19 +1,23 @@
-"""Tenant timeline: one row per event about a tenant, in log order, with a short summary.
+"""Tenant timeline: every fact about a tenant, in log order, with a short summary.
 
-Summaries come from ``projections/summaries/`` (one module per area).
+The risk timeline's rows without the risk (one row per fact, written once by
+:mod:`projections.risk_timeline`): events naming the tenant, and facts about the address
+the tenant lived at when they happened (a safety flag, a concern about the address
+alone). Summaries come from ``projections/summaries/`` (one module per area).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
-from projections.base import PositionedEvent
-from projections.summaries import summarize
+from projections.risk_timeline import NAME as RISK_TIMELINE
+
+# The projection that writes the rows this module reads (for read-your-writes waits).
+PROJECTION = RISK_TIMELINE
 
 
 class TimelineEntry(msgspec.Struct, frozen=True):
@@ -26,61 +30,6 @@ class TimelineEntry(msgspec.Struct, frozen=True):
     summary: str
 
 
-# One event at a time (a parked event retried, a failed batch replayed event by event):
-# a row may already be there, so insert what is missing.
-INSERT = """
-    INSERT INTO tenant_timeline (tenant_id, position, event_type, occurred_at, recorded_at,
-                                 actor_user_id, actor_service, summary)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-    ON CONFLICT (tenant_id, position) DO NOTHING
-"""
-
-COLUMNS = [
-    "tenant_id",
-    "position",
-    "event_type",
-    "occurred_at",
-    "recorded_at",
-    "actor_user_id",
-    "actor_service",
-    "summary",
-]
-
-
-class TimelineProjection:
-    name = "tenant_timeline"
-    tables: tuple[str, ...] = ("tenant_timeline",)
-
-    async def apply(self, conn: asyncpg.Connection, events: Sequence[PositionedEvent]) -> None:
-        rows = []
-        for item in events:
-            about = summarize(item.event)
-            if about is None:
-                continue
-            tenant_id, summary = about
-            meta = item.event.meta
-            rows.append(
-                (
-                    tenant_id,
-                    item.position,
-                    item.event.type_name,
-                    meta.occurred_at,
-                    meta.recorded_at,
-                    meta.actor.user_id,
-                    meta.actor.service.value,
-                    summary,
-                )
-            )
-        if len(rows) > 1:
-            # A batch: COPY, the cheapest way in by far. Its rows are new: the runner
-            # applies each event exactly once, and if a row were there after all, the
-            # COPY fails, the runner replays the batch one event at a time, and each
-            # event then goes through the INSERT below.
-            await conn.copy_records_to_table("tenant_timeline", records=rows, columns=COLUMNS)
-        elif rows:
-            await conn.execute(INSERT, *rows[0])
-
-
 async def tenant_timeline(
     conn: asyncpg.Connection, tenant_id: UUID, *, limit: int = 200, after: int = 0
 ) -> list[TimelineEntry]:
@@ -88,7 +37,7 @@ async def tenant_timeline(
         """
         SELECT position, event_type, occurred_at, recorded_at, actor_user_id, actor_service,
                summary
-        FROM tenant_timeline
+        FROM risk_timeline
         WHERE tenant_id = $1 AND position > $2
         ORDER BY position
         LIMIT $3
@@ -97,4 +46,4 @@ async def tenant_timeline(
         after,
         limit,
     )
-    return [TimelineEntry(**dict(r)) for r in rows]
+    return [TimelineEntry(*r) for r in rows]

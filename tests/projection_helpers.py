@@ -92,7 +92,7 @@ async def expected_rows(conn: asyncpg.Connection, about: About) -> set[tuple[uui
 
 
 async def timeline_rows(conn: asyncpg.Connection) -> set[tuple[uuid.UUID, int]]:
-    rows = await conn.fetch("SELECT tenant_id, position FROM tenant_timeline")
+    rows = await conn.fetch("SELECT tenant_id, position FROM risk_timeline")
     found = {(r["tenant_id"], r["position"]) for r in rows}
     assert len(found) == len(rows)
     return found
@@ -102,7 +102,7 @@ async def head(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT coalesce(max(notification_id), 0) FROM folgja_events"))
 
 
-async def tracked(conn: asyncpg.Connection, projection: str = "tenant_timeline") -> int:
+async def tracked(conn: asyncpg.Connection, projection: str = "risk_timeline") -> int:
     value = await conn.fetchval(
         "SELECT position FROM projection_tracking WHERE projection = $1", projection
     )

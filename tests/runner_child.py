@@ -14,8 +14,8 @@ import sys
 
 import asyncpg
 
+from projections.risk_timeline import RiskTimelineProjection
 from projections.runner import ProjectionRunner
-from projections.timeline import TimelineProjection
 from tests.projection_helpers import Holding, report
 
 
@@ -23,7 +23,7 @@ async def main(url: str, batch_size: int, hold_at: int) -> None:
     pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
     runner = ProjectionRunner(
         pool,
-        [Holding(TimelineProjection(), hold_at)],
+        [Holding(RiskTimelineProjection(), hold_at)],
         batch_size=batch_size,
         max_batch_size=batch_size,  # the test counts batches of exactly this size
         on_advance=lambda _name, position: report("advanced", position),

@@ -74,7 +74,7 @@ def concrete(path: str) -> str:
         if name == "service":
             return Service.OUTREACH_TEAM.value
         if name == "name":
-            return "tenant_timeline"
+            return "risk_timeline"
         return str(uuid.uuid4())
 
     return re.sub(r"\{(\w+):\w+\}", value, path)

@@ -19,12 +19,11 @@ import pytest
 from domain import risk
 from domain.application import FollowUpApplication
 from projections import runner as runner_module
-from projections import tracking
 from projections.base import PositionedEvent, Projection
 from projections.nav_inbox import NavInboxProjection
-from projections.runner import ProjectionRunner, catch_up
+from projections.risk_timeline import RiskTimelineProjection
+from projections.runner import ProjectionRunner
 from projections.safety_register import SafetyRegisterProjection
-from projections.timeline import TimelineProjection
 from tests.projection_helpers import (
     Wrapped,
     expected_rows,
@@ -72,7 +71,7 @@ async def test_batches_grow_while_behind_and_are_small_again_when_live(
 ) -> None:
     gc_before = gc.get_threshold()
     write_tenants(app, 60)  # 306 events
-    projection = Batches(TimelineProjection())
+    projection = Batches(RiskTimelineProjection())
     runner = ProjectionRunner(pool, [projection], batch_size=5, max_batch_size=40)
     await runner.start()
     try:
@@ -99,7 +98,7 @@ async def test_projections_catching_up_together_decode_the_log_once(
     monkeypatch.setattr(runner_module, "READER_CACHE_EVENTS", 0)
     monkeypatch.setattr(runner_module, "PACE_WAIT_S", 60.0)
     about = write_tenants(app, 100)  # 510 events
-    slow = Batches(TimelineProjection(), pause_s=0.01)
+    slow = Batches(RiskTimelineProjection(), pause_s=0.01)
     fast = [Batches(SafetyRegisterProjection()), Batches(NavInboxProjection())]
     runner = ProjectionRunner(pool, [slow, *fast], batch_size=4, max_batch_size=16)
     await runner.start()
@@ -112,36 +111,6 @@ async def test_projections_catching_up_together_decode_the_log_once(
         assert [p for b in projection.batches for p in b] == list(range(1, top + 1))
     async with pool.acquire() as conn:
         assert await timeline_rows(conn) == await expected_rows(conn, about)
-
-
-async def test_a_timeline_row_already_there_is_kept_once_and_nothing_is_parked(
-    app: FollowUpApplication, pool: asyncpg.Pool
-) -> None:
-    about = write_tenants(app, 3, notes_every=0)  # 15 events, one batch
-    async with pool.acquire() as conn:
-        expected = await expected_rows(conn, about)
-        tenant_id, position = sorted(expected, key=lambda r: r[1])[7]
-        await conn.execute(
-            "INSERT INTO tenant_timeline (tenant_id, position, event_type, occurred_at, "
-            "recorded_at, actor_user_id, actor_service, summary) "
-            "VALUES ($1, $2, 'X', now(), now(), gen_random_uuid(), 'nav', 'there already')",
-            tenant_id,
-            position,
-        )
-    # The batch's COPY meets the row, the batch is replayed event by event, which inserts
-    # around it: as the INSERT .. ON CONFLICT DO NOTHING did for every batch before.
-    assert await catch_up(pool, TimelineProjection(), batch_size=100) == 15
-    async with pool.acquire() as conn:
-        assert await timeline_rows(conn) == expected
-        assert await tracking.parked(conn) == []
-        assert (
-            await conn.fetchval(
-                "SELECT summary FROM tenant_timeline WHERE tenant_id = $1 AND position = $2",
-                tenant_id,
-                position,
-            )
-            == "there already"
-        )
 
 
 def test_fold_skips_only_events_that_no_case_of_it_names() -> None:

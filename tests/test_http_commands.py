@@ -409,9 +409,7 @@ def test_health_shows_the_timeline_caught_up(client: TestClient) -> None:
     assert head == 3
 
     def timeline_status(health: dict[str, Any]) -> dict[str, Any] | None:
-        return next(
-            (p for p in health["projections"] if p["projection"] == "tenant_timeline"), None
-        )
+        return next((p for p in health["projections"] if p["projection"] == "risk_timeline"), None)
 
     deadline = time.monotonic() + 10
     while True:
@@ -422,11 +420,11 @@ def test_health_shows_the_timeline_caught_up(client: TestClient) -> None:
         assert time.monotonic() < deadline, f"timeline never caught up: {health}"
         time.sleep(0.01)
 
-    assert status == {"projection": "tenant_timeline", "position": head, "lag": 0, "parked": 0}
+    assert status == {"projection": "risk_timeline", "position": head, "lag": 0, "parked": 0}
     assert health["head_position"] == head
     assert health["status"] == "ok"
     assert health["parked"] == []
-    assert "tenant_timeline" in health["runner_active"]
+    assert "risk_timeline" in health["runner_active"]
 
 
 def test_ready_when_the_database_answers(client: TestClient) -> None:

@@ -21,11 +21,11 @@ from projections import runner as runner_module
 from projections import tracking
 from projections.rebuild import _prepare, schema_for
 from projections.registry import all_projections
-from projections.timeline import TimelineProjection
+from projections.risk_timeline import RiskTimelineProjection
 from tests.conftest import Clock
 from tests.projection_helpers import write_tenants
 
-TIMELINE = TimelineProjection.name
+TIMELINE = RiskTimelineProjection.name
 Samples = dict[tuple[str, str | None], int]
 
 
@@ -135,7 +135,7 @@ def test_a_rebuild_left_behind_shows_its_position(database: DatabaseUrl, clock: 
             database.url, server_settings={"search_path": f"{schema}, public"}
         )
         try:  # what a rebuild that died after 40 events leaves
-            await _prepare(conn, TimelineProjection(), schema)
+            await _prepare(conn, RiskTimelineProjection(), schema)
             await tracking.ensure_row(conn, TIMELINE)
             await tracking.advance(conn, TIMELINE, 0, 40, announce=False)
         finally:
@@ -146,5 +146,5 @@ def test_a_rebuild_left_behind_shows_its_position(database: DatabaseUrl, clock: 
     with TestClient(create_app(settings, database=database, clock=clock)) as client:
         assert metrics(client)[("folgja_projection_rebuild_position", TIMELINE)] == 40
         assert client.get("/health").json()["rebuilds"] == [
-            {"projection": TIMELINE, "schema": "rebuild_tenant_timeline", "position": 40}
+            {"projection": TIMELINE, "schema": "rebuild_risk_timeline", "position": 40}
         ]

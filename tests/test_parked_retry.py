@@ -151,7 +151,7 @@ def test_the_cli_retries_parked_events(
     assert main(["projections", "retry-parked"]) == 0
     out = capsys.readouterr().out
     assert "test_seen: 1 retried, 0 still parked" in out
-    assert "tenant_timeline: 0 retried, 0 still parked" in out
+    assert "risk_timeline: 0 retried, 0 still parked" in out
     assert main(["projections", "retry-parked", "no_such_projection"]) == 2
 
 

@@ -24,8 +24,8 @@ from projections import runner as runner_module
 from projections import tracking
 from projections.base import Projection
 from projections.rebuild import rebuild
+from projections.risk_timeline import RiskTimelineProjection
 from projections.runner import ProjectionRunner, advisory_key, catch_up
-from projections.timeline import TimelineProjection
 from projections.tracking import ProjectionStatus
 from tests.projection_helpers import (
     Poisoned,
@@ -39,7 +39,7 @@ from tests.projection_helpers import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-TIMELINE = TimelineProjection.name
+TIMELINE = RiskTimelineProjection.name
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +72,7 @@ async def caught_up(pool: asyncpg.Pool) -> int:
 
 
 async def full_timeline(conn: asyncpg.Connection) -> list[tuple[Any, ...]]:
-    rows = await conn.fetch("SELECT * FROM tenant_timeline ORDER BY position, tenant_id")
+    rows = await conn.fetch("SELECT * FROM risk_timeline ORDER BY position, tenant_id")
     return [tuple(r.values()) for r in rows]
 
 
@@ -83,7 +83,7 @@ async def test_each_event_is_projected_exactly_once_across_a_restart(
     app: FollowUpApplication, pool: asyncpg.Pool
 ) -> None:
     about = write_tenants(app, 40)
-    first = Recording(TimelineProjection())
+    first = Recording(RiskTimelineProjection())
     async with running(pool, first, batch_size=7):
         await caught_up(pool)
         about |= write_tenants(app, 15)  # while it runs: it follows the log
@@ -91,7 +91,7 @@ async def test_each_event_is_projected_exactly_once_across_a_restart(
     stopped_at = first.positions[-1]
 
     about |= write_tenants(app, 25)  # while nothing runs
-    second = Recording(TimelineProjection())
+    second = Recording(RiskTimelineProjection())
     async with running(pool, second, batch_size=7):
         top = await caught_up(pool)
 
@@ -152,7 +152,7 @@ async def test_a_runner_killed_mid_batch_loses_and_repeats_nothing(
         assert await tracked(conn) == committed
         assert await timeline_rows(conn) == {r for r in expected if r[1] <= committed}
 
-    fresh = Recording(TimelineProjection())
+    fresh = Recording(RiskTimelineProjection())
     async with running(pool, fresh, batch_size=500) as runner:
         await caught_up(pool)
         assert runner.active == {TIMELINE}  # the dead process's lock went with it
@@ -182,7 +182,9 @@ async def test_an_event_that_cannot_be_projected_is_parked_and_passed(
             "SELECT topic FROM folgja_events WHERE notification_id = $1", poison
         )
 
-    async with running(pool, Poisoned(TimelineProjection(), poison, in_sql=in_sql), batch_size=8):
+    async with running(
+        pool, Poisoned(RiskTimelineProjection(), poison, in_sql=in_sql), batch_size=8
+    ):
         await caught_up(pool)
         about |= write_tenants(app, 3)  # it goes on past the parked event
         top = await caught_up(pool)
@@ -206,7 +208,7 @@ async def test_a_batch_that_fails_keeps_the_other_events_of_that_batch(
     app: FollowUpApplication, pool: asyncpg.Pool
 ) -> None:
     about = write_tenants(app, 2, notes_every=0)  # 10 events, one batch
-    projection = Poisoned(TimelineProjection(), 1, in_sql=True)
+    projection = Poisoned(RiskTimelineProjection(), 1, in_sql=True)
     assert await catch_up(pool, projection, batch_size=100) == 10
     async with pool.acquire() as conn:
         assert [p.position for p in await tracking.parked(conn)] == [1]
@@ -222,7 +224,7 @@ async def test_rebuild_reproduces_identical_rows_and_clears_old_parked_events(
     app: FollowUpApplication, pool: asyncpg.Pool, database: DatabaseUrl
 ) -> None:
     write_tenants(app, 30)
-    projection = TimelineProjection()
+    projection = RiskTimelineProjection()
     top = await catch_up(pool, projection, batch_size=16)
     async with pool.acquire() as conn:
         before = await full_timeline(conn)
@@ -250,14 +252,14 @@ async def test_a_running_runner_goes_on_after_a_rebuild(
     app: FollowUpApplication, pool: asyncpg.Pool, database: DatabaseUrl
 ) -> None:
     about = write_tenants(app, 20)
-    projection = Recording(TimelineProjection())
+    projection = Recording(RiskTimelineProjection())
     async with running(pool, projection, batch_size=9):
         await caught_up(pool)
         async with pool.acquire() as conn:
             before = await full_timeline(conn)
         applied_before = len(projection.positions)
 
-        rebuilt = await rebuild(database.url, [TimelineProjection()])
+        rebuilt = await rebuild(database.url, [RiskTimelineProjection()])
         assert rebuilt == {TIMELINE: len(about)}
         # The runner goes on from the swapped-in position, on the new table.
         about |= write_tenants(app, 1, notes_every=0)
@@ -302,7 +304,7 @@ async def test_only_one_runner_holds_a_projection_at_a_time(
     monkeypatch.setattr(runner_module, "advisory_key", counted_key)
     about = write_tenants(app, 10)
     other_pool = await asyncpg.create_pool(database.url, min_size=1, max_size=10)
-    recorders = [Recording(TimelineProjection()), Recording(TimelineProjection())]
+    recorders = [Recording(RiskTimelineProjection()), Recording(RiskTimelineProjection())]
     runners = [
         ProjectionRunner(pool, [recorders[0]], batch_size=5),
         ProjectionRunner(other_pool, [recorders[1]], batch_size=5),

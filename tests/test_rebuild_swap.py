@@ -26,8 +26,8 @@ from projections import tracking
 from projections.base import Projection
 from projections.handovers import HandoverScheduleProjection
 from projections.rebuild import RebuildRefused, rebuild
+from projections.risk_timeline import RiskTimelineProjection
 from projections.runner import ProjectionRunner, write_key
-from projections.timeline import TimelineProjection
 from tests.projection_helpers import head, tracked, until, write_tenants
 from tests.runner_helpers import (
     SEEN,
@@ -178,7 +178,7 @@ async def test_a_second_rebuild_right_after_the_first_works_and_keeps_the_names(
 ) -> None:
     write_tenants(app, 40)
     projections: list[Projection] = [
-        TimelineProjection(),
+        RiskTimelineProjection(),
         HandoverScheduleProjection(),
         SeenProjection(),
     ]
@@ -197,7 +197,7 @@ async def test_a_second_rebuild_right_after_the_first_works_and_keeps_the_names(
                 assert shape["copies"] == 1
             await assert_exactly_once(conn, top)
             timelines.append(
-                await conn.fetch("SELECT * FROM tenant_timeline ORDER BY tenant_id, position")
+                await conn.fetch("SELECT * FROM risk_timeline ORDER BY tenant_id, position")
             )
             assert await rebuild_schemas(conn) == []
         # The migration's own index names are still there for later migrations.

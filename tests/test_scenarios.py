@@ -196,18 +196,13 @@ def test_scenario_1_released_on_a_friday_afternoon_without_notice(
     clock.now = oslo(2025, 11, 10, 8, 0)
     # NAV, responsible until now, hands him to the correctional service for the sentence.
     assign(client, NAV_CASEWORKER, tenant_id, PRISON_OFFICER)
+    # Carrying it out ends his lease (reason: eviction) and moves him out, in one commit.
     clock.now = oslo(2025, 11, 10, 10, 0)
     post(
         client,
         FBE_OFFICER,
         f"/rent-cases/{old_case}/eviction-carried-out",
         {"carried_out_on": "2025-11-10"},
-    )
-    post(
-        client,
-        FBE_OFFICER,
-        f"/leases/{old_lease}/end",
-        {"ended_on": "2025-11-10", "reason": "eviction"},
     )
 
     # Friday 6 March 2026, 15:30: released early; announced as he walks out.
@@ -586,6 +581,8 @@ def test_scenario_3_the_young_man_nobody_owns_gets_a_plan_and_a_responsible_serv
         ("LeaseStarted", "Lease started 2025-09-01, open-ended lease"),
         ("TenantMovedIn", "Moved in 2025-09-01"),
         ("FollowUpStarted", "Follow-up started 2026-03-02, visit every 14 days"),
+        # A fact about the address the tenant lives at is on the tenant's timeline.
+        ("SafetyFlagSet", "Address flagged two-person (threats/violence)"),
         ("VisitPlanned", "Visit planned for 2026-03-05T10:00+01:00 (2 worker(s))"),
         ("VisitCompleted", "Visit completed; wellbeing poor"),
         ("IndividualPlanStarted", "Individual plan started; coordinator from koordinerende_enhet"),

@@ -24,7 +24,8 @@ from domain.errors import UnknownAggregate
 from domain.events import Actor
 from domain.tenant import Tenant
 from projections import events as event_log
-from projections.timeline import TimelineEntry, TimelineProjection, tenant_timeline
+from projections import timeline
+from projections.timeline import TimelineEntry, tenant_timeline
 
 
 class TenantController(Controller):
@@ -107,7 +108,7 @@ class TenantController(Controller):
         after: Annotated[int, Parameter(ge=0, description="Page: entries after this position")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 200,
     ) -> list[TimelineEntry]:
-        await runtime.read_model_at(TimelineProjection.name, min_position)
+        await runtime.read_model_at(timeline.PROJECTION, min_position)
         async with runtime.pool.acquire() as conn:
             entries = await tenant_timeline(conn, tenant_id, limit=limit, after=after)
             if not entries and not await event_log.aggregate_exists(conn, tenant_id):
