@@ -192,7 +192,11 @@ def _tenant_history(
     let, moved_in = leases.move_in(started, script.state(dwelling_id), script.state(tenant_id))
     add(t, ev, started, let, moved_in)
     case_id = rents.rent_case_id_for(lease_id)
-    add(t, ev, rents.open_case(lease_id, script.state(tenant_id), script.meta(PROPERTY, t)))
+    add(
+        t,
+        ev,
+        rents.open_case(script.state(lease_id), script.state(tenant_id), script.meta(PROPERTY, t)),
+    )
     flagged = extras and rng.random() < 0.2
     if flagged:
         t = at(0.05)

@@ -9,6 +9,10 @@ are cleared. The eviction chain follows Norwegian law:
 3. the enforcement officer sets an eviction date, which may be moved;
 4. the eviction is carried out — or the chain is cancelled at any step before that.
 
+A rent case is opened only for an active lease of the tenant it names. Carrying out the
+eviction ends that lease (reason ``eviction``) in the same commit, which vacates the
+dwelling and moves the tenant out; a lease that has already ended is left as it is.
+
 Arrears and every eviction step may be notified to NAV (see :mod:`domain.nav`). The
 notification is decided in the same commit as the step: either NAV's notification is
 opened (its id derived from this case's event) or this case records
@@ -26,8 +30,10 @@ from uuid import UUID, uuid5
 
 import msgspec
 
+from domain import lease as leases
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
+from domain.lease import Lease, LeaseEnded, LeaseEndReason
 from domain.nav import NavTrigger, WithheldReason, notification_id
 from domain.tenant import Tenant
 
@@ -319,7 +325,21 @@ def _require_stage(case: RentCase, allowed: Iterable[EvictionStage], rule: str) 
 # --- commands -----------------------------------------------------------------------------
 
 
-def open_case(lease_id: UUID, tenant: Tenant, meta: EventMeta) -> RentCaseOpened:
+def open_case(lease: Lease, tenant: Tenant, meta: EventMeta) -> RentCaseOpened:
+    """Open the rent case of the tenant's active lease."""
+    if lease.tenant_id != tenant.id:
+        raise InvalidValue("lease_id", "lease_of_tenant", "the lease is not the tenant's")
+    if not lease.is_active:
+        raise IllegalStateChange("lease_id", "lease_active", "the lease has already ended")
+    return case_opened(lease.id, tenant, meta)
+
+
+def case_opened(lease_id: UUID, tenant: Tenant, meta: EventMeta) -> RentCaseOpened:
+    """The fact of opening, unchecked: what a retry of :func:`open_case` restates.
+
+    Only for comparing a retried command with the case already stored; a new case is
+    opened with :func:`open_case`, which checks the lease.
+    """
     return RentCaseOpened(
         originator_id=rent_case_id_for(lease_id),
         originator_version=1,
@@ -469,6 +489,26 @@ def carry_out_eviction(case: RentCase, carried_out_on: date, meta: EventMeta) ->
         tenant_id=case.tenant_id,
         carried_out_on=carried_out_on,
     )
+
+
+def end_lease_on_eviction(lease: Lease | None, evicted: EvictionCarriedOut) -> LeaseEnded | None:
+    """The eviction ends the case's lease on the day it was carried out.
+
+    None if there is no active lease to end: it ended before (say the tenant left ahead
+    of the eviction date, and that end and its reason stand), or the case was opened
+    before leases were checked and names none. The eviction is recorded all the same.
+    """
+    if lease is None or not lease.is_active:
+        return None
+    if rent_case_id_for(lease.id) != evicted.originator_id:
+        raise ValueError("the lease must be the rent case's own")
+    if evicted.carried_out_on < lease.starts_on:
+        raise InvalidValue(
+            "carried_out_on",
+            "not_before_lease_start",
+            "an eviction is not carried out before the lease started",
+        )
+    return leases.end(lease, evicted.carried_out_on, LeaseEndReason.EVICTION, evicted.meta)
 
 
 def cancel_eviction(

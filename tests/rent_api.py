@@ -38,8 +38,30 @@ def object_to_nav_notice(client: TestClient, tenant_id: uuid.UUID) -> Any:
     )
 
 
-def rent_case(client: TestClient, tenant_id: uuid.UUID) -> uuid.UUID:
-    body = {"lease_id": str(uuid.uuid4()), "tenant_id": str(tenant_id)}
+def housed(
+    client: TestClient, tenant_id: uuid.UUID, starts_on: str = "2026-01-01"
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """A dwelling let to the tenant under a new lease: (dwelling_id, lease_id)."""
+    dwelling_id, lease_id = uuid.uuid4(), uuid.uuid4()
+    dwelling = {"dwelling_id": str(dwelling_id), "address": "Strandgata 12", "owner": "municipal"}
+    post(client, "/dwellings", dwelling, FBE)
+    lease = {
+        "lease_id": str(lease_id),
+        "dwelling_id": str(dwelling_id),
+        "tenant_id": str(tenant_id),
+        "starts_on": starts_on,
+    }
+    post(client, "/leases", lease, FBE)
+    return dwelling_id, lease_id
+
+
+def rent_case(
+    client: TestClient, tenant_id: uuid.UUID, lease_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    """The rent case of the tenant's lease (a new dwelling and lease unless one is given)."""
+    if lease_id is None:
+        _, lease_id = housed(client, tenant_id)
+    body = {"lease_id": str(lease_id), "tenant_id": str(tenant_id)}
     return uuid.UUID(post(client, "/rent-cases", body, FBE)["id"])
 
 

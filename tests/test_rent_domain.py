@@ -11,11 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from domain import dwelling as dwellings
+from domain import lease as leases
 from domain import nav
 from domain import rent as rents
 from domain import tenant as tenants
 from domain.errors import DomainError, IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import Actor, EventMeta, event_meta
+from domain.lease import Lease, LeaseEndReason
 from domain.nav import NavTrigger, WithheldReason
 from domain.rent import (
     EvictionCancelReason,
@@ -27,6 +30,7 @@ from domain.rent import (
     RepaymentAgreement,
 )
 from domain.services import Service
+from domain.tenant import Tenant
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)
 TODAY = NOW.date()
@@ -39,10 +43,35 @@ def meta() -> EventMeta:
     return event_meta(FBE, None, NOW)
 
 
-def opened() -> RentCase:
+LEASE_STARTS_ON = date(2026, 1, 1)
+
+
+def registered_tenant() -> Tenant:
     tenant = tenants.replay([tenants.register(uuid.uuid4(), "Ola", None, meta())])
     assert tenant is not None
-    state = rents.replay([rents.open_case(uuid.uuid4(), tenant, meta())])
+    return tenant
+
+
+def lease_of(tenant: Tenant) -> Lease:
+    started = leases.start(
+        uuid.uuid4(), uuid.uuid4(), tenant.id, LEASE_STARTS_ON, None, None, meta()
+    )
+    lease = leases.replay([started])
+    assert lease is not None
+    return lease
+
+
+def ended(lease: Lease, on: date = date(2026, 2, 28)) -> Lease:
+    reason = LeaseEndReason.TERMINATED_BY_TENANT
+    return leases.evolve(lease, leases.end(lease, on, reason, meta()))
+
+
+def opened(lease: Lease | None = None) -> RentCase:
+    if lease is None:
+        lease = lease_of(registered_tenant())
+    tenant = tenants.replay([tenants.register(lease.tenant_id, "Ola", None, meta())])
+    assert tenant is not None
+    state = rents.replay([rents.open_case(lease, tenant, meta())])
     assert state is not None
     return state
 
@@ -66,8 +95,17 @@ def petitioned() -> RentCase:
     return then(warned(), lambda c: rents.petition_eviction(c, PAY_BY, meta()))
 
 
-def date_set(on: date = date(2026, 4, 15)) -> RentCase:
-    return then(petitioned(), lambda c: rents.set_eviction_date(c, on, meta()))
+def date_set(on: date = date(2026, 4, 15), case: RentCase | None = None) -> RentCase:
+    case = case or petitioned()
+    return then(case, lambda c: rents.set_eviction_date(c, on, meta()))
+
+
+def chain_to_date_set(case: RentCase, on: date = TODAY) -> RentCase:
+    """Arrears, warning, petition and the eviction date, on the given case."""
+    case = then(case, lambda c: rents.report_arrears(c, "2026-01", 8_500, meta()))
+    case = then(case, lambda c: rents.issue_eviction_warning(c, WARNED_ON, meta()))
+    case = then(case, lambda c: rents.petition_eviction(c, PAY_BY, meta()))
+    return date_set(on, case)
 
 
 def assert_refused(error: pytest.ExceptionInfo[DomainError], field: str, rule: str) -> None:
@@ -84,14 +122,34 @@ def test_a_lease_has_one_rent_case_whose_id_is_derived_from_the_lease() -> None:
 
 
 def test_an_opened_case_names_the_lease_and_tenant_and_owes_nothing() -> None:
-    tenant = tenants.replay([tenants.register(uuid.uuid4(), "Ola", None, meta())])
-    assert tenant is not None
-    lease = uuid.uuid4()
+    tenant = registered_tenant()
+    lease = lease_of(tenant)
     case = rents.replay([rents.open_case(lease, tenant, meta())])
     assert case == RentCase(
-        id=rents.rent_case_id_for(lease), version=1, lease_id=lease, tenant_id=tenant.id
+        id=rents.rent_case_id_for(lease.id), version=1, lease_id=lease.id, tenant_id=tenant.id
     )
     assert case.eviction_stage is EvictionStage.NONE
+
+
+def test_a_case_is_opened_only_for_the_tenant_s_own_lease() -> None:
+    someone_elses = lease_of(registered_tenant())
+    with pytest.raises(InvalidValue) as error:
+        rents.open_case(someone_elses, registered_tenant(), meta())
+    assert_refused(error, "lease_id", "lease_of_tenant")
+
+
+def test_a_case_is_not_opened_for_a_lease_that_has_ended() -> None:
+    tenant = registered_tenant()
+    with pytest.raises(IllegalStateChange) as error:
+        rents.open_case(ended(lease_of(tenant)), tenant, meta())
+    assert_refused(error, "lease_id", "lease_active")
+
+
+def test_a_retried_opening_restates_the_same_fact_without_checking_the_lease() -> None:
+    tenant = registered_tenant()
+    lease = lease_of(tenant)
+    first = rents.open_case(lease, tenant, meta())
+    assert rents.case_opened(lease.id, tenant, meta()) == first
 
 
 def test_an_unknown_rent_case_is_reported_by_id() -> None:
@@ -284,6 +342,70 @@ def test_a_carried_out_eviction_ends_the_chain() -> None:
     ):
         with pytest.raises(IllegalStateChange):
             refused()
+
+
+def test_a_carried_out_eviction_ends_the_lease_and_the_tenant_moves_out_that_day() -> None:
+    tenant = registered_tenant()
+    dwelling = dwellings.replay(
+        [
+            dwellings.register(
+                uuid.uuid4(), "Strandgata 12", None, None, dwellings.DwellingOwner.MUNICIPAL, meta()
+            )
+        ]
+    )
+    assert dwelling is not None
+    started = leases.start(
+        uuid.uuid4(), dwelling.id, tenant.id, LEASE_STARTS_ON, None, None, meta()
+    )
+    let, moved_in = leases.move_in(started, dwelling, tenant)
+    lease = leases.replay([started])
+    assert lease is not None
+    dwelling, tenant = dwellings.evolve(dwelling, let), tenants.evolve(tenant, moved_in)
+    case = chain_to_date_set(opened(lease))
+
+    evicted = rents.carry_out_eviction(case, TODAY, meta())
+    lease_ended = rents.end_lease_on_eviction(lease, evicted)
+
+    assert lease_ended is not None
+    assert (lease_ended.originator_id, lease_ended.ended_on, lease_ended.reason) == (
+        lease.id,
+        TODAY,
+        LeaseEndReason.EVICTION,
+    )
+    vacated, moved_out = leases.move_out(lease_ended, dwelling, tenant)
+    assert leases.evolve(lease, lease_ended).is_active is False
+    assert dwellings.evolve(dwelling, vacated).active_lease_id is None
+    assert (tenants.evolve(tenant, moved_out).dwelling_id, moved_out.moved_out_on) == (None, TODAY)
+
+
+def test_an_eviction_after_the_tenant_has_left_leaves_the_ended_lease_as_it_is() -> None:
+    lease = lease_of(registered_tenant())
+    case = chain_to_date_set(opened(lease))
+    evicted = rents.carry_out_eviction(case, TODAY, meta())
+
+    assert rents.end_lease_on_eviction(ended(lease), evicted) is None
+    assert rents.end_lease_on_eviction(None, evicted) is None  # a case naming no lease
+    assert rents.evolve(case, evicted).eviction_stage is EvictionStage.CARRIED_OUT
+
+
+def test_an_eviction_ends_only_its_own_case_s_lease() -> None:
+    case = chain_to_date_set(opened())
+    evicted = rents.carry_out_eviction(case, TODAY, meta())
+    with pytest.raises(ValueError, match="rent case's own"):
+        rents.end_lease_on_eviction(lease_of(registered_tenant()), evicted)
+
+
+def test_an_eviction_is_not_carried_out_before_its_lease_started() -> None:
+    tenant = registered_tenant()
+    later = leases.start(
+        uuid.uuid4(), uuid.uuid4(), tenant.id, TODAY + timedelta(days=30), None, None, meta()
+    )
+    lease = leases.replay([later])
+    assert lease is not None
+    evicted = rents.carry_out_eviction(chain_to_date_set(opened(lease)), TODAY, meta())
+    with pytest.raises(InvalidValue) as refused:
+        rents.end_lease_on_eviction(lease, evicted)
+    assert (refused.value.field, refused.value.rule) == ("carried_out_on", "not_before_lease_start")
 
 
 @pytest.mark.parametrize("stage", [warned, petitioned, date_set])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 
 from domain.nav import NavTrigger, notification_id
+from domain.rent import rent_case_id_for
 from tests.api import assert_problem, head_position, post, timeline
 from tests.rent_api import (
     FBE,
     consent_to_nav,
     get_case,
     get_notification,
+    housed,
     object_to_nav_notice,
     registered_tenant,
     rent_case,
@@ -177,6 +179,8 @@ def test_the_whole_eviction_chain_in_legal_order(client, clock):
     ]
     types = [e["event_type"] for e in timeline(client, tenant_id, result["position"])]
     assert types[1:] == [
+        "LeaseStarted",
+        "TenantMovedIn",
         "RentCaseOpened",
         "ArrearsReported",
         "NavNotificationWithheld",
@@ -187,7 +191,103 @@ def test_the_whole_eviction_chain_in_legal_order(client, clock):
         "EvictionDateSet",
         "NavNotificationSent",
         "EvictionCarriedOut",
+        "LeaseEnded",
+        "TenantMovedOut",
     ]
+
+
+def eviction_date_set(client, clock, tenant_id, lease_id) -> uuid.UUID:
+    """The lease's rent case with the eviction set for 2026-04-20, and the clock past it."""
+    case_id = rent_case(client, tenant_id, lease_id)
+    step(client, case_id, "arrears", {"month": "2026-02", "amount_nok": 8500})
+    step(client, case_id, "eviction-warning", {"issued_on": "2026-03-06"})
+    clock.advance(days=14)
+    step(client, case_id, "eviction-petition", {"petitioned_on": "2026-03-20"})
+    step(client, case_id, "eviction-date", {"eviction_on": "2026-04-20"})
+    clock.advance(days=31)
+    return case_id
+
+
+def read(client, path: str) -> dict[str, object]:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_carrying_out_the_eviction_ends_the_lease_vacates_the_flat_and_moves_the_tenant_out(
+    client, clock
+):
+    tenant_id = registered_tenant(client)
+    dwelling_id, lease_id = housed(client, tenant_id)
+    case_id = eviction_date_set(client, clock, tenant_id, lease_id)
+    before = head_position(client)
+
+    result = step(client, case_id, "eviction-carried-out", {"carried_out_on": "2026-04-20"})
+
+    # One commit: the eviction, the lease's end, the vacated flat, the tenant moving out.
+    assert result == {"id": str(case_id), "position": before + 4}
+    assert get_case(client, case_id)["eviction_stage"] == "carried_out"
+    lease = read(client, f"/leases/{lease_id}")
+    assert (lease["ended_on"], lease["end_reason"]) == ("2026-04-20", "eviction")
+    tenant = read(client, f"/tenants/{tenant_id}")
+    assert (tenant["dwelling_id"], tenant["lease_id"]) == (None, None)
+    flat = read(client, f"/dwellings/{dwelling_id}")
+    assert (flat["active_lease_id"], flat["tenant_id"]) == (None, None)
+    entries = timeline(client, tenant_id, result["position"])
+    assert [(e["event_type"], e["summary"]) for e in entries if e["position"] > before] == [
+        ("EvictionCarriedOut", "Eviction carried out 2026-04-20"),
+        ("LeaseEnded", "Lease ended 2026-04-20: eviction"),
+        ("TenantMovedOut", "Moved out 2026-04-20"),
+    ]
+
+    # The lease is over: neither the eviction nor the lease's end can be recorded again.
+    again = client.post(
+        f"/rent-cases/{case_id}/eviction-carried-out",
+        json={"carried_out_on": "2026-04-20"},
+        headers=FBE,
+    )
+    assert_problem(again, 409, "eviction_stage", "eviction_date_before_carried_out")
+    end = client.post(
+        f"/leases/{lease_id}/end",
+        json={"ended_on": "2026-04-20", "reason": "eviction"},
+        headers=FBE,
+    )
+    assert_problem(end, 409, "lease_id", "lease_active")
+    assert head_position(client) == result["position"]
+    # The flat may be let again.
+    post(
+        client,
+        "/leases",
+        {
+            "lease_id": str(uuid.uuid4()),
+            "dwelling_id": str(dwelling_id),
+            "tenant_id": str(registered_tenant(client)),
+            "starts_on": "2026-05-01",
+        },
+        FBE,
+    )
+
+
+def test_an_eviction_after_the_tenant_has_left_records_only_the_eviction(client, clock):
+    tenant_id = registered_tenant(client)
+    dwelling_id, lease_id = housed(client, tenant_id)
+    case_id = eviction_date_set(client, clock, tenant_id, lease_id)
+    post(
+        client,
+        f"/leases/{lease_id}/end",
+        {"ended_on": "2026-04-10", "reason": "terminated_by_tenant"},
+        FBE,
+    )
+    before = head_position(client)
+
+    result = step(client, case_id, "eviction-carried-out", {"carried_out_on": "2026-04-20"})
+
+    assert result == {"id": str(case_id), "position": before + 1}
+    assert get_case(client, case_id)["carried_out_on"] == "2026-04-20"
+    lease = read(client, f"/leases/{lease_id}")
+    assert (lease["ended_on"], lease["end_reason"]) == ("2026-04-10", "terminated_by_tenant")
+    assert read(client, f"/dwellings/{dwelling_id}")["active_lease_id"] is None
 
 
 def test_a_petition_without_a_warning_is_refused(client):
@@ -246,7 +346,8 @@ def test_repayment_deduction_clearing_and_cancelling(client):
 
 def test_opening_a_rent_case_is_retry_safe_and_one_per_lease(client):
     tenant_id = registered_tenant(client)
-    body = {"lease_id": str(uuid.uuid4()), "tenant_id": str(tenant_id)}
+    _, lease_id = housed(client, tenant_id)
+    body = {"lease_id": str(lease_id), "tenant_id": str(tenant_id)}
     first = post(client, "/rent-cases", body, FBE)
     again = post(client, "/rent-cases", body, FBE)
     assert first == again
@@ -256,11 +357,65 @@ def test_opening_a_rent_case_is_retry_safe_and_one_per_lease(client):
     assert_problem(response, 409, "lease_id", "unique_id")
 
 
+def test_a_retry_is_answered_again_after_the_lease_has_ended(client):
+    tenant_id = registered_tenant(client)
+    _, lease_id = housed(client, tenant_id)
+    body = {"lease_id": str(lease_id), "tenant_id": str(tenant_id)}
+    first = post(client, "/rent-cases", body, FBE)
+    post(client, f"/leases/{lease_id}/end", {"ended_on": "2026-03-01", "reason": "expired"}, FBE)
+    before = head_position(client)
+
+    again = post(client, "/rent-cases", body, FBE)
+
+    assert again == {"id": first["id"], "position": before}
+    assert head_position(client) == before
+
+
 def test_a_rent_case_for_an_unknown_tenant_is_refused(client):
     body = {"lease_id": str(uuid.uuid4()), "tenant_id": str(uuid.uuid4())}
     assert_problem(
         client.post("/rent-cases", json=body, headers=FBE), 404, "tenant_id", "must_exist"
     )
+
+
+def test_a_rent_case_for_an_unknown_lease_is_refused_and_nothing_is_written(client):
+    tenant_id = registered_tenant(client)
+    lease_id = uuid.uuid4()
+    body = {"lease_id": str(lease_id), "tenant_id": str(tenant_id)}
+    before = head_position(client)
+
+    response = client.post("/rent-cases", json=body, headers=FBE)
+
+    assert_problem(response, 404, "lease_id", "must_exist")
+    assert head_position(client) == before
+    assert client.get(f"/rent-cases/{rent_case_id_for(lease_id)}").status_code == 404
+
+
+def test_a_rent_case_for_another_tenant_s_lease_is_refused_and_nothing_is_written(client):
+    tenant_id = registered_tenant(client)
+    _, neighbours_lease = housed(client, registered_tenant(client))
+    body = {"lease_id": str(neighbours_lease), "tenant_id": str(tenant_id)}
+    before = head_position(client)
+
+    response = client.post("/rent-cases", json=body, headers=FBE)
+
+    assert_problem(response, 422, "lease_id", "lease_of_tenant")
+    assert head_position(client) == before
+    assert client.get(f"/rent-cases/{rent_case_id_for(neighbours_lease)}").status_code == 404
+
+
+def test_a_rent_case_for_an_ended_lease_is_refused_and_nothing_is_written(client):
+    tenant_id = registered_tenant(client)
+    _, lease_id = housed(client, tenant_id)
+    post(client, f"/leases/{lease_id}/end", {"ended_on": "2026-03-01", "reason": "expired"}, FBE)
+    body = {"lease_id": str(lease_id), "tenant_id": str(tenant_id)}
+    before = head_position(client)
+
+    response = client.post("/rent-cases", json=body, headers=FBE)
+
+    assert_problem(response, 409, "lease_id", "lease_active")
+    assert head_position(client) == before
+    assert client.get(f"/rent-cases/{rent_case_id_for(lease_id)}").status_code == 404
 
 
 def test_bad_arrears_are_refused_with_field_and_rule(client):

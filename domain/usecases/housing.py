@@ -22,7 +22,9 @@ from domain.usecases.base import CommandResult
 from domain.usecases.tenants import TenantUseCases
 
 
-class HousingUseCases(TenantUseCases):
+class HousingRecords(TenantUseCases):
+    """Loading dwellings and leases, for every area whose commands need them."""
+
     def dwelling(self, dwelling_id: UUID) -> dwellings.Dwelling | None:
         return self.load(dwellings.replay, dwelling_id)
 
@@ -35,6 +37,8 @@ class HousingUseCases(TenantUseCases):
     def existing_lease(self, lease_id: UUID) -> leases.Lease:
         return leases.require(self.lease(lease_id), lease_id)
 
+
+class HousingUseCases(HousingRecords):
     def safety_flag_for(self, tenant: Tenant) -> dwellings.SafetyFlag | None:
         """The active safety flag of the address the tenant lives at, if any."""
         if tenant.dwelling_id is None:

@@ -3,6 +3,9 @@
 Every step NAV may be told about (arrears, warning, petition, eviction date) is stored
 together with its consequence, in one commit: NAV's notification is opened, or the rent
 case records that it was withheld and why. Neither can exist without the other.
+
+Likewise a carried-out eviction is stored with the end of the case's lease, the vacated
+dwelling and the tenant's moving out, in one commit.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
+from domain import lease as leases
 from domain import nav
 from domain import rent as rents
 from domain.events import Actor, EventMeta, event_meta
@@ -28,12 +32,12 @@ from domain.rent_commands import (
     SetUpRentDeduction,
 )
 from domain.usecases.base import CommandResult
-from domain.usecases.tenants import TenantUseCases
+from domain.usecases.housing import HousingRecords
 
 Step = Callable[[rents.RentCase, EventMeta], rents.RentCaseEvents]
 
 
-class RentUseCases(TenantUseCases):
+class RentUseCases(HousingRecords):
     def rent_case(self, rent_case_id: UUID) -> rents.RentCase | None:
         return self.load(rents.replay, rent_case_id)
 
@@ -41,10 +45,19 @@ class RentUseCases(TenantUseCases):
         return rents.require(self.rent_case(rent_case_id), rent_case_id)
 
     def open_rent_case(self, cmd: OpenRentCase, actor: Actor, now: datetime) -> CommandResult:
+        """Open the rent case of the tenant's active lease.
+
+        A retry with the same lease and tenant is answered again; the lease is not checked
+        then, since it may have ended after the first attempt opened the case.
+        """
         meta = event_meta(actor, cmd.occurred_at, now)
         tenant = self.existing_tenant(cmd.tenant_id)
-        event = rents.open_case(cmd.lease_id, tenant, meta)
-        return self.created(event.originator_id, event, "lease_id")
+        case_id = rents.rent_case_id_for(cmd.lease_id)
+        if self.history(case_id):
+            # A retry is answered again; any other use of the lease's case refused.
+            return self.created(case_id, rents.case_opened(cmd.lease_id, tenant, meta), "lease_id")
+        event = rents.open_case(self.existing_lease(cmd.lease_id), tenant, meta)
+        return self.created(case_id, event, "lease_id")
 
     def _rent_step(
         self,
@@ -155,13 +168,21 @@ class RentUseCases(TenantUseCases):
     def carry_out_eviction(
         self, rent_case_id: UUID, cmd: CarryOutEviction, actor: Actor, now: datetime
     ) -> CommandResult:
-        return self._rent_step(
-            rent_case_id,
-            cmd.occurred_at,
-            actor,
-            now,
-            lambda case, meta: rents.carry_out_eviction(case, cmd.carried_out_on, meta),
-        )
+        """Record the eviction, end the lease, vacate the dwelling, move the tenant out.
+
+        All in one transaction; if the lease has already ended, only the eviction is
+        recorded. NAV hears of no carried-out eviction (see ``rents.TRIGGERS``).
+        """
+        meta = event_meta(actor, cmd.occurred_at, now)
+        case = self.existing_rent_case(rent_case_id)
+        evicted = rents.carry_out_eviction(case, cmd.carried_out_on, meta)
+        ended = rents.end_lease_on_eviction(self.lease(case.lease_id), evicted)
+        if ended is None:
+            return self.result(rent_case_id, evicted)
+        dwelling = self.existing_dwelling(ended.dwelling_id)
+        tenant = self.existing_tenant(ended.tenant_id)
+        moved_out = leases.move_out(ended, dwelling, tenant)
+        return self.result(rent_case_id, evicted, ended, *moved_out)
 
     def cancel_eviction(
         self, rent_case_id: UUID, cmd: CancelEviction, actor: Actor, now: datetime
