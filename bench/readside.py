@@ -240,11 +240,11 @@ def http_get(
 
 RAW_TIMELINE = """
     SELECT position, occurred_at, recorded_at, event_type, summary, level, score,
-           reasons::text AS reasons, model_version
+           reasons, model_version
     FROM risk_timeline WHERE tenant_id = $1 ORDER BY position
 """
 RAW_CASELOAD = """
-    SELECT c.*, r.level, r.score, r.reasons::text AS reasons, r.model_version, r.stable_until
+    SELECT c.*, r.level, r.score, r.reasons, r.model_version, r.stable_until
     FROM caseload c LEFT JOIN risk_state r ON r.tenant_id = c.tenant_id
     WHERE c.{who} = $1
 """

@@ -193,6 +193,8 @@ class _Batch:
         self.dwellings: dict[UUID, Dwelling] = {}
         self.changed_dwellings: set[UUID] = set()
         self.planned: dict[UUID, tuple[UUID, datetime]] = {}
+        # Closed visits planned in an earlier batch (stored): to delete. A visit planned
+        # and closed within this batch is only dropped from ``planned``.
         self.closed: set[UUID] = set()
         self.visits_changed: set[UUID] = set()
 
@@ -221,8 +223,9 @@ class _Batch:
         self.changed_rows.add(tenant_id)
         return row
 
-    # One method per kind of event (see _HANDLERS); each tenant event ends by working out
-    # when the next visit is due.
+    # One method per kind of event (see _HANDLERS). When the next visit is due follows
+    # from the follow-up's start and interval and the last completed visit: worked out
+    # again where one of those may change.
 
     def registered(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
         event = cast(TenantRegistered, item.event)
@@ -282,20 +285,19 @@ class _Batch:
         row = self._tenant_row(item, tenant_id)
         self.planned[event.originator_id] = (row.tenant_id, event.planned_for)
         self.visits_changed.add(row.tenant_id)
-        self._due(row)
 
     def visit_closed(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
         event = cast(VisitCompleted | VisitFailed, item.event)
         row = self._tenant_row(item, tenant_id)
-        self.planned.pop(event.originator_id, None)
-        self.closed.add(event.originator_id)
+        if self.planned.pop(event.originator_id, None) is None:
+            self.closed.add(event.originator_id)
         self.visits_changed.add(row.tenant_id)
         at = event.meta.occurred_at
         if isinstance(event, VisitCompleted) and (
             row.last_visit_at is None or at > row.last_visit_at
         ):
             row.last_visit_at = at
-        self._due(row)
+            self._due(row)
 
     def other_tenant_event(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
         self._due(self._tenant_row(item, tenant_id))

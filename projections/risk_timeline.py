@@ -80,7 +80,7 @@ TIMELINE_COLUMNS = [
 UPSERT_STATE = """
     INSERT INTO risk_state (tenant_id, inputs, level, score, reasons, model_version,
                             assessed_at, stable_until, position)
-    SELECT t.tenant_id, t.inputs, t.level, t.score, t.reasons::jsonb, t.model_version,
+    SELECT t.tenant_id, t.inputs, t.level, t.score, t.reasons, t.model_version,
            t.assessed_at, t.stable_until, t.position
     FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::int[], $5::text[], $6::int[],
                 $7::timestamptz[], $8::timestamptz[], $9::bigint[])
@@ -316,7 +316,7 @@ async def _load(
         # With the stored assessment: the tenant's next event often leaves the inputs as
         # they were, within the time that assessment holds, and then it is the answer.
         for r in await conn.fetch(
-            "SELECT tenant_id, inputs, level, score, reasons::text, model_version, "
+            "SELECT tenant_id, inputs, level, score, reasons, model_version, "
             "assessed_at, stable_until FROM risk_state WHERE tenant_id = ANY($1::uuid[])",
             list(tenants),
         ):
@@ -453,7 +453,7 @@ async def risk_timeline(
     rows = await conn.fetch(
         """
         SELECT position, occurred_at, recorded_at, event_type, summary, level, score,
-               reasons::text AS reasons, model_version
+               reasons, model_version
         FROM risk_timeline
         WHERE tenant_id = $1 AND position > $2
         ORDER BY position
@@ -486,7 +486,7 @@ STILL_TRUE = (
 # Columns a read selects from ``risk_state r`` to know the current risk: the stored
 # assessment, and the inputs only when it must be assessed again (see :func:`risk_now`).
 RISK_COLUMNS = (
-    "r.tenant_id IS NOT NULL AS has_risk, r.level, r.score, r.reasons::text AS reasons, "
+    "r.tenant_id IS NOT NULL AS has_risk, r.level, r.score, r.reasons, "
     "r.model_version, CASE WHEN " + STILL_TRUE + " THEN NULL ELSE r.inputs END AS stale_inputs"
 )
 
