@@ -8,7 +8,8 @@ projection:
   transaction (exactly-once: a crash loses and repeats nothing);
 * wakes on the event store's NOTIFY instead of polling;
 * reads and decodes each stretch of the log once for all its projections
-  (:class:`EventReader`), so N projections do not cost N decodes;
+  (:class:`EventReader`), so N projections do not cost N decodes; catching up, it reads
+  and decodes the next stretch while the projection writes the last one;
 * parks an event it cannot process (with error and position) and goes on; parked
   events can be retried after a fix (:func:`retry_parked`);
 * holds a PostgreSQL advisory lock, so one process runs each projection;
@@ -185,8 +186,10 @@ class EventReader:
         self._moved: asyncio.Event | None = None
         # Where the last read that found fewer events than asked for ended (the head then).
         self._head_seen_at: int | None = None
+        self._ahead: set[asyncio.Task[None]] = set()
         self.reads = 0  # database reads, for tests and benchmarks
         self.decoded = 0  # events decoded, likewise
+        self.read_ahead_reads = 0  # of those reads, the ones done ahead (read_ahead)
 
     async def after(
         self, conn: asyncpg.Connection, position: int, limit: int, follower: str | None = None
@@ -260,9 +263,68 @@ class EventReader:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._moved.wait(), remaining)
 
-    async def _read(self, conn: asyncpg.Connection, position: int, limit: int) -> list[LogItem]:
+    def read_ahead(self, pool: asyncpg.Pool, position: int, limit: int) -> None:
+        """Start reading up to ``limit`` events after ``position`` in the background.
+
+        For a projection catching up: while it writes a batch (PostgreSQL's work), this
+        process reads and decodes the next one (Python's), so the two overlap instead of
+        taking turns. Nothing happens if that stretch is cached, being read, or past the
+        head as last seen. Whoever then asks for it waits for this read (see
+        :meth:`after`); if it fails, they read for themselves.
+        """
+        if (
+            position in self._inflight
+            or position == self._head_seen_at
+            or self._from_cache(position, 1)
+        ):
+            return
         future: asyncio.Future[list[LogItem]] = asyncio.get_running_loop().create_future()
-        self._inflight.setdefault(position, future)
+        self._inflight[position] = future
+        task = asyncio.create_task(self._read_ahead(pool, position, limit, future))
+        self._ahead.add(task)
+        task.add_done_callback(self._ahead.discard)
+
+    async def _read_ahead(
+        self,
+        pool: asyncpg.Pool,
+        position: int,
+        limit: int,
+        future: asyncio.Future[list[LogItem]],
+    ) -> None:
+        try:
+            async with pool.acquire() as conn:
+                await self._read(conn, position, limit, future)
+            self.read_ahead_reads += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The asker reads for itself (the future is cancelled); nothing is lost.
+            log.debug("reading ahead from %s failed", position, exc_info=True)
+        finally:
+            if not future.done():
+                future.cancel()
+            if self._inflight.get(position) is future:
+                del self._inflight[position]
+
+    async def close(self) -> None:
+        """Stop the reads ahead still running (the runner is stopping)."""
+        tasks = list(self._ahead)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _read(
+        self,
+        conn: asyncpg.Connection,
+        position: int,
+        limit: int,
+        future: asyncio.Future[list[LogItem]] | None = None,
+    ) -> list[LogItem]:
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._inflight.setdefault(position, future)
         try:
             rows = await event_log.fetch_after(conn, position, limit)
             self.reads += 1
@@ -370,6 +432,7 @@ class ProjectionRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self._reader.close()
         if self._home is not None:
             home, self._home = self._home, None
             with contextlib.suppress(Exception):
@@ -446,11 +509,10 @@ class ProjectionRunner:
                     position = await tracking.ensure_row(conn, projection.name)
                 items = await self._reader.after(conn, position, limit, projection.name)
                 # Full: behind the head, so the next batch may be bigger; else live again.
-                limit = (
-                    min(2 * limit, self._max_batch_size)
-                    if len(items) >= limit
-                    else self._batch_size
-                )
+                behind = len(items) >= limit
+                limit = min(2 * limit, self._max_batch_size) if behind else self._batch_size
+                if behind:
+                    self._reader.read_ahead(self._pool, items[-1].position, limit)
                 if items:
                     try:
                         position = await write_batch(conn, projection, position, items)

@@ -1,5 +1,6 @@
 """Catching up fast (issue 4): bigger batches while behind, one decode for all projections,
-COPY for the timeline, and the risk model's shortcut for events no rule looks at.
+the next stretch read while a batch is written, and the risk model's shortcut for events
+no rule looks at.
 
 Real PostgreSQL, the real runner; no timings asserted, only what was read and written.
 """
@@ -109,6 +110,28 @@ async def test_projections_catching_up_together_decode_the_log_once(
     assert runner.reader.decoded == top
     for projection in (slow, *fast):
         assert [p for b in projection.batches for p in b] == list(range(1, top + 1))
+    async with pool.acquire() as conn:
+        assert await timeline_rows(conn) == await expected_rows(conn, about)
+
+
+async def test_the_next_stretch_is_read_while_a_batch_is_written(
+    app: FollowUpApplication, pool: asyncpg.Pool
+) -> None:
+    about = write_tenants(app, 60)  # 306 events
+    # Slow to write: each batch's pause leaves time to read the next stretch meanwhile.
+    projection = Batches(RiskTimelineProjection(), pause_s=0.05)
+    runner = ProjectionRunner(pool, [projection], batch_size=5, max_batch_size=40)
+    await runner.start()
+    try:
+        top = await all_at_head(pool, [projection.name])
+    finally:
+        await runner.stop()
+    reader = runner.reader
+    # Every full batch but the last started a read ahead, and the next batch came from it.
+    assert reader.read_ahead_reads >= len(projection.batches) - 2 > 0
+    # Read once, applied once, in order.
+    assert reader.decoded == top
+    assert [p for b in projection.batches for p in b] == list(range(1, top + 1))
     async with pool.acquire() as conn:
         assert await timeline_rows(conn) == await expected_rows(conn, about)
 
