@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import psycopg
 import pytest
 from litestar.testing import TestClient
 
-from backend.auth import access_log
+from backend.auth import access_log, access_middleware
 from backend.auth.access_log import AccessAction
 from backend.auth.roles import Principal, Role
 from backend.database import DatabaseUrl
 from domain.services import Service
-from tests.api import assert_problem
+from tests.api import assert_problem, head_position, post, tenant_in_follow_up
 from tests.auth_api import in_app, signed_in
+from tests.rent_api import (
+    FBE,
+    NAV,
+    consent_to_nav,
+    get_case,
+    housed,
+    registered_tenant,
+    rent_case,
+    step,
+)
 
 TENANT_A = uuid.UUID("00000000-0000-4000-8000-0000000000a1")
 TENANT_B = uuid.UUID("00000000-0000-4000-8000-0000000000b1")
@@ -185,3 +196,278 @@ def test_an_unknown_action_is_refused_by_the_table(database: DatabaseUrl) -> Non
             "INSERT INTO access_log (at, user_id, service, roles, action, endpoint, status) "
             "VALUES (now(), gen_random_uuid(), 'nav', '{}', 'delete', 'x', 200)"
         )
+
+
+# --- lists: one row per tenant shown on the page ---------------------------------------------
+
+LEAD = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "tiltaksteamet"}
+CARE_STAFF = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "omsorg"}
+COORDINATOR = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "koordinerende_enhet"}
+FIELD_WORKER = {
+    "x-folgja-user": str(uuid.uuid4()),
+    "x-folgja-service": "tiltaksteamet",
+    "x-folgja-role": "field_worker",
+}
+
+
+def followed_by(client: TestClient, worker: dict[str, str]) -> uuid.UUID:
+    """A tenant the outreach team is responsible for, with ``worker`` as contact."""
+    tenant_id = tenant_in_follow_up(client)
+    body = {"service": "tiltaksteamet", "contact_worker_id": worker["x-folgja-user"]}
+    post(client, f"/tenants/{tenant_id}/responsibility", body, LEAD)
+    return tenant_id
+
+
+def read_list(
+    client: TestClient, path: str, who: dict[str, str], **params: Any
+) -> list[dict[str, Any]]:
+    """Reads a list at the log's head; its items (``items`` of a page)."""
+    response = client.get(
+        path, params={"min_position": head_position(client), **params}, headers=who
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def list_reads(
+    client: TestClient, who: dict[str, str], endpoint: str
+) -> list[tuple[uuid.UUID | None, str | None, str, int]]:
+    """(tenant, record id, action, status) of every entry by ``who`` at ``endpoint``."""
+    rows = in_app(
+        client,
+        lambda c: c.fetch(
+            "SELECT tenant_id, record_id, action, status FROM access_log "
+            "WHERE user_id = $1 AND endpoint = $2 ORDER BY id",
+            uuid.UUID(who["x-folgja-user"]),
+            endpoint,
+        ),
+    )
+    return [(r["tenant_id"], r["record_id"], r["action"], r["status"]) for r in rows]
+
+
+def reads_of(tenants: set[uuid.UUID] | list[uuid.UUID]) -> list[tuple[uuid.UUID, None, str, int]]:
+    return sorted(((t, None, "read", 200) for t in tenants), key=str)
+
+
+TEAM = "GET /caseload/teams/{service}"
+WORKER_CASELOAD = "GET /caseload/workers/{worker_id}"
+
+
+def test_a_team_caseload_logs_each_tenant_on_the_page_and_no_other(client: TestClient) -> None:
+    first, second = followed_by(client, FIELD_WORKER), followed_by(client, FIELD_WORKER)
+    page = read_list(client, "/caseload/teams/tiltaksteamet", LEAD, limit=1)
+    [shown] = [uuid.UUID(e["tenant_id"]) for e in page]
+    assert shown in {first, second}
+    assert list_reads(client, LEAD, TEAM) == reads_of([shown])
+
+    everyone = read_list(client, "/caseload/teams/tiltaksteamet", LEAD)
+    assert {uuid.UUID(e["tenant_id"]) for e in everyone} == {first, second}
+    assert sorted(list_reads(client, LEAD, TEAM), key=str) == sorted(
+        reads_of([shown]) + reads_of([first, second]), key=str
+    )
+
+
+def test_a_workers_caseload_logs_the_workers_tenants_shown(client: TestClient) -> None:
+    mine = {followed_by(client, FIELD_WORKER), followed_by(client, FIELD_WORKER)}
+    followed_by(client, LEAD)  # another contact's tenant: not on this caseload
+    path = f"/caseload/workers/{FIELD_WORKER['x-folgja-user']}"
+    page = read_list(client, path, FIELD_WORKER, limit=1)
+    shown = {uuid.UUID(e["tenant_id"]) for e in page}
+    assert len(shown) == 1 and shown < mine
+    assert list_reads(client, FIELD_WORKER, WORKER_CASELOAD) == reads_of(shown)
+
+    # The next page: only the other tenant is added.
+    cursor_page = client.get(
+        path, params={"limit": 1, "min_position": head_position(client)}, headers=FIELD_WORKER
+    ).json()
+    rest = read_list(client, path, FIELD_WORKER, limit=1, cursor=cursor_page["next_cursor"])
+    assert {uuid.UUID(e["tenant_id"]) for e in rest} == mine - shown
+    logged = [t for t, *_ in list_reads(client, FIELD_WORKER, WORKER_CASELOAD)]
+    assert sorted(logged, key=str) == sorted([*shown, *shown, *(mine - shown)], key=str)
+
+
+def test_an_empty_caseload_and_a_refused_one_write_no_tenant_rows(client: TestClient) -> None:
+    assert read_list(client, "/caseload/teams/tiltaksteamet", LEAD) == []
+    assert list_reads(client, LEAD, TEAM) == []
+
+    followed_by(client, FIELD_WORKER)
+    refused = client.get("/caseload/teams/tiltaksteamet", headers=CARE_STAFF)
+    assert_problem(refused, 403, "authorization", "own_service")
+    assert list_reads(client, CARE_STAFF, TEAM) == []
+
+
+def test_the_tenants_without_a_service_are_logged_as_shown(client: TestClient) -> None:
+    waiting = {tenant_in_follow_up(client), tenant_in_follow_up(client)}
+    followed_by(client, FIELD_WORKER)  # has a service: not on the list
+    page = read_list(client, "/tenants/without-responsible-service", LEAD)
+    assert {uuid.UUID(e["tenant_id"]) for e in page} == waiting
+    endpoint = "GET /tenants/without-responsible-service"
+    assert sorted(list_reads(client, LEAD, endpoint), key=str) == reads_of(waiting)
+
+
+def raised_concern(client: TestClient, tenant_id: uuid.UUID | None) -> str:
+    concern_id = str(uuid.uuid4())
+    body: dict[str, Any] = {
+        "concern_id": concern_id,
+        "category": "neighbour_conflict",
+        "description": "naboen klager",
+    }
+    if tenant_id is None:
+        dwelling_id, _ = housed(client, registered_tenant(client))
+        body["dwelling_id"] = str(dwelling_id)
+    else:
+        body["tenant_id"] = str(tenant_id)
+    post(client, "/concerns", body, FBE)
+    return concern_id
+
+
+def test_the_concern_tracker_logs_each_tenant_shown_with_the_concern(
+    client: TestClient,
+) -> None:
+    first, second = registered_tenant(client), registered_tenant(client)
+    concerns = {raised_concern(client, first): first, raised_concern(client, second): second}
+    endpoint = "GET /concerns"
+    [row] = read_list(client, "/concerns", FBE, limit=1)
+    assert list_reads(client, FBE, endpoint) == [
+        (concerns[row["concern_id"]], row["concern_id"], "read", 200)
+    ]
+
+    # A second concern about the same tenant: the tenant once, about no single concern.
+    again = raised_concern(client, first)
+    raised_concern(client, None)  # about an address alone: no tenant to log
+    rows = read_list(client, "/concerns", FBE)
+    assert {r["concern_id"] for r in rows} >= {*concerns, again}
+    newest = list_reads(client, FBE, endpoint)[1:]
+    assert sorted(newest, key=str) == sorted(
+        [(first, None, "read", 200), (second, concerns_of(concerns, second), "read", 200)],
+        key=str,
+    )
+
+
+def concerns_of(concerns: dict[str, uuid.UUID], tenant_id: uuid.UUID) -> str:
+    [concern] = [c for c, t in concerns.items() if t == tenant_id]
+    return concern
+
+
+def test_an_empty_tracker_writes_nothing(client: TestClient) -> None:
+    assert read_list(client, "/concerns", FBE) == []
+    assert list_reads(client, FBE, "GET /concerns") == []
+
+
+def announced(client: TestClient, to_service: str, effective_on: str = "2026-04-01") -> str:
+    handover_id = str(uuid.uuid4())
+    body = {
+        "handover_id": handover_id,
+        "tenant_id": str(tenant_in_follow_up(client)),
+        "from_service": "kriminalomsorgen",
+        "to_service": to_service,
+        "kind": "release_from_prison",
+        "effective_on": effective_on,
+    }
+    post(client, "/handovers", body, PRISON)
+    return handover_id
+
+
+PRISON = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "kriminalomsorgen"}
+BOARD = "GET /handover-board"
+
+
+def handover_tenant(client: TestClient, handover_id: str) -> uuid.UUID:
+    response = client.get(f"/handovers/{handover_id}", headers=COORDINATOR)
+    assert response.status_code == 200, response.text
+    return uuid.UUID(response.json()["tenant_id"])
+
+
+def test_the_handover_board_logs_each_tenant_shown_with_the_handover(
+    client: TestClient,
+) -> None:
+    handovers = [announced(client, "tiltaksteamet"), announced(client, "omsorg", "2026-04-02")]
+    tenants = {h: handover_tenant(client, h) for h in handovers}
+    # A field worker's board: the outreach team's handover, not omsorg's.
+    [row] = read_list(client, "/handover-board", FIELD_WORKER)
+    assert row["handover_id"] == handovers[0]
+    assert list_reads(client, FIELD_WORKER, BOARD) == [
+        (tenants[handovers[0]], handovers[0], "read", 200)
+    ]
+
+    # A lead's board also shows the tenants no service is responsible for. With limit=1
+    # one handover is on the page, and both tenants wait for a service: each tenant once,
+    # about no single record (the one on the page is shown twice: handover and gap list).
+    board = client.get(
+        "/handover-board",
+        params={"min_position": head_position(client), "limit": 1},
+        headers=COORDINATOR,
+    ).json()
+    assert [h["handover_id"] for h in board["items"]] == [handovers[0]]
+    waiting = {uuid.UUID(e["tenant_id"]) for e in board["without_responsible_service"]["items"]}
+    assert waiting == set(tenants.values())
+    assert sorted(list_reads(client, COORDINATOR, BOARD), key=str) == reads_of(waiting)
+
+    # The next page shows the other handover, without the gap list: its tenant only.
+    rest = read_list(client, "/handover-board", COORDINATOR, limit=1, cursor=board["next_cursor"])
+    assert [h["handover_id"] for h in rest] == [handovers[1]]
+    assert list_reads(client, COORDINATOR, BOARD)[2:] == [
+        (tenants[handovers[1]], handovers[1], "read", 200)
+    ]
+
+
+def test_an_empty_handover_board_writes_nothing(client: TestClient) -> None:
+    board = client.get("/handover-board", headers=COORDINATOR)
+    assert board.status_code == 200 and board.json()["items"] == []
+    assert list_reads(client, COORDINATOR, BOARD) == []
+
+
+def notified(client: TestClient) -> tuple[uuid.UUID, str]:
+    tenant_id = registered_tenant(client)
+    consent_to_nav(client, tenant_id, uuid.uuid4())
+    case_id = rent_case(client, tenant_id)
+    step(client, case_id, "arrears", {"month": "2026-02", "amount_nok": 8500})
+    [notice] = [n["notification_id"] for n in get_case(client, case_id)["nav_notices"]]
+    return tenant_id, str(notice)
+
+
+def test_the_nav_inbox_logs_each_tenant_shown_with_the_notification(
+    client: TestClient,
+) -> None:
+    assert read_list(client, "/nav-inbox", NAV) == []
+    assert list_reads(client, NAV, "GET /nav-inbox") == []  # an empty inbox writes nothing
+
+    notices = dict(notified(client) for _ in range(2))
+    [row] = read_list(client, "/nav-inbox", NAV, limit=1)
+    tenant = uuid.UUID(row["tenant_id"])
+    assert list_reads(client, NAV, "GET /nav-inbox") == [(tenant, notices[tenant], "read", 200)]
+    other = next(t for t in notices if t != tenant)
+    assert not [e for e in list_reads(client, NAV, "GET /nav-inbox") if e[0] == other]
+
+
+def test_a_tenants_access_log_lists_the_boards_that_showed_them(client: TestClient) -> None:
+    tenant_id = followed_by(client, FIELD_WORKER)
+    read_list(client, "/caseload/teams/tiltaksteamet", LEAD)
+    admin = signed_in(client, "root", Role.ADMIN, service=Service.ADMIN)
+    log = client.get("/admin/access-log", params={"tenant_id": str(tenant_id)}, headers=admin)
+    assert log.status_code == 200, log.text
+    board_reads = [
+        (e["user_id"], e["action"], e["record_id"], e["status"])
+        for e in log.json()["items"]
+        if e["endpoint"] == TEAM
+    ]
+    assert board_reads == [(LEAD["x-folgja-user"], "read", None, 200)]
+
+
+def test_a_list_is_not_answered_if_its_rows_cannot_be_logged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    followed_by(client, FIELD_WORKER)
+    position = head_position(client)
+
+    async def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the access log is unavailable")
+
+    monkeypatch.setattr(access_middleware, "record_accesses", broken)
+    response = client.get(
+        "/caseload/teams/tiltaksteamet", params={"min_position": position}, headers=LEAD
+    )
+    assert response.status_code == 500
+    assert response.json()["type"].endswith("/access-log-unavailable")
+    assert "Test Beboer" not in response.text  # no tenant's data was sent

@@ -11,6 +11,13 @@ body's own ``*_id``), the status, and the caller's device. Refused attempts by a
 caller (403, 404, 422, ...) are logged as well; a request without a verified caller (401)
 is not, since there is no one to name.
 
+A list answer (caseloads, the concern tracker, the handover board, NAV's inbox, the
+tenants without a responsible service) is about every tenant on the page it returns: its
+handler names them (``access_log.show_tenants``), and a successful answer appends one
+``read`` row per tenant shown (with the row's record, e.g. the concern, where it names
+one), all in one INSERT. Each tenant once per request; an empty page writes nothing; a
+refused or failed list request shows no one and is logged only as above.
+
 **If the row cannot be written, the request fails** (500 ``access-log-unavailable``) and
 the handler's answer is not sent: a health-data service must not hand out personal data
 it cannot account for. A change whose events were already committed is then answered 500
@@ -31,7 +38,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from backend import problems
-from backend.auth.access_log import AccessAction, record_access
+from backend.auth.access_log import (
+    SHOWN_TENANTS_KEY,
+    AccessAction,
+    record_access,
+    record_accesses,
+    shown_entries,
+)
 from backend.auth.authorize import ABOUT_TENANT_KEY
 from backend.auth.roles import Principal
 
@@ -131,23 +144,43 @@ class AccessLogMiddleware(ASGIMiddleware):
         if principal is None:
             return
         subject = subject_of(scope)
-        if subject is None:
+        shown = _shown(scope, status, subject)
+        if subject is None and not shown:
             return
-        tenant, record_id = subject
         method = str(scope.get("method", "GET"))
-        template = scope.get("path_template") or scope["path"]
+        action = AccessAction.READ if method in READ_METHODS else AccessAction.CHANGE
+        endpoint = f"{method} {scope.get('path_template') or scope['path']}"
         runtime = scope["litestar_app"].state.runtime
         async with runtime.pool.acquire() as conn:
-            await record_access(
-                conn,
-                principal,
-                tenant,
-                AccessAction.READ if method in READ_METHODS else AccessAction.CHANGE,
-                f"{method} {template}",
-                record_id,
-                status,
-                at=runtime.clock(),
-            )
+            if shown:
+                # A list answer: every tenant shown (and the request's own), one INSERT.
+                entries = [subject, *shown] if subject is not None else shown
+                await record_accesses(
+                    conn, principal, entries, action, endpoint, status, at=runtime.clock()
+                )
+            elif subject is not None:
+                tenant, record_id = subject
+                await record_access(
+                    conn,
+                    principal,
+                    tenant,
+                    action,
+                    endpoint,
+                    record_id,
+                    status,
+                    at=runtime.clock(),
+                )
+
+
+def _shown(
+    scope: Scope, status: int, subject: tuple[UUID, str | None] | None
+) -> list[tuple[UUID, str | None]]:
+    """(tenant, record id) of each tenant a successful list answer showed, each once (the
+    request's own tenant, if it has one, is left to its own row)."""
+    noted = (scope.get("state") or {}).get(SHOWN_TENANTS_KEY)
+    if not noted or not 200 <= status < 400:
+        return []
+    return [e for e in shown_entries(noted) if subject is None or e[0] != subject[0]]
 
 
 async def _send_failure(send: Send) -> None:

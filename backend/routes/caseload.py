@@ -1,15 +1,19 @@
 """Caseloads per worker and per team (the responsible service), and the tenants nobody
-is responsible for. Risk and overdue are as of now (the server's clock)."""
+is responsible for. Risk and overdue are as of now (the server's clock).
+
+Each answer names the tenants on its page for the access log (one row per tenant shown).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
+from backend.auth.access_log import show_tenants
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.risk import RiskLevel
@@ -61,6 +65,7 @@ class CaseloadController(Controller):
     )
     async def worker(
         self,
+        request: Request[Any, Any, Any],
         worker_id: FromPath[UUID],
         runtime: NamedDependency[Runtime],
         risk_level: RiskLevels = None,
@@ -73,9 +78,11 @@ class CaseloadController(Controller):
         await _caught_up(runtime, min_position)
         filters = _filters(risk_level, overdue_only, flagged_only)
         async with runtime.pool.acquire() as conn:
-            return await caseload_for_worker(
+            page = await caseload_for_worker(
                 conn, worker_id, runtime.clock(), filters, cursor, limit
             )
+        show_tenants(request, ((e.tenant_id, None) for e in page.items))
+        return page
 
     @get(
         "/teams/{service:str}",
@@ -83,6 +90,7 @@ class CaseloadController(Controller):
     )
     async def team(
         self,
+        request: Request[Any, Any, Any],
         service: Annotated[Service, Parameter(description="The responsible service")],
         runtime: NamedDependency[Runtime],
         risk_level: RiskLevels = None,
@@ -95,7 +103,9 @@ class CaseloadController(Controller):
         await _caught_up(runtime, min_position)
         filters = _filters(risk_level, overdue_only, flagged_only)
         async with runtime.pool.acquire() as conn:
-            return await caseload_for_team(conn, service, runtime.clock(), filters, cursor, limit)
+            page = await caseload_for_team(conn, service, runtime.clock(), filters, cursor, limit)
+        show_tenants(request, ((e.tenant_id, None) for e in page.items))
+        return page
 
 
 class TenantsWithoutServiceController(Controller):
@@ -109,6 +119,7 @@ class TenantsWithoutServiceController(Controller):
     )
     async def without_responsible_service(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
@@ -116,4 +127,6 @@ class TenantsWithoutServiceController(Controller):
     ) -> Page[WithoutServiceEntry]:
         await runtime.read_model_at(CaseloadProjection.name, min_position)
         async with runtime.pool.acquire() as conn:
-            return await tenants_without_responsible_service(conn, cursor, limit)
+            page = await tenants_without_responsible_service(conn, cursor, limit)
+        show_tenants(request, ((e.tenant_id, None) for e in page.items))
+        return page

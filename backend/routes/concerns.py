@@ -3,13 +3,14 @@ list them (the concern tracker, :mod:`projections.concern_tracker`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from backend.auth.access_log import show_tenants
 from backend.auth.authorize import Access
 from backend.auth.need_to_know import board_service
 from backend.routes.params import Cursor, Limit, MinPosition
@@ -51,6 +52,7 @@ class ConcernController(Controller):
     @get("/", summary="The concern tracker: still waiting first, the longest wait first")
     async def tracker(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         access: NamedDependency[Access],
         raised_by: Annotated[
@@ -73,7 +75,7 @@ class ConcernController(Controller):
     ) -> Page[ConcernTrackerRow]:
         await runtime.read_model_at(ConcernTrackerProjection.name, min_position)
         async with runtime.pool.acquire() as conn:
-            return await concern_list(
+            page = await concern_list(
                 conn,
                 now=runtime.clock(),
                 raised_by=raised_by,
@@ -86,6 +88,9 @@ class ConcernController(Controller):
                 cursor=cursor,
                 limit=limit,
             )
+        # The access log: every tenant a concern on this page is about (not the addresses).
+        show_tenants(request, ((c.tenant_id, c.concern_id) for c in page.items))
+        return page
 
     @get("/{concern_id:uuid}", summary="A concern's current status")
     async def current(

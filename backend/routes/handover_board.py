@@ -3,14 +3,15 @@ the tenants no service is responsible for."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
+from backend.auth.access_log import show_tenants
 from backend.auth.authorize import Access
 from backend.auth.need_to_know import LEAD_ROLES, board_service
 from backend.routes.params import Cursor, Limit, MinPosition
@@ -39,6 +40,7 @@ class HandoverBoardController(Controller):
     )
     async def board(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         access: NamedDependency[Access],
         status: Annotated[
@@ -73,8 +75,10 @@ class HandoverBoardController(Controller):
                 cursor=cursor,
                 limit=limit,
             )
+            show_tenants(request, ((h.tenant_id, h.handover_id) for h in board.items))
             # The tenants nobody follows are for the leads, who assign them.
             if cursor is not None or not access.principal.has_any(*LEAD_ROLES):
                 return board
             gap = await tenants_without_responsible_service(conn, None, GAP_PAGE_SIZE)
+        show_tenants(request, ((e.tenant_id, None) for e in gap.items))
         return msgspec.structs.replace(board, without_responsible_service=gap)

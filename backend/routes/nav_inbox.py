@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, Parameter
 
+from backend.auth.access_log import show_tenants
 from backend.auth.need_to_know import nav_inbox_current
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
@@ -24,6 +25,7 @@ class NavInboxController(Controller):
     @get("/", summary="NAV notifications: unacknowledged first, the longest waiting first")
     async def inbox(
         self,
+        request: Request[Any, Any, Any],
         runtime: NamedDependency[Runtime],
         acknowledged: FromQuery[bool | None] = None,
         answered: FromQuery[bool | None] = None,
@@ -41,7 +43,7 @@ class NavInboxController(Controller):
         # last request must already be seen.
         await nav_inbox_current(runtime)
         async with runtime.pool.acquire() as conn:
-            return await inbox(
+            page = await inbox(
                 conn,
                 now=runtime.clock(),
                 acknowledged=acknowledged,
@@ -53,3 +55,5 @@ class NavInboxController(Controller):
                 cursor=cursor,
                 limit=limit,
             )
+        show_tenants(request, ((n.tenant_id, n.notification_id) for n in page.items))
+        return page
