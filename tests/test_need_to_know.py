@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from backend.auth import access_log
 from tests.api import assert_problem, head_position, post
 from tests.auth_api import in_app
-from tests.rent_api import FBE, NAV, consent_to_nav, get_case, rent_case, step
+from tests.rent_api import FBE, NAV, consent_to_nav, get_case, housed, rent_case, step
 
 LEAD = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "tiltaksteamet"}
 
@@ -301,3 +301,37 @@ def test_the_receiving_service_sees_the_tenant_to_decide_and_no_more(client: Tes
     assert client.get(f"/tenants/{tenant_id}/handovers", params=settled, headers=LEAD).is_success
     after = client.get(f"/tenants/{tenant_id}", headers=CARE_STAFF)
     assert_problem(after, 404, "tenant_id", "must_exist")
+
+
+# --- who lives at a dwelling: only for those with a view of the resident ---------------------
+
+
+def test_who_lives_at_a_dwelling_is_shown_only_to_those_who_may_see_the_tenant(
+    client: TestClient,
+) -> None:
+    tenant_id = tenant_of(client, ANNE)
+    dwelling_id, lease_id = housed(client, tenant_id)
+    path = f"/dwellings/{dwelling_id}"
+    resident = {"tenant_id": str(tenant_id), "active_lease_id": str(lease_id)}
+
+    for who in (ANNE, FBE):  # the contact worker; the property manager
+        answer = as_(client, who, path).json()
+        assert {k: answer[k] for k in resident} == resident
+    # Another service's staff: the address and the flag, not who lives there.
+    other = as_(client, CARE_STAFF, path)
+    assert other.status_code == 200
+    assert other.json()["address"] == "Strandgata 12"
+    assert "safety_flag" in other.json()
+    assert not set(resident) & set(other.json())
+
+    page = in_app(client, lambda conn: access_log.for_tenant(conn, tenant_id))
+    readers = {str(e.user_id) for e in page.items if e.endpoint == "GET /dwellings/{dwelling_id}"}
+    assert readers == {ANNE["x-folgja-user"], FBE["x-folgja-user"]}
+
+
+def test_a_vacant_dwelling_says_so_to_everyone(client: TestClient) -> None:
+    dwelling_id = uuid.uuid4()
+    body = {"dwelling_id": str(dwelling_id), "address": "Tomgata 1", "owner": "municipal"}
+    post(client, "/dwellings", body, FBE)
+    answer = as_(client, CARE_STAFF, f"/dwellings/{dwelling_id}").json()
+    assert (answer["tenant_id"], answer["active_lease_id"]) == (None, None)

@@ -30,9 +30,18 @@ from backend.auth import store
 from backend.auth.errors import Forbidden
 from backend.auth.guards import authenticate, is_public
 from backend.auth.need_to_know import nav_inbox_current, standing_of, views_on
-from backend.auth.policy import TENANT_FIELDS, VIEW_PREFERENCE, Rule, Subject, View, rule_for
+from backend.auth.policy import (
+    RESIDENT_FIELDS,
+    TENANT_FIELDS,
+    VIEW_PREFERENCE,
+    Rule,
+    Subject,
+    View,
+    rule_for,
+)
 from backend.auth.roles import Principal, Role, SignIn
 from backend.runtime import Runtime
+from domain.dwelling import Dwelling
 from domain.errors import UnknownAggregate
 from domain.services import Service
 from domain.tenant import Tenant
@@ -59,6 +68,13 @@ class _TenantRef(msgspec.Struct):
 
 
 _tenant_ref = msgspec.json.Decoder(_TenantRef)
+
+
+class _Resident(msgspec.Struct, frozen=True):
+    """A dwelling seen as a record of its resident."""
+
+    tenant_id: UUID
+    id: UUID
 
 
 def _hidden(field: str, what: str, record_id: object) -> UnknownAggregate:
@@ -204,6 +220,17 @@ async def _record_view(
                 if await nav_basis_holds(conn, runtime.today(), notification_id=notice.id):
                     return View.NAV
         return await through(notice, "notification_id", "notification")
+    if subject is Subject.DWELLING:
+        dwelling = await runtime.load(commands.dwelling, params["dwelling_id"])
+        if dwelling is None or dwelling.tenant_id is None:
+            return None  # missing (the handler answers) or vacant: nobody to show
+        try:
+            return await through(_Resident(dwelling.tenant_id, dwelling.id), "dwelling_id", "")
+        except UnknownAggregate:
+            # No need to know the resident: the dwelling (address, safety flag) without
+            # them, and nothing about them was read, so nothing is logged against them.
+            connection.state.pop(ABOUT_TENANT_KEY, None)
+            return None
     raise AssertionError(f"no check for subject {subject}")
 
 
@@ -226,6 +253,17 @@ def current_access(request: Request[Any, Any, Any]) -> Access:
 
 
 ACCESS_DEPENDENCY = {"access": Provide(current_access, sync_to_thread=False)}
+
+
+def dwelling_fields(access: Access, dwelling: Dwelling) -> dict[str, Any]:
+    """The dwelling, with who lives there only for a caller with a view of them.
+
+    The fields are left out, not null: null says the dwelling is vacant.
+    """
+    whole: dict[str, Any] = msgspec.to_builtins(dwelling)
+    if dwelling.tenant_id is None or access.view is not None:
+        return whole
+    return {k: v for k, v in whole.items() if k not in RESIDENT_FIELDS}
 
 
 def tenant_fields(access: Access, tenant: Tenant) -> dict[str, Any]:

@@ -57,6 +57,9 @@ class Subject(StrEnum):
     LEASE = "lease"
     HANDOVER = "handover"  # the handover's tenant; or the caller's service is named in it
     NAV_NOTIFICATION = "nav_notification"  # NAV: this notification's basis must hold
+    # The path's {dwelling_id} → its resident, if any: a caller with none of the rule's
+    # views of the resident still gets the dwelling, without who lives there.
+    DWELLING = "dwelling"
     WORKER = "worker"  # the path's {worker_id}: oneself, or a worker of one's own service
     TEAM = "team"  # the path's {service}: one's own service
 
@@ -90,6 +93,7 @@ FULL = (View.FULL,)
 FOLLOW_OR_HANDOVER = (View.FULL, View.HANDOVER)
 HOUSING = (View.FULL, View.PROPERTY)
 RENT_READERS = (View.FULL, View.PROPERTY, View.NAV)
+RESIDENT_READERS = (View.FULL, View.HANDOVER, View.PROPERTY)
 
 S = Subject
 
@@ -128,7 +132,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     # --- dwellings and safety flags --------------------------------------------------------
     # The outreach team registers and flags privately let homes too.
     ("POST", "/dwellings"): rule((PM, TL)),
-    ("GET", "/dwellings/{dwelling_id:uuid}"): rule(STAFF),
+    ("GET", "/dwellings/{dwelling_id:uuid}"): rule(STAFF, S.DWELLING, RESIDENT_READERS),
     ("POST", "/dwellings/{dwelling_id:uuid}/safety-flag"): rule((PM, TL)),
     ("POST", "/dwellings/{dwelling_id:uuid}/safety-flag/change"): rule((PM, TL)),
     ("POST", "/dwellings/{dwelling_id:uuid}/safety-flag/review"): rule((PM, TL)),
@@ -222,6 +226,10 @@ TENANT_FIELDS: dict[View, frozenset[str] | None] = {
     ),
     View.NAV: frozenset({"id", "full_name", "birth_date"}),
 }
+
+# The fields of a dwelling (``GET /dwellings/{id}``) that say who lives there: only for a
+# caller with a view of that resident (:data:`Subject.DWELLING`).
+RESIDENT_FIELDS = frozenset({"tenant_id", "active_lease_id"})
 
 # When a caller holds several views (a user with two roles), the answer uses the first.
 VIEW_PREFERENCE: tuple[View, ...] = (View.FULL, View.HANDOVER, View.PROPERTY, View.NAV)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from backend.auth.authorize import Access, dwelling_fields
 from backend.runtime import Runtime
 from domain.application import CommandResult
 from domain.dwelling import Dwelling
@@ -38,16 +40,24 @@ class DwellingController(Controller):
     ) -> CommandResult:
         return await runtime.command(runtime.commands.register_dwelling, data, actor)
 
-    @get("/{dwelling_id:uuid}", summary="A dwelling's current state, with its safety flag")
+    @get(
+        "/{dwelling_id:uuid}",
+        summary="A dwelling's current state, with its safety flag",
+        description="Who lives there (tenant_id, active_lease_id) only for a caller with a "
+        "view of that tenant (docs/access.md, 'Fields'); the fields are left out otherwise.",
+    )
     async def current(
-        self, dwelling_id: FromPath[UUID], runtime: NamedDependency[Runtime]
-    ) -> Dwelling:
-        dwelling = await runtime.load(runtime.commands.dwelling, dwelling_id)
+        self,
+        dwelling_id: FromPath[UUID],
+        runtime: NamedDependency[Runtime],
+        access: NamedDependency[Access],
+    ) -> dict[str, Any]:
+        dwelling: Dwelling | None = await runtime.load(runtime.commands.dwelling, dwelling_id)
         if dwelling is None:
             raise UnknownAggregate(
                 "dwelling_id", "must_exist", f"no dwelling with id {dwelling_id}"
             )
-        return dwelling
+        return dwelling_fields(access, dwelling)
 
     @post("/{dwelling_id:uuid}/safety-flag", summary="Flag the address two-person or no-entry")
     async def set_flag(
