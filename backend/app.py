@@ -28,7 +28,7 @@ from backend.routes.handovers import HandoverController, TenantResponsibilityCon
 from backend.routes.health import HealthController
 from backend.routes.nav import NavNotificationController
 from backend.routes.nav_inbox import NavInboxController
-from backend.routes.rent import RentCaseController
+from backend.routes.rent import RentCaseController, TenantRentCasesController
 from backend.routes.risk import RiskController
 from backend.routes.safety_register import SafetyRegisterController
 from backend.routes.tenants import TenantController
@@ -85,6 +85,7 @@ def create_app(
             LeaseController,
             ConcernController,
             RentCaseController,
+            TenantRentCasesController,
             NavNotificationController,
             ConsentController,
             SafetyRegisterController,

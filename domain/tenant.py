@@ -78,6 +78,9 @@ class Tenant(msgspec.Struct, frozen=True, kw_only=True):
     responsibility_gap_since: datetime | None = None
     dwelling_id: UUID | None = None
     lease_id: UUID | None = None
+    # Every lease the tenant has lived under, oldest first (each lease's rent case is
+    # found from it: :func:`domain.rent.rent_case_id_for`).
+    lease_ids: tuple[UUID, ...] = ()
     consents: tuple[Consent, ...] = ()
     nav_notice_opted_out_on: date | None = None
     individual_plan: IndividualPlan | None = None
@@ -125,7 +128,12 @@ def evolve(state: Tenant | None, event: TenantEvent) -> Tenant:
                 responsibility_gap_since=event.meta.occurred_at,
             )
         case TenantMovedIn():
-            return change(s, dwelling_id=event.dwelling_id, lease_id=event.lease_id)
+            leases = s.lease_ids
+            if event.lease_id not in leases:
+                leases = (*leases, event.lease_id)
+            return change(
+                s, dwelling_id=event.dwelling_id, lease_id=event.lease_id, lease_ids=leases
+            )
         case TenantMovedOut():
             return change(s, dwelling_id=None, lease_id=None)
         case ConsentGiven():

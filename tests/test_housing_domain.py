@@ -340,6 +340,18 @@ def test_ending_a_lease_vacates_the_dwelling_and_moves_the_tenant_out() -> None:
     assert tenants.evolve(tenant, moved_out[0]).dwelling_id is None
 
 
+def test_a_tenant_keeps_every_lease_they_lived_under_oldest_first() -> None:
+    first, dwelling, tenant = lease_of(registered_dwelling(), tenant_in_follow_up())
+    ended = leases.end(first, date(2026, 9, 5), LeaseEndReason.TRANSFERRED, meta(FBE))
+    _, moved_out = leases.move_out(ended, dwelling, tenant)
+    tenant = tenants.evolve(tenant, moved_out)
+    assert (tenant.lease_id, tenant.lease_ids) == (None, (first.id,))
+
+    second, _, tenant = lease_of(registered_dwelling(), tenant)
+
+    assert (tenant.lease_id, tenant.lease_ids) == (second.id, (first.id, second.id))
+
+
 def test_ending_a_lease_of_a_tenant_who_already_moved_out_only_vacates() -> None:
     lease, dwelling, tenant = lease_of(registered_dwelling(), tenant_in_follow_up())
     gone = tenants.evolve(tenant, tenants.move_out(tenant, date(2026, 4, 1), meta()))

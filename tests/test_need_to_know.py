@@ -188,6 +188,7 @@ def test_the_property_manager_gets_the_tenant_without_follow_up_or_health(
         "contact_worker_id",
         "dwelling_id",
         "lease_id",
+        "lease_ids",
     }
     assert fbe["contact_worker_id"] == ANNE["x-folgja-user"]  # whom to call
     # Visit notes, the timeline and the risk are the follow-up's, never FBE's.

@@ -443,3 +443,32 @@ def test_an_unknown_rent_case_is_404(client):
         f"/rent-cases/{missing}/arrears", json={"month": "2026-02", "amount_nok": 1}, headers=FBE
     )
     assert_problem(response, 404, "rent_case_id", "must_exist")
+
+
+def test_a_tenants_rent_cases_are_listed_one_per_lease_the_newest_lease_first(client):
+    tenant_id = registered_tenant(client)
+    assert client.get(f"/tenants/{tenant_id}/rent-cases", headers=FBE).json() == []
+
+    _, first_lease = housed(client, tenant_id, starts_on="2025-01-01")
+    first = rent_case(client, tenant_id, first_lease)
+    step(client, first, "arrears", {"month": "2026-02", "amount_nok": 8000})
+    ended = {"ended_on": "2025-12-31", "reason": "transferred"}
+    post(client, f"/leases/{first_lease}/end", ended, FBE)
+    _, second_lease = housed(client, tenant_id, starts_on="2026-01-01")
+    second = rent_case(client, tenant_id, second_lease)
+    rent_case(client, registered_tenant(client))  # another tenant's: not listed
+
+    listed = client.get(f"/tenants/{tenant_id}/rent-cases", headers=FBE)
+
+    assert listed.status_code == 200
+    cases = listed.json()
+    assert [(c["id"], c["lease_id"]) for c in cases] == [
+        (str(second), str(second_lease)),
+        (str(first), str(first_lease)),
+    ]
+    assert cases[1] == get_case(client, first)  # the same answer as the case itself
+
+
+def test_the_rent_cases_of_an_unknown_tenant_are_not_found(client):
+    response = client.get(f"/tenants/{uuid.uuid4()}/rent-cases", headers=FBE)
+    assert_problem(response, 404, "tenant_id", "must_exist")

@@ -145,6 +145,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/leases/{lease_id:uuid}/end"): rule((PM, TL), S.LEASE, HOUSING),
     ("POST", "/rent-cases"): rule((PM,)),
     ("GET", "/rent-cases/{rent_case_id:uuid}"): rule((*STAFF, NAVO), S.RENT_CASE, RENT_READERS),
+    ("GET", "/tenants/{tenant_id:uuid}/rent-cases"): rule((*STAFF, NAVO), S.TENANT, RENT_READERS),
     ("POST", "/rent-cases/{rent_case_id:uuid}/arrears"): rule((PM,), S.RENT_CASE, HOUSING),
     # NAV, once told, records a repayment agreement and draws the rent from benefits.
     ("POST", "/rent-cases/{rent_case_id:uuid}/repayment-agreement"): rule(
@@ -222,6 +223,7 @@ TENANT_FIELDS: dict[View, frozenset[str] | None] = {
             "contact_worker_id",
             "dwelling_id",
             "lease_id",
+            "lease_ids",
         }
     ),
     View.NAV: frozenset({"id", "full_name", "birth_date"}),

@@ -154,3 +154,14 @@ class RentCaseController(Controller):
         runtime: NamedDependency[Runtime],
     ) -> CommandResult:
         return await runtime.command(runtime.commands.cancel_eviction, rent_case_id, data, actor)
+
+
+class TenantRentCasesController(Controller):
+    path = "/tenants/{tenant_id:uuid}/rent-cases"
+    tags = ["rent"]
+
+    @get("/", summary="The tenant's rent cases, one per lease, the newest lease first")
+    async def of_tenant(
+        self, tenant_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+    ) -> list[RentCase]:
+        return await runtime.load(runtime.commands.rent_cases_of, tenant_id)

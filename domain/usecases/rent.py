@@ -44,6 +44,12 @@ class RentUseCases(HousingRecords):
     def existing_rent_case(self, rent_case_id: UUID) -> rents.RentCase:
         return rents.require(self.rent_case(rent_case_id), rent_case_id)
 
+    def rent_cases_of(self, tenant_id: UUID) -> list[rents.RentCase]:
+        """The rent cases of every lease the tenant has lived under, the newest lease first."""
+        tenant = self.existing_tenant(tenant_id)
+        found = (self.rent_case(rents.rent_case_id_for(lease)) for lease in tenant.lease_ids)
+        return [case for case in reversed(list(found)) if case is not None]
+
     def open_rent_case(self, cmd: OpenRentCase, actor: Actor, now: datetime) -> CommandResult:
         """Open the rent case of the tenant's active lease.
 
