@@ -37,7 +37,13 @@ import asyncpg
 from projections import events as event_log
 from projections import tracking
 from projections.base import Projection
-from projections.runner import EventReader, rebuild_key, write_batch, write_key
+from projections.runner import (
+    CATCH_UP_BATCH,
+    EventReader,
+    rebuild_key,
+    write_batch,
+    write_key,
+)
 from projections.tracking import REBUILD_SCHEMA_PREFIX, quote_ident
 
 log = logging.getLogger(__name__)
@@ -63,16 +69,23 @@ async def rebuild(
     projections: Sequence[Projection],
     *,
     batch_size: int = 500,
+    max_batch_size: int = CATCH_UP_BATCH,
     progress: Progress | None = None,
 ) -> dict[str, int | BaseException]:
     """Rebuild ``projections`` side by side (one read and decode of the log for all).
 
+    Batches start at ``batch_size`` and double up to ``max_batch_size`` while far behind;
+    the swap writes what is left, at most one ``batch_size``.
+
     Answers each projection's swapped-in position, or the error that stopped it (the
     others go on; a stopped one's live tables are untouched).
     """
-    reader = EventReader(keep_events=max(10_000, batch_size * 4 * len(projections)))
+    # Room for four of the largest batches: the projections are paced to share them.
+    largest = max(batch_size, max_batch_size)
+    # Room for four of the largest batches: the projections are paced to share them.
+    reader = EventReader(keep_events=max(10_000, 4 * largest))
     outcomes = await asyncio.gather(
-        *(_rebuild_one(dsn, p, reader, batch_size, progress) for p in projections),
+        *(_rebuild_one(dsn, p, reader, (batch_size, largest), progress) for p in projections),
         return_exceptions=True,
     )
     results: dict[str, int | BaseException] = {}
@@ -83,11 +96,15 @@ async def rebuild(
     return results
 
 
+# (first batch size, largest batch size) of a rebuild's catch-up.
+BatchSizes = tuple[int, int]
+
+
 async def _rebuild_one(
     dsn: str,
     projection: Projection,
     reader: EventReader,
-    batch_size: int,
+    sizes: BatchSizes,
     progress: Progress | None,
 ) -> int:
     name = projection.name
@@ -103,7 +120,7 @@ async def _rebuild_one(
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", rebuild_key(name)):
             raise RebuildRefused(f"{name}: another rebuild of this projection is running")
         try:
-            return await _rebuild_locked(conn, projection, schema, reader, batch_size, progress)
+            return await _rebuild_locked(conn, projection, schema, reader, sizes, progress)
         except Exception:
             # Leave nothing half-built behind (a crash can't do this; the next rebuild does).
             with contextlib.suppress(Exception):
@@ -118,13 +135,14 @@ async def _rebuild_locked(
     projection: Projection,
     schema: str,
     reader: EventReader,
-    batch_size: int,
+    sizes: BatchSizes,
     progress: Progress | None,
 ) -> int:
     name = projection.name
+    batch_size = sizes[0]
     shapes = await _prepare(conn, projection, schema)
     position = await tracking.ensure_row(conn, name)
-    position = await _catch_up(conn, projection, position, reader, batch_size, progress)
+    position = await _catch_up(conn, projection, position, reader, sizes, progress)
     for table in projection.tables:
         await conn.execute(f"ANALYZE {quote_ident(schema)}.{quote_ident(table)}")
     for attempt in range(1, SWAP_ATTEMPTS + 1):
@@ -135,7 +153,7 @@ async def _rebuild_locked(
             if attempt == SWAP_ATTEMPTS:
                 raise
             log.warning("rebuild %s: swap waited too long for a lock; trying again", name)
-            position = await _catch_up(conn, projection, position, reader, batch_size, None)
+            position = await _catch_up(conn, projection, position, reader, sizes, None)
     if progress is not None:
         progress(name, position, position)
     log.info("rebuild %s: swapped in at position %s", name, position)
@@ -147,20 +165,32 @@ async def _catch_up(
     projection: Projection,
     position: int,
     reader: EventReader,
-    batch_size: int,
+    sizes: BatchSizes,
     progress: Progress | None,
 ) -> int:
-    """Write batches until the rebuild is within one batch of the head."""
-    while True:
-        head = await event_log.head_position(conn)
-        if head - position <= batch_size:
-            return position
-        items = await reader.after(conn, position, batch_size)
-        if not items:
-            return position
-        position = await write_batch(conn, projection, position, items, announce=False)
-        if progress is not None:
-            progress(projection.name, position, head)
+    """Write batches until the rebuild is within one (first-size) batch of the head.
+
+    As the runner catches up: batches double up to the largest size while far behind,
+    and the projections rebuilt together are paced so the log is decoded once.
+    """
+    name = projection.name
+    batch_size, largest = sizes
+    limit = batch_size
+    try:
+        while True:
+            head = await event_log.head_position(conn)
+            if head - position <= batch_size:
+                return position
+            await reader.pace(name, position)
+            items = await reader.after(conn, position, limit, name)
+            if not items:
+                return position
+            position = await write_batch(conn, projection, position, items, announce=False)
+            if progress is not None:
+                progress(name, position, head)
+            limit = min(2 * limit, largest)
+    finally:
+        reader.leave(name)
 
 
 async def _prepare(

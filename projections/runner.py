@@ -47,8 +47,10 @@ ERROR_BACKOFF_S = 1.0
 READER_CACHE_EVENTS = 10_000
 # Catching up, batches grow (doubling) from the live batch size up to this: per batch,
 # each projection loads and writes back the rows the batch touches, so far behind the
-# head, bigger batches mean far fewer loads and writes of the same rows.
-CATCH_UP_BATCH = 8_000
+# head, bigger batches mean far fewer loads and writes of the same rows. 24,000 measured
+# best on 200,000 events (8,000: -15 %, 48,000: -7 %); the reader's cache, four batches,
+# costs about 100 MB more per process while catching up, and is trimmed once all are live.
+CATCH_UP_BATCH = 24_000
 PACE_WAIT_S = 1.0
 # GC thresholds while some projection catches up (the defaults are 700, 10, 10).
 CATCH_UP_GC_THRESHOLDS = (10_000, 100, 100)
@@ -177,6 +179,8 @@ class EventReader:
 
     def __init__(self, keep_events: int = READER_CACHE_EVENTS, lead: int | None = None) -> None:
         self._keep = keep_events
+        # While no follower is catching up, only the recent stretch is worth keeping.
+        self._live_keep = min(keep_events, READER_CACHE_EVENTS)
         self._lead = keep_events // 2 if lead is None else lead
         self._segments: deque[_Segment] = deque()
         self._cached = 0
@@ -234,6 +238,7 @@ class EventReader:
         if self._behind.pop(follower, None) is not None:
             if not self._behind:
                 _CatchUpGc.leave()
+                self._trim(self._live_keep)
             self._wake()
 
     def _set_behind(self, follower: str, position: int) -> None:
@@ -360,8 +365,16 @@ class EventReader:
     def _remember(self, segment: _Segment) -> None:
         self._segments.append(segment)
         self._cached += len(segment.items)
-        while self._cached > self._keep and len(self._segments) > 1:
+        self._trim(self._keep if self._behind else self._live_keep)
+
+    def _trim(self, keep: int) -> None:
+        while self._cached > keep and len(self._segments) > 1:
             self._cached -= len(self._segments.popleft().items)
+
+    @property
+    def cached_events(self) -> int:
+        """Decoded events kept for other projections (for tests and benchmarks)."""
+        return self._cached
 
 
 class LockLost(Exception):

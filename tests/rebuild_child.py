@@ -18,7 +18,9 @@ from tests.runner_helpers import HoldInRebuild, SeenProjection
 
 async def main(url: str, mode: str) -> None:
     report("started")
-    outcome = await rebuild(url, [HoldInRebuild(SeenProjection(), mode)], batch_size=50)
+    outcome = await rebuild(
+        url, [HoldInRebuild(SeenProjection(), mode)], batch_size=50, max_batch_size=50
+    )
     report("finished", outcome)  # the test fails if we get here
 
 

@@ -91,6 +91,23 @@ async def test_batches_grow_while_behind_and_are_small_again_when_live(
         await runner.stop()
 
 
+async def test_the_reader_keeps_only_a_recent_stretch_once_every_projection_is_live(
+    app: FollowUpApplication, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner_module, "READER_CACHE_EVENTS", 50)
+    write_tenants(app, 60)  # 306 events
+    projection = Batches(SafetyRegisterProjection())
+    runner = ProjectionRunner(pool, [projection], batch_size=5, max_batch_size=40)
+    await runner.start()
+    try:
+        top = await all_at_head(pool, [projection.name])
+        # Catching up it kept up to four of the largest batches; live, only the last 50.
+        assert runner.reader.decoded == top > 160
+        assert 0 < runner.reader.cached_events <= 50
+    finally:
+        await runner.stop()
+
+
 async def test_projections_catching_up_together_decode_the_log_once(
     app: FollowUpApplication, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -239,8 +239,14 @@ async def test_rebuild_reproduces_identical_rows_and_clears_old_parked_events(
     )
 
     assert outcome == {TIMELINE: top}
-    # Batches of 7 until within one batch of the head, the rest inside the swap.
-    assert [at for _, at, _ in progress] == [*range(7, top, 7), top]
+    # Batches from 7, doubling while behind, until within 7 of the head; the rest inside
+    # the swap.
+    expected, at, size = [], 0, 7
+    while top - at > 7:
+        at = min(at + size, top)
+        expected.append(at)
+        size *= 2
+    assert [at for _, at, _ in progress] == [*expected, top]
     async with pool.acquire() as conn:
         assert len(before) == top - 3  # three NoteFiled events are about no tenant
         assert await full_timeline(conn) == before

@@ -123,7 +123,9 @@ async def test_rebuild_while_serving_swaps_in_complete_tables(
         reads = asyncio.create_task(sample_reads(pool, stop_reading))
 
         gated = Gated(SeenProjection(), pause_at=3)
-        rebuilding = asyncio.create_task(rebuild(database.url, [gated], batch_size=100))
+        rebuilding = asyncio.create_task(
+            rebuild(database.url, [gated], batch_size=100, max_batch_size=100)
+        )
         await asyncio.wait_for(gated.paused.wait(), timeout=60)
 
         # Mid-rebuild: the new table holds two batches, the live one everything.
@@ -213,7 +215,7 @@ async def test_two_rebuilds_of_one_projection_at_once_are_refused(
 ) -> None:
     write_tenants(app, 30)
     gated = Gated(SeenProjection(), pause_at=2)
-    first = asyncio.create_task(rebuild(database.url, [gated], batch_size=20))
+    first = asyncio.create_task(rebuild(database.url, [gated], batch_size=20, max_batch_size=20))
     await asyncio.wait_for(gated.paused.wait(), timeout=60)
     second = await rebuild(database.url, [SeenProjection()])
     assert isinstance(second[SEEN], RebuildRefused)
@@ -240,7 +242,9 @@ async def test_a_table_changed_during_the_rebuild_is_not_swapped_back(
 ) -> None:
     write_tenants(app, 30)
     gated = Gated(SeenProjection(), pause_at=2)
-    rebuilding = asyncio.create_task(rebuild(database.url, [gated], batch_size=20))
+    rebuilding = asyncio.create_task(
+        rebuild(database.url, [gated], batch_size=20, max_batch_size=20)
+    )
     await asyncio.wait_for(gated.paused.wait(), timeout=60)
     async with pool.acquire() as conn:
         # A migration runs meanwhile; the copy has the old shape.
