@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import time
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -78,6 +81,32 @@ def start_embedded(data_dir: Path, *, cleanup: str = "stop") -> DatabaseUrl:
     server = get_server(data_dir, cleanup_mode=cleanup)
     log.info("embedded PostgreSQL running with data in %s", data_dir)
     return DatabaseUrl.parse(server.get_uri())
+
+
+def stop_embedded(data_dir: Path, *, timeout_s: float = 30.0) -> None:
+    """Stop the private PostgreSQL serving ``data_dir`` now, if it runs (fast shutdown).
+
+    For whoever is about to delete ``data_dir``: the wheel stops its server at process
+    exit with ``pg_ctl``, which cannot once the data folder is gone, and the server would
+    be left running.
+    """
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return  # not running
+    try:
+        os.kill(pid, signal.SIGINT)  # fast shutdown: end sessions, checkpoint, exit
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    log.warning("embedded PostgreSQL %s did not stop in %.0f s; killing it", pid, timeout_s)
+    os.kill(pid, signal.SIGKILL)
 
 
 def migrate(database: DatabaseUrl, revision: str = "head") -> None:

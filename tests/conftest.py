@@ -25,7 +25,7 @@ from litestar.testing import TestClient
 from backend.app import create_app
 from backend.auth import store
 from backend.auth.roles import Role, SignIn
-from backend.database import DatabaseUrl, migrate, start_embedded
+from backend.database import DatabaseUrl, migrate, start_embedded, stop_embedded
 from backend.settings import Settings
 from domain.application import FollowUpApplication
 from domain.services import Service
@@ -191,7 +191,11 @@ def pg_server() -> Iterator[DatabaseUrl]:
         return
     with tempfile.TemporaryDirectory(prefix="folgja-test-") as tmp:
         os.chmod(tmp, 0o755)
-        yield start_embedded(Path(tmp) / "pgdata", cleanup="delete")
+        data = Path(tmp) / "pgdata"
+        try:
+            yield start_embedded(data, cleanup="stop")
+        finally:
+            stop_embedded(data)  # before the folder goes: a server without it can't be stopped
 
 
 @pytest.fixture(scope="session")
