@@ -224,8 +224,9 @@ class _Batch:
         return row
 
     # One method per kind of event (see _HANDLERS). When the next visit is due follows
-    # from the follow-up's start and interval and the last completed visit: worked out
-    # again where one of those may change.
+    # from the follow-up's start and interval and the last completed visit. The visit
+    # events (most of the log) work it out again only when the last completed visit
+    # changes; the tenant events, rare, always do.
 
     def registered(self, item: PositionedEvent, tenant_id: UUID | None) -> None:
         event = cast(TenantRegistered, item.event)

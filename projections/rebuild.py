@@ -39,6 +39,7 @@ from projections import tracking
 from projections.base import Projection
 from projections.runner import (
     CATCH_UP_BATCH,
+    READER_CACHE_EVENTS,
     EventReader,
     rebuild_key,
     write_batch,
@@ -80,10 +81,9 @@ async def rebuild(
     Answers each projection's swapped-in position, or the error that stopped it (the
     others go on; a stopped one's live tables are untouched).
     """
-    # Room for four of the largest batches: the projections are paced to share them.
     largest = max(batch_size, max_batch_size)
     # Room for four of the largest batches: the projections are paced to share them.
-    reader = EventReader(keep_events=max(10_000, 4 * largest))
+    reader = EventReader(keep_events=max(READER_CACHE_EVENTS, 4 * largest))
     outcomes = await asyncio.gather(
         *(_rebuild_one(dsn, p, reader, (batch_size, largest), progress) for p in projections),
         return_exceptions=True,

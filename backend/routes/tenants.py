@@ -24,7 +24,7 @@ from domain.errors import UnknownAggregate
 from domain.events import Actor
 from domain.tenant import Tenant
 from projections import events as event_log
-from projections import timeline
+from projections.timeline import PROJECTION as TIMELINE_PROJECTION
 from projections.timeline import TimelineEntry, tenant_timeline
 
 
@@ -108,7 +108,7 @@ class TenantController(Controller):
         after: Annotated[int, Parameter(ge=0, description="Page: entries after this position")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 200,
     ) -> list[TimelineEntry]:
-        await runtime.read_model_at(timeline.PROJECTION, min_position)
+        await runtime.read_model_at(TIMELINE_PROJECTION, min_position)
         async with runtime.pool.acquire() as conn:
             entries = await tenant_timeline(conn, tenant_id, limit=limit, after=after)
             if not entries and not await event_log.aggregate_exists(conn, tenant_id):
