@@ -35,6 +35,7 @@ from backend.routes.tenants import TenantController
 from backend.routes.visits import VisitController
 from backend.runtime import ProjectionNotCaughtUp, Runtime, utc_now
 from backend.settings import Settings
+from projections.waiter import PositionBeyondHead
 
 MAX_BODY_BYTES = 1_048_576
 
@@ -47,6 +48,15 @@ def _not_caught_up(_: Request[Any, Any, Any], exc: ProjectionNotCaughtUp) -> Res
         [{"field": "min_position", "rule": "reached_in_time", "detail": str(exc)}],
         headers={"Retry-After": "1"},
     )
+
+
+def _beyond_head(_: Request[Any, Any, Any], exc: PositionBeyondHead) -> Response[Any]:
+    detail = (
+        f"min_position {exc.position} is beyond the newest event ({exc.head}); "
+        "use a position a command answered"
+    )
+    error = {"field": "min_position", "rule": "not_beyond_head", "detail": detail}
+    return problems.problem(422, "validation", "The request is not valid", [error])
 
 
 def create_app(
@@ -106,7 +116,11 @@ def create_app(
         guards=[authenticated, authorize],
         middleware=[AccessLogMiddleware()],
         lifespan=[lifespan],
-        exception_handlers={**problems.EXCEPTION_HANDLERS, ProjectionNotCaughtUp: _not_caught_up},
+        exception_handlers={
+            **problems.EXCEPTION_HANDLERS,
+            ProjectionNotCaughtUp: _not_caught_up,
+            PositionBeyondHead: _beyond_head,
+        },
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title="Folgja", version="0.1.0"),
         logging_config=None,

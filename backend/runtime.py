@@ -17,6 +17,7 @@ import asyncpg
 from backend.database import DatabaseUrl
 from backend.scheduler import Scheduler
 from backend.settings import Settings
+from backend.staff_directory import open_write_model
 from domain.application import FollowUpApplication
 from domain.events import local_date
 from projections.registry import all_projections
@@ -226,7 +227,7 @@ class Runtime:
     async def open(
         cls, settings: Settings, database: DatabaseUrl, clock: Callable[[], datetime] = utc_now
     ) -> Runtime:
-        commands = await anyio.to_thread.run_sync(FollowUpApplication, database.eventsourcing_env())
+        commands = await anyio.to_thread.run_sync(open_write_model, database.eventsourcing_env())
         # Requests (and the waiter's listener) use ``pool``; the projection runner gets a
         # pool of its own (:class:`Projections`).
         pool = await asyncpg.create_pool(database.url, min_size=2, max_size=12)

@@ -21,6 +21,7 @@ import msgspec
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
 from domain.services import Service
+from domain.tenant import Tenant
 
 MAX_DESCRIPTION_LENGTH = 5_000
 MAX_OUTCOME_LENGTH = 2_000
@@ -222,6 +223,31 @@ def raise_concern(
         description=_text("description", description, MAX_DESCRIPTION_LENGTH),
         raised_by=meta.actor.service,
     )
+
+
+def require_tenant_lives_at(tenant: Tenant | None, dwelling_id: UUID | None) -> None:
+    """A concern naming both a tenant and a dwelling must name the tenant's own home."""
+    if tenant is None or dwelling_id is None:
+        return
+    if tenant.dwelling_id != dwelling_id:
+        raise InvalidValue(
+            "dwelling_id",
+            "dwelling_of_tenant",
+            "the dwelling is not the tenant's home: name the tenant alone, or their home",
+        )
+
+
+def route_on_raising(
+    concern: Concern, tenant: Tenant | None, meta: EventMeta
+) -> ConcernRouted | None:
+    """A new concern about a tenant goes to the tenant's responsible service, if there is one.
+
+    Without one (a concern about an address alone, or a tenant nobody is responsible for)
+    it stays raised for a lead to route, and the concern tracker shows it waiting.
+    """
+    if tenant is None or tenant.responsible_service is None:
+        return None
+    return route(concern, tenant.responsible_service, meta)
 
 
 def route(concern: Concern, to_service: Service, meta: EventMeta) -> ConcernRouted:

@@ -14,6 +14,8 @@ from domain.services import Service
 
 # A tablet's clock may run a little ahead of the server's; more than this is a mistake.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+# A fact written down later than this after it happened is a mistake (year 1, say).
+MAX_OCCURRED_AGE = timedelta(days=5 * 366)
 
 # Dates in the domain (due dates, "today", "not in the past") are the municipality's
 # calendar dates, whatever zone the server runs in.
@@ -65,6 +67,10 @@ def event_meta(actor: Actor, occurred_at: datetime | None, now: datetime) -> Eve
     if occurred_at > now + MAX_CLOCK_SKEW:
         raise InvalidValue(
             "occurred_at", "not_in_future", "occurred_at must not be later than the server's time"
+        )
+    if occurred_at < now - MAX_OCCURRED_AGE:
+        raise InvalidValue(
+            "occurred_at", "date_range", "occurred_at must lie within the last five years"
         )
     return EventMeta(actor=actor, occurred_at=occurred_at, recorded_at=now)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -177,6 +177,21 @@ def _require_planned(visit: Visit) -> None:
         )
 
 
+def _worker_breaches(
+    worker_ids: Sequence[UUID], not_visitors: Collection[UUID]
+) -> list[DomainError]:
+    """The named workers who are not active follow-up workers (:mod:`domain.staff`)."""
+    return [
+        InvalidValue(
+            "worker_ids",
+            "known_follow_up_worker",
+            f"worker_ids[{n}] is not an active user of a service that makes follow-up visits",
+        )
+        for n, worker_id in enumerate(worker_ids)
+        if worker_id in not_visitors
+    ]
+
+
 def _safety_breaches(
     flag: SafetyFlag | None,
     location: VisitLocation,
@@ -184,7 +199,11 @@ def _safety_breaches(
     *,
     planning: bool,
 ) -> list[DomainError]:
-    """What the address's safety flag forbids about this visit (two-person, no-entry)."""
+    """What the address's safety flag forbids about this visit (two-person, no-entry).
+
+    ``worker_ids`` are the workers who count: a name that is no real colleague never
+    makes a second person.
+    """
     if flag is None:
         return []
     breaches: list[DomainError] = []
@@ -211,7 +230,21 @@ def _review_reasons(breaches: Sequence[DomainError], recorded_offline: bool) -> 
     """Refuse a breach; a visit recorded offline is kept, marked with the broken rules."""
     if breaches and not recorded_offline:
         raise breaches[0]
-    return tuple(breach.rule for breach in breaches)
+    return tuple(dict.fromkeys(breach.rule for breach in breaches))
+
+
+def _breaches(
+    flag: SafetyFlag | None,
+    location: VisitLocation,
+    workers: Sequence[UUID],
+    not_visitors: Collection[UUID],
+    *,
+    planning: bool,
+    at_address: bool = True,
+) -> list[DomainError]:
+    counted = [w for w in workers if w not in not_visitors]
+    safety = _safety_breaches(flag, location, counted, planning=planning) if at_address else []
+    return [*_worker_breaches(workers, not_visitors), *safety]
 
 
 # --- commands -----------------------------------------------------------------------
@@ -226,13 +259,18 @@ def plan(
     *,
     location: VisitLocation = VisitLocation.HOME,
     safety_flag: SafetyFlag | None = None,
+    not_visitors: Collection[UUID] = (),
 ) -> VisitPlanned:
-    """Plan a visit; ``safety_flag`` is the active flag of the tenant's address, if any."""
+    """Plan a visit; ``safety_flag`` is the active flag of the tenant's address, if any.
+
+    ``not_visitors`` are the named workers who are no active follow-up worker
+    (:func:`domain.staff.not_visitors`): such a name is refused.
+    """
     _require_active_follow_up(tenant)
     if planned_for.tzinfo is None:
         raise InvalidValue("planned_for", "timezone_required", "planned_for needs a UTC offset")
     workers = _checked_workers(worker_ids)
-    breaches = _safety_breaches(safety_flag, location, workers, planning=True)
+    breaches = _breaches(safety_flag, location, workers, not_visitors, planning=True)
     if breaches:
         raise breaches[0]
     return VisitPlanned(
@@ -255,14 +293,15 @@ def complete(
     *,
     safety_flag: SafetyFlag | None = None,
     recorded_offline: bool = False,
+    not_visitors: Collection[UUID] = (),
 ) -> VisitCompleted:
-    """Record a visit that took place; see :func:`fail` for the safety rules offline."""
+    """Record a visit that took place; see :func:`fail` for the rules offline."""
     _require_planned(visit)
     _require_active_follow_up(tenant)
     if len(observations.note) > MAX_NOTE_LENGTH:
         raise InvalidValue("observations.note", "max_length_10000", "the note is too long")
     workers = _checked_workers(worker_ids)
-    breaches = _safety_breaches(safety_flag, visit.location, workers, planning=False)
+    breaches = _breaches(safety_flag, visit.location, workers, not_visitors, planning=False)
     return VisitCompleted(
         originator_id=visit.id,
         originator_version=visit.version + 1,
@@ -283,21 +322,27 @@ def fail(
     *,
     safety_flag: SafetyFlag | None = None,
     recorded_offline: bool = False,
+    not_visitors: Collection[UUID] = (),
 ) -> VisitFailed:
     """Record a visit that did not happen.
 
     A visit that failed at the door (not at home, refused entry) went to the address, so
     the address's safety flag applies; a cancelled visit went nowhere and is always
     recorded (otherwise a home visit planned before a no-entry flag could never be
-    closed). A breach recorded offline is kept, with the broken rules as review reasons.
+    closed). A named worker who is no active follow-up worker (``not_visitors``) is
+    refused, cancelled or not. A breach recorded offline is kept, with the broken rules as
+    review reasons (decision 14).
     """
     _require_planned(visit)
     _require_active_follow_up(tenant)
     workers = _checked_workers(worker_ids)
-    breaches = (
-        []
-        if reason is FailureReason.CANCELLED
-        else _safety_breaches(safety_flag, visit.location, workers, planning=False)
+    breaches = _breaches(
+        safety_flag,
+        visit.location,
+        workers,
+        not_visitors,
+        planning=False,
+        at_address=reason is not FailureReason.CANCELLED,
     )
     return VisitFailed(
         originator_id=visit.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+from eventsourcing.utils import get_topic
 
 # The eventsourcing library names the table after the application ("Folgja") and
 # NOTIFYs this channel in every inserting transaction.
@@ -28,10 +29,18 @@ async def head_position(conn: asyncpg.Connection) -> int:
     return int(value or 0)
 
 
-async def aggregate_exists(conn: asyncpg.Connection, aggregate_id: object) -> bool:
+async def record_exists(conn: asyncpg.Connection, record_id: object, born: type) -> bool:
+    """Whether ``record_id`` is a record that ``born`` started (a tenant, a dwelling, ...).
+
+    An id of another kind of record answers False, as an id nobody used does.
+    """
     return bool(
         await conn.fetchval(
-            f"SELECT EXISTS (SELECT 1 FROM {EVENTS_TABLE} WHERE originator_id = $1)",
-            aggregate_id,
+            f"""
+            SELECT EXISTS (SELECT 1 FROM {EVENTS_TABLE}
+                           WHERE originator_id = $1 AND originator_version = 1 AND topic = $2)
+            """,
+            record_id,
+            get_topic(born),
         )
     )

@@ -15,7 +15,17 @@ from collections import defaultdict
 
 import asyncpg
 
+from projections import events as event_log
 from projections import tracking
+
+
+class PositionBeyondHead(Exception):
+    """The position asked for is past the newest event: no amount of waiting reaches it."""
+
+    def __init__(self, position: int, head: int) -> None:
+        super().__init__(f"position {position} is beyond the event log's head ({head})")
+        self.position = position
+        self.head = head
 
 
 class PositionWaiter:
@@ -55,13 +65,21 @@ class PositionWaiter:
             self._changed.notify_all()
 
     async def wait_for(self, projection: str, position: int, within_s: float) -> bool:
-        """True once ``projection`` has written up to ``position``; False after ``within_s``."""
+        """True once ``projection`` has written up to ``position``; False after ``within_s``.
+
+        Raises :class:`PositionBeyondHead` at once for a position no event has reached.
+        """
         if self._known[projection] >= position:
             return True
         async with self._pool.acquire() as conn:
             self.advanced(projection, await tracking.position(conn, projection))
-        if self._known[projection] >= position:
-            return True
+            if self._known[projection] >= position:
+                return True
+            # Read after the projection's position: a head read first could miss an event
+            # committed in between, and refuse a position that was in fact reached.
+            head = await event_log.head_position(conn)
+        if position > head:
+            raise PositionBeyondHead(position, head)
         self.waiting += 1
         try:
             async with asyncio.timeout(within_s), self._changed:

@@ -27,6 +27,7 @@ from backend.auth import store
 from backend.auth.roles import Role, SignIn
 from backend.database import DatabaseUrl, migrate, start_embedded, stop_embedded
 from backend.settings import Settings
+from backend.staff_directory import open_write_model
 from domain.application import FollowUpApplication
 from domain.services import Service
 
@@ -63,6 +64,9 @@ ROLE_BY_SERVICE = {
     Service.NAV: Role.NAV_OFFICER,
     Service.ADMIN: Role.ADMIN,
 }
+# tests/api.py's WORKER and SECOND_WORKER (not imported: conftest comes first).
+TEAM_WORKER = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+TEAM_SECOND_WORKER = uuid.UUID("00000000-0000-4000-8000-00000000000b")
 DEFAULT_READER = (uuid.UUID("00000000-0000-4000-8000-0000000000fe"), Service.OUTREACH_TEAM)
 # Where the team lead has no access, header-less calls go as the role the route is for.
 DEFAULT_READER_BY_PREFIX = {
@@ -127,6 +131,41 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
                 self.blocking_portal.call(self._enrol, user_id, service, roles)
                 self._services[user_id] = (service, roles)
             return self._tokens[user_id]
+
+    def __enter__(self) -> HeaderTokenClient:
+        super().__enter__()
+        if getattr(self.app.state, "runtime", None) is not None:
+            # The outreach team's two workers that tests/api.py names are real users, so
+            # commands may name them (a visit's workers, a contact) before they act.
+            for worker in (TEAM_WORKER, TEAM_SECOND_WORKER):
+                self.colleague(user_id=worker)
+        return self
+
+    def colleague(
+        self,
+        service: Service = Service.OUTREACH_TEAM,
+        role: Role | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """A real, active user whom a command may name (a worker on a visit, a contact).
+
+        The role is by service unless given (a team lead of tiltaksteamet, service staff
+        of the other follow-up services).
+        """
+        user_id = user_id or uuid.uuid4()
+        self.token_for(user_id, service, (role,) if role else None)
+        return user_id
+
+    def enrol(self, headers: dict[str, str]) -> str:
+        """Make the user these identity headers name (as their first request would), so a
+        command may name them before they act; answers the user's id."""
+        roles = headers.get(ROLE_HEADER)
+        self.token_for(
+            uuid.UUID(headers[USER_HEADER]),
+            Service(headers[SERVICE_HEADER]),
+            tuple(Role(r) for r in roles.split(",")) if roles else None,
+        )
+        return headers[USER_HEADER]
 
     async def _enrol(self, user_id: uuid.UUID, service: Service, wanted: tuple[Role, ...]) -> None:
         runtime = self.app.state.runtime
@@ -235,7 +274,7 @@ def client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
 @pytest.fixture
 def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
     """The write model on this test's database, without the HTTP app."""
-    application = FollowUpApplication(database.eventsourcing_env())
+    application = open_write_model(database.eventsourcing_env())
     yield application
     application.close()
 

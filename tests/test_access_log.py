@@ -213,7 +213,7 @@ FIELD_WORKER = {
 def followed_by(client: TestClient, worker: dict[str, str]) -> uuid.UUID:
     """A tenant the outreach team is responsible for, with ``worker`` as contact."""
     tenant_id = tenant_in_follow_up(client)
-    body = {"service": "tiltaksteamet", "contact_worker_id": worker["x-folgja-user"]}
+    body = {"service": "tiltaksteamet", "contact_worker_id": client.enrol(worker)}
     post(client, f"/tenants/{tenant_id}/responsibility", body, LEAD)
     return tenant_id
 

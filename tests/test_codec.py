@@ -13,6 +13,7 @@ from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
 
 from backend.database import DatabaseUrl
+from backend.staff_directory import open_write_model
 from domain import tenant as tenants
 from domain import visit as visits
 from domain.application import FollowUpApplication
@@ -28,6 +29,7 @@ from domain.events import Actor, DomainEvent, EventMeta, event_meta
 from domain.services import Service
 from domain.tenant import Tenant
 from domain.visit import FailureReason, Observations, Wellbeing
+from tests.staff import enrol_staff
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)
 OSLO = timezone(timedelta(hours=1))
@@ -216,7 +218,7 @@ def test_an_older_event_without_an_upcaster_fails_loudly() -> None:
 
 @pytest.fixture
 def application(database: DatabaseUrl) -> Any:
-    app = FollowUpApplication(database.eventsourcing_env())
+    app = open_write_model(database.eventsourcing_env())
     yield app
     app.close()
 
@@ -244,6 +246,7 @@ def test_a_tenant_written_by_commands_reloads_with_equal_state(
     database: DatabaseUrl, application: Any
 ) -> None:
     tenant_id, visit_id, contact = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    enrol_staff(database, [(contact, Service.NAV), (WORKER, Service.OUTREACH_TEAM)])
     register = RegisterTenant(tenant_id=tenant_id, full_name="Kari", birth_date=date(1980, 5, 17))
     application.register_tenant(register, ACTOR, NOW)
     application.start_follow_up(

@@ -127,7 +127,7 @@ def test_a_concern_about_an_address_only_is_kept_off_tenant_timelines(client):
     concern_id = str(uuid.uuid4())
     body = {
         "concern_id": concern_id,
-        "dwelling_id": str(uuid.uuid4()),
+        "dwelling_id": str(a_dwelling(client)),
         "category": "damage",
         "description": "Vannlekkasje i taket",
     }
@@ -150,7 +150,15 @@ def test_raising_is_retry_safe_and_an_id_is_not_reused(client):
     assert_problem(other, 409, "concern_id", "unique_id")
 
 
+def a_dwelling(client) -> uuid.UUID:
+    dwelling_id = uuid.uuid4()
+    body = {"dwelling_id": str(dwelling_id), "address": "Strandgata 12", "owner": "municipal"}
+    post(client, "/dwellings", body, FBE)
+    return dwelling_id
+
+
 def test_bad_concerns_are_refused_with_field_and_rule(client):
+    dwelling_id = str(a_dwelling(client))
     before = head_position(client)
     base = {"concern_id": str(uuid.uuid4()), "category": "damage", "description": "x"}
 
@@ -162,16 +170,20 @@ def test_bad_concerns_are_refused_with_field_and_rule(client):
     assert_problem(unknown_tenant, 404, "tenant_id", "must_exist")
     category = client.post(
         "/concerns",
-        json={**base, "dwelling_id": str(uuid.uuid4()), "category": "smell"},
+        json={**base, "dwelling_id": dwelling_id, "category": "smell"},
         headers=FBE,
     )
     assert_problem(category, 422, "category", "allowed_values")
     blank = client.post(
         "/concerns",
-        json={**base, "dwelling_id": str(uuid.uuid4()), "description": "  "},
+        json={**base, "dwelling_id": dwelling_id, "description": "  "},
         headers=FBE,
     )
     assert_problem(blank, 422, "description", "not_blank")
+    unknown_dwelling = client.post(
+        "/concerns", json={**base, "dwelling_id": str(uuid.uuid4())}, headers=FBE
+    )
+    assert_problem(unknown_dwelling, 404, "dwelling_id", "must_exist")
     assert head_position(client) == before
 
 

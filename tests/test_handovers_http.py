@@ -43,6 +43,8 @@ def client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
     settings = Settings(database_url=database.url, run_scheduler=False)
     app = create_app(settings, database=database, clock=clock)
     with TestClient(app) as test_client:
+        for who in (PRISON, NAV):
+            test_client.enrol(who)
         yield test_client
 
 

@@ -13,6 +13,7 @@ from litestar.testing import TestClient
 from backend.app import create_app
 from backend.database import DatabaseUrl
 from backend.settings import Settings
+from domain.services import Service
 from tests.api import (
     OUTREACH,
     PROBLEM_JSON,
@@ -94,7 +95,7 @@ def test_start_follow_up(client: TestClient) -> None:
 
 def test_assign_responsibility(client: TestClient) -> None:
     tenant_id = tenant_in_follow_up(client)
-    contact = uuid.uuid4()
+    contact = client.colleague()
     post(
         client,
         f"/tenants/{tenant_id}/responsibility",
@@ -107,7 +108,7 @@ def test_assign_responsibility(client: TestClient) -> None:
         str(contact),
     )
 
-    other = uuid.uuid4()
+    other = client.colleague(Service.CARE)
     post(
         client,
         f"/tenants/{tenant_id}/responsibility",
@@ -234,7 +235,7 @@ def test_timeline_records_who_acted_for_which_service_and_when(
         f"/tenants/{tenant_id}/responsibility",
         {
             "service": "nav",
-            "contact_worker_id": str(uuid.uuid4()),
+            "contact_worker_id": client.enrol(NAV),
             "occurred_at": "2026-03-06T12:00:00Z",
         },
         headers=NAV,
@@ -273,7 +274,7 @@ def test_timeline_pages_with_after_and_limit(client: TestClient) -> None:
     last = post(
         client,
         f"/tenants/{tenant_id}/responsibility",
-        {"service": "tiltaksteamet", "contact_worker_id": str(uuid.uuid4())},
+        {"service": "tiltaksteamet", "contact_worker_id": str(client.colleague())},
     )
     timeline(client, tenant_id, last["position"])
 
@@ -375,7 +376,7 @@ def test_a_read_with_min_position_sees_the_write_that_returned_it(client: TestCl
     tenant_id, registered = register(client)
     seen = [registered["position"]]
     for _ in range(5):  # the contact changes hands, within the team that reads
-        body = {"service": "tiltaksteamet", "contact_worker_id": str(uuid.uuid4())}
+        body = {"service": "tiltaksteamet", "contact_worker_id": str(client.colleague())}
         result = post(client, f"/tenants/{tenant_id}/responsibility", body)
         seen.append(result["position"])
         # Asked straight after the write: the projection must already include it.
@@ -384,7 +385,10 @@ def test_a_read_with_min_position_sees_the_write_that_returned_it(client: TestCl
 
 @pytest.fixture
 def impatient_client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
-    settings = Settings(database_url=database.url, read_your_writes_timeout_s=0.2)
+    # No projections run: a position in the log is never reached, a real lag.
+    settings = Settings(
+        database_url=database.url, read_your_writes_timeout_s=0.2, run_projections=False
+    )
     with TestClient(create_app(settings, database=database, clock=clock)) as test_client:
         yield test_client
 
@@ -394,7 +398,7 @@ def test_a_position_the_projection_cannot_reach_in_time_is_503(
 ) -> None:
     tenant_id, registered = register(impatient_client)
     response = impatient_client.get(
-        f"/tenants/{tenant_id}/timeline", params={"min_position": registered["position"] + 1}
+        f"/tenants/{tenant_id}/timeline", params={"min_position": registered["position"]}
     )
     assert_problem(response, 503, "min_position", "reached_in_time")
     assert response.headers["retry-after"] == "1"

@@ -6,9 +6,9 @@ import uuid
 
 from litestar.testing import TestClient
 
+from domain.services import Service
 from tests.api import (
     OUTREACH,
-    SECOND_WORKER,
     WORKER,
     assert_problem,
     head_position,
@@ -57,18 +57,19 @@ def test_a_plan_names_its_coordinator_and_group(client: TestClient) -> None:
 def test_the_coordinator_changes_and_the_plan_ends(client: TestClient) -> None:
     tenant_id = tenant_in_follow_up(client)
     start(client, tenant_id)
+    psychiatric_nurse = client.colleague(Service.MENTAL_HEALTH)
     post(
         client,
         f"/tenants/{tenant_id}/individual-plan/change",
         {
-            "coordinator_worker_id": str(SECOND_WORKER),
+            "coordinator_worker_id": str(psychiatric_nurse),
             "coordinator_service": "helse_psykiatri",
             "group": ["nav"],
         },
     )
     plan = plan_of(client, tenant_id)
     assert (plan["coordinator_worker_id"], plan["group"]) == (
-        str(SECOND_WORKER),
+        str(psychiatric_nurse),
         ["helse_psykiatri", "nav"],
     )
 

@@ -45,7 +45,7 @@ def tenant_of(client: TestClient, worker: dict[str, str]) -> uuid.UUID:
     post(
         client,
         f"/tenants/{tenant_id}/responsibility",
-        {"service": "tiltaksteamet", "contact_worker_id": worker["x-folgja-user"]},
+        {"service": "tiltaksteamet", "contact_worker_id": client.enrol(worker)},
         LEAD,
     )
     return tenant_id

@@ -18,6 +18,7 @@ from litestar.testing import TestClient
 from backend.app import create_app
 from backend.database import DatabaseUrl
 from backend.settings import Settings
+from domain.services import Service
 from tests.api import (
     OUTREACH,
     SECOND_WORKER,
@@ -51,9 +52,16 @@ def get(client: TestClient, path: str, reader: dict[str, str] | None = None, **p
 
 
 def followed_by(
-    client: TestClient, worker: uuid.UUID = WORKER, service: str = "tiltaksteamet", **kw: Any
+    client: TestClient,
+    worker: uuid.UUID | None = None,
+    service: str = "tiltaksteamet",
+    **kw: Any,
 ) -> uuid.UUID:
+    """A tenant in follow-up whom ``service`` is responsible for, with ``worker`` as contact
+    (by default WORKER for the outreach team, a new colleague for any other service)."""
     tenant_id = tenant_in_follow_up(client, **kw)
+    if worker is None:
+        worker = WORKER if service == "tiltaksteamet" else client.colleague(Service(service))
     post(
         client,
         f"/tenants/{tenant_id}/responsibility",
@@ -220,7 +228,7 @@ def caseloads(client: TestClient) -> dict[str, uuid.UUID]:
     flagged = followed_by(client)
     lease(client, flagged, dwelling(client, flagged=True))
     colleague = followed_by(client, worker=SECOND_WORKER)
-    elsewhere = followed_by(client, worker=SECOND_WORKER, service="nav")
+    elsewhere = followed_by(client, service="nav")
     return {"high": high, "flagged": flagged, "colleague": colleague, "elsewhere": elsewhere}
 
 

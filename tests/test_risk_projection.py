@@ -56,6 +56,7 @@ from projections.risk_timeline import (
 )
 from projections.runner import ProjectionRunner
 from tests.projection_helpers import head, tracked, until
+from tests.staff import enrol_staff
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)
 WORKER = uuid.UUID("00000000-0000-4000-8000-00000000000a")
@@ -183,7 +184,8 @@ class Story:
 
 
 @pytest.fixture
-def story(app: FollowUpApplication) -> Story:
+def story(app: FollowUpApplication, database: DatabaseUrl) -> Story:
+    enrol_staff(database, [(WORKER, Service.OUTREACH_TEAM), (SECOND_WORKER, Service.OUTREACH_TEAM)])
     return Story(app)
 
 

@@ -46,6 +46,19 @@ COORDINATOR = Worker("koordinerende_enhet", 8)
 CARE_WORKER = Worker("omsorg", 9)
 REFUGEE_CENTRE_WORKER = Worker("innvandrersenteret", 10)
 
+CAST = (
+    PRISON_OFFICER,
+    OUTREACH_WORKER,
+    OUTREACH_PARTNER,
+    NAV_CASEWORKER,
+    FBE_OFFICER,
+    CHILD_WELFARE_WORKER,
+    PSYCHIATRY_WORKER,
+    COORDINATOR,
+    CARE_WORKER,
+    REFUGEE_CENTRE_WORKER,
+)
+
 SYSTEM = "admin"  # the service time-based rules (the scheduler) act as
 
 
@@ -54,6 +67,8 @@ def client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
     settings = Settings(database_url=database.url, run_scheduler=False)
     app = create_app(settings, database=database, clock=clock)
     with TestClient(app) as test_client:
+        for worker in CAST:  # users of the municipality: commands may name them
+            test_client.enrol(worker.headers)
         yield test_client
 
 

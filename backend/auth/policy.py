@@ -113,7 +113,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/tenants/{tenant_id:uuid}/consents/{consent_id:uuid}/withdrawal"): rule(
         FOLLOWERS, S.TENANT, FULL
     ),
-    ("POST", "/tenants/{tenant_id:uuid}/nav-notice-objection"): rule(FOLLOWERS, S.TENANT, FULL),
+    # The landlord (FBE) is who receives the tenant's written objection (husleieloven § 9-11).
+    ("POST", "/tenants/{tenant_id:uuid}/nav-notice-objection"): rule(
+        (*FOLLOWERS, PM), S.TENANT, HOUSING
+    ),
     ("POST", "/tenants/{tenant_id:uuid}/individual-plan"): rule(LEADS, S.TENANT, FULL),
     ("POST", "/tenants/{tenant_id:uuid}/individual-plan/change"): rule(LEADS, S.TENANT, FULL),
     ("POST", "/tenants/{tenant_id:uuid}/individual-plan/end"): rule(LEADS, S.TENANT, FULL),

@@ -22,6 +22,7 @@ from domain.handover_commands import (
     EndIndividualPlan,
     StartIndividualPlan,
 )
+from domain.tenant import TenantRegistered
 from projections import events as event_log
 from projections.handovers import HandoverRow, HandoverScheduleProjection, handovers_for_tenant
 
@@ -91,7 +92,7 @@ class TenantResponsibilityController(Controller):
         await runtime.read_model_at(HandoverScheduleProjection.name, min_position)
         async with runtime.pool.acquire() as conn:
             rows = await handovers_for_tenant(conn, tenant_id)
-            if not rows and not await event_log.aggregate_exists(conn, tenant_id):
+            if not rows and not await event_log.record_exists(conn, tenant_id, TenantRegistered):
                 raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
         return rows
 

@@ -13,6 +13,7 @@ from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
 from domain.errors import UnknownAggregate
 from domain.risk import Assessment
+from domain.tenant import TenantRegistered
 from projections import events as event_log
 from projections.pagination import DEFAULT_PAGE_SIZE
 from projections.risk_timeline import (
@@ -58,7 +59,9 @@ class RiskController(Controller):
         async with runtime.pool.acquire() as conn:
             page = await risk_timeline(conn, tenant_id, cursor, limit)
             current = await current_risk(conn, tenant_id, now)
-            if current is None and not await event_log.aggregate_exists(conn, tenant_id):
+            if current is None and not await event_log.record_exists(
+                conn, tenant_id, TenantRegistered
+            ):
                 raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
             series = await risk_series(conn, tenant_id)
         return RiskTimeline(

@@ -22,7 +22,7 @@ from domain.commands import (
 )
 from domain.errors import UnknownAggregate
 from domain.events import Actor
-from domain.tenant import Tenant
+from domain.tenant import Tenant, TenantRegistered
 from projections import events as event_log
 from projections.timeline import PROJECTION as TIMELINE_PROJECTION
 from projections.timeline import TimelineEntry, tenant_timeline
@@ -111,6 +111,6 @@ class TenantController(Controller):
         await runtime.read_model_at(TIMELINE_PROJECTION, min_position)
         async with runtime.pool.acquire() as conn:
             entries = await tenant_timeline(conn, tenant_id, limit=limit, after=after)
-            if not entries and not await event_log.aggregate_exists(conn, tenant_id):
+            if not entries and not await event_log.record_exists(conn, tenant_id, TenantRegistered):
                 raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
         return entries

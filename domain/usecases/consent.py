@@ -7,7 +7,7 @@ from uuid import UUID
 
 from domain import consent as consents
 from domain.consent_commands import GiveConsent, ObjectToNavNotice, WithdrawConsent
-from domain.events import Actor, event_meta
+from domain.events import Actor
 from domain.usecases.base import CommandResult
 from domain.usecases.tenants import TenantUseCases
 
@@ -16,7 +16,7 @@ class ConsentUseCases(TenantUseCases):
     def give_consent(
         self, tenant_id: UUID, cmd: GiveConsent, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         tenant = self.existing_tenant(tenant_id)
         consent = consents.new_consent(
             cmd.consent_id, cmd.recipients, cmd.categories, cmd.given_on, cmd.expires_on
@@ -38,7 +38,7 @@ class ConsentUseCases(TenantUseCases):
     def withdraw_consent(
         self, tenant_id: UUID, consent_id: UUID, cmd: WithdrawConsent, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         tenant = self.existing_tenant(tenant_id)
         event = consents.withdraw_consent(tenant, consent_id, cmd.withdrawn_on, meta)
         return self.result(tenant_id, event)
@@ -46,7 +46,7 @@ class ConsentUseCases(TenantUseCases):
     def opt_out_of_nav_notice(
         self, tenant_id: UUID, cmd: ObjectToNavNotice, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         tenant = self.existing_tenant(tenant_id)
         event = consents.opt_out_of_nav_notice(tenant, cmd.opted_out_on, meta)
         return self.result(tenant_id, event)

@@ -6,6 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from domain import handover as handovers
+from domain import staff
 from domain.events import SYSTEM_ACTOR, Actor, DomainEvent, EventMeta, event_meta, local_date
 from domain.handover_commands import AcceptHandover, AnnounceHandover, DeclineHandover
 from domain.usecases.base import CommandResult
@@ -14,7 +15,7 @@ from domain.usecases.tenants import TenantUseCases
 
 class HandoverUseCases(TenantUseCases):
     def handover(self, handover_id: UUID) -> handovers.Handover | None:
-        return self.load(handovers.replay, handover_id)
+        return self.load(handovers.replay, handover_id, handovers.HandoverAnnounced)
 
     def existing_handover(self, handover_id: UUID) -> handovers.Handover:
         return handovers.require(self.handover(handover_id), handover_id)
@@ -22,7 +23,7 @@ class HandoverUseCases(TenantUseCases):
     def announce_handover(
         self, cmd: AnnounceHandover, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         tenant = self.existing_tenant(cmd.tenant_id)
         event = handovers.announce(
             cmd.handover_id,
@@ -39,9 +40,15 @@ class HandoverUseCases(TenantUseCases):
         self, handover_id: UUID, cmd: AcceptHandover, actor: Actor, now: datetime
     ) -> CommandResult:
         """Accept; a handover whose date has already come completes in the same commit."""
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         handover = self.existing_handover(handover_id)
         accepted = handovers.accept(handover, cmd.contact_worker_id, meta)
+        staff.require_worker_of(
+            cmd.contact_worker_id,
+            handover.to_service,
+            self.staff_members([cmd.contact_worker_id]),
+            "contact_worker_id",
+        )
         now_accepted = handovers.evolve(handover, accepted)
         settlement = handovers.settle(now_accepted, local_date(now), meta)
         if settlement is None:
@@ -51,7 +58,7 @@ class HandoverUseCases(TenantUseCases):
     def decline_handover(
         self, handover_id: UUID, cmd: DeclineHandover, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         handover = self.existing_handover(handover_id)
         return self.result(handover_id, handovers.decline(handover, cmd.reason, meta))
 

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from domain import dwelling as dwellings
 from domain import lease as leases
-from domain.events import Actor, event_meta
+from domain.events import Actor
 from domain.housing_commands import (
     ChangeSafetyFlag,
     EndLease,
@@ -26,13 +26,13 @@ class HousingRecords(TenantUseCases):
     """Loading dwellings and leases, for every area whose commands need them."""
 
     def dwelling(self, dwelling_id: UUID) -> dwellings.Dwelling | None:
-        return self.load(dwellings.replay, dwelling_id)
+        return self.load(dwellings.replay, dwelling_id, dwellings.DwellingRegistered)
 
     def existing_dwelling(self, dwelling_id: UUID) -> dwellings.Dwelling:
         return dwellings.require(self.dwelling(dwelling_id), dwelling_id)
 
     def lease(self, lease_id: UUID) -> leases.Lease | None:
-        return self.load(leases.replay, lease_id)
+        return self.load(leases.replay, lease_id, leases.LeaseStarted)
 
     def existing_lease(self, lease_id: UUID) -> leases.Lease:
         return leases.require(self.lease(lease_id), lease_id)
@@ -51,7 +51,7 @@ class HousingUseCases(HousingRecords):
     def register_dwelling(
         self, cmd: RegisterDwelling, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         event = dwellings.register(
             cmd.dwelling_id, cmd.address, cmd.unit, cmd.postcode, cmd.owner, meta
         )
@@ -60,7 +60,7 @@ class HousingUseCases(HousingRecords):
     def set_safety_flag(
         self, dwelling_id: UUID, cmd: SetSafetyFlag, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         dwelling = self.existing_dwelling(dwelling_id)
         event = dwellings.set_flag(dwelling, cmd.kind, cmd.reason, cmd.review_on, meta)
         return self.result(dwelling_id, event)
@@ -68,7 +68,7 @@ class HousingUseCases(HousingRecords):
     def change_safety_flag(
         self, dwelling_id: UUID, cmd: ChangeSafetyFlag, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         dwelling = self.existing_dwelling(dwelling_id)
         event = dwellings.change_flag(dwelling, cmd.kind, cmd.reason, cmd.review_on, meta)
         return self.result(dwelling_id, event)
@@ -76,7 +76,7 @@ class HousingUseCases(HousingRecords):
     def review_safety_flag(
         self, dwelling_id: UUID, cmd: ReviewSafetyFlag, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         dwelling = self.existing_dwelling(dwelling_id)
         event = dwellings.review_flag(dwelling, cmd.review_on, meta)
         return self.result(dwelling_id, event)
@@ -84,7 +84,7 @@ class HousingUseCases(HousingRecords):
     def lift_safety_flag(
         self, dwelling_id: UUID, cmd: LiftSafetyFlag, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         dwelling = self.existing_dwelling(dwelling_id)
         event = dwellings.lift_flag(dwelling, cmd.reason, meta)
         return self.result(dwelling_id, event)
@@ -97,7 +97,7 @@ class HousingUseCases(HousingRecords):
         A retry with the same lease id and terms is answered again; the tenant and the
         dwelling are not checked then, since the first attempt already changed them.
         """
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         started = leases.start(
             cmd.lease_id,
             cmd.dwelling_id,
@@ -119,7 +119,7 @@ class HousingUseCases(HousingRecords):
         self, lease_id: UUID, cmd: EndLease, actor: Actor, now: datetime
     ) -> CommandResult:
         """End the lease, vacate the dwelling and move the tenant out, in one transaction."""
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         lease = self.existing_lease(lease_id)
         ended = leases.end(lease, cmd.ended_on, cmd.reason, meta)
         dwelling = self.existing_dwelling(lease.dwelling_id)

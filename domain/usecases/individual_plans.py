@@ -6,17 +6,23 @@ from datetime import datetime
 from uuid import UUID
 
 from domain import individual_plan as plans
-from domain.events import Actor, event_meta
+from domain import staff
+from domain.events import Actor
 from domain.handover_commands import ChangeIndividualPlan, EndIndividualPlan, StartIndividualPlan
+from domain.services import Service
 from domain.usecases.base import CommandResult
 from domain.usecases.tenants import TenantUseCases
 
 
 class IndividualPlanUseCases(TenantUseCases):
+    def _require_coordinator(self, worker_id: UUID, service: Service) -> None:
+        members = self.staff_members([worker_id])
+        staff.require_worker_of(worker_id, service, members, "coordinator_worker_id")
+
     def start_individual_plan(
         self, tenant_id: UUID, cmd: StartIndividualPlan, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         tenant = self.existing_tenant(tenant_id)
         event = plans.start_plan(
             tenant,
@@ -26,21 +32,23 @@ class IndividualPlanUseCases(TenantUseCases):
             cmd.group,
             meta,
         )
+        self._require_coordinator(cmd.coordinator_worker_id, cmd.coordinator_service)
         return self.result(tenant_id, event)
 
     def change_individual_plan(
         self, tenant_id: UUID, cmd: ChangeIndividualPlan, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         tenant = self.existing_tenant(tenant_id)
         event = plans.change_plan(
             tenant, cmd.coordinator_worker_id, cmd.coordinator_service, cmd.group, meta
         )
+        self._require_coordinator(cmd.coordinator_worker_id, cmd.coordinator_service)
         return self.result(tenant_id, event)
 
     def end_individual_plan(
         self, tenant_id: UUID, cmd: EndIndividualPlan, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         tenant = self.existing_tenant(tenant_id)
         return self.result(tenant_id, plans.end_plan(tenant, cmd.ended_on, meta))

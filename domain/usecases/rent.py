@@ -17,7 +17,8 @@ from uuid import UUID
 from domain import lease as leases
 from domain import nav
 from domain import rent as rents
-from domain.events import Actor, EventMeta, event_meta
+from domain.commands import Command
+from domain.events import Actor, EventMeta
 from domain.nav import WithheldReason
 from domain.rent_commands import (
     AgreeRepayment,
@@ -39,7 +40,7 @@ Step = Callable[[rents.RentCase, EventMeta], rents.RentCaseEvents]
 
 class RentUseCases(HousingRecords):
     def rent_case(self, rent_case_id: UUID) -> rents.RentCase | None:
-        return self.load(rents.replay, rent_case_id)
+        return self.load(rents.replay, rent_case_id, rents.RentCaseOpened)
 
     def existing_rent_case(self, rent_case_id: UUID) -> rents.RentCase:
         return rents.require(self.rent_case(rent_case_id), rent_case_id)
@@ -56,7 +57,7 @@ class RentUseCases(HousingRecords):
         A retry with the same lease and tenant is answered again; the lease is not checked
         then, since it may have ended after the first attempt opened the case.
         """
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         tenant = self.existing_tenant(cmd.tenant_id)
         case_id = rents.rent_case_id_for(cmd.lease_id)
         if self.history(case_id):
@@ -68,13 +69,13 @@ class RentUseCases(HousingRecords):
     def _rent_step(
         self,
         rent_case_id: UUID,
-        occurred_at: datetime | None,
+        cmd: Command,
         actor: Actor,
         now: datetime,
         step: Step,
     ) -> CommandResult:
         """Record one step; if NAV may hear of it, decide and record that in the same commit."""
-        meta = event_meta(actor, occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         case = self.existing_rent_case(rent_case_id)
         event = step(case, meta)
         trigger = rents.trigger_of(event)
@@ -95,7 +96,7 @@ class RentUseCases(HousingRecords):
     ) -> CommandResult:
         return self._rent_step(
             rent_case_id,
-            cmd.occurred_at,
+            cmd,
             actor,
             now,
             lambda case, meta: rents.report_arrears(case, cmd.month, cmd.amount_nok, meta),
@@ -106,7 +107,7 @@ class RentUseCases(HousingRecords):
     ) -> CommandResult:
         return self._rent_step(
             rent_case_id,
-            cmd.occurred_at,
+            cmd,
             actor,
             now,
             lambda case, meta: rents.agree_repayment(
@@ -119,7 +120,7 @@ class RentUseCases(HousingRecords):
     ) -> CommandResult:
         return self._rent_step(
             rent_case_id,
-            cmd.occurred_at,
+            cmd,
             actor,
             now,
             lambda case, meta: rents.set_up_rent_deduction(
@@ -132,7 +133,7 @@ class RentUseCases(HousingRecords):
     ) -> CommandResult:
         return self._rent_step(
             rent_case_id,
-            cmd.occurred_at,
+            cmd,
             actor,
             now,
             lambda case, meta: rents.clear_arrears(case, cmd.cleared_on, meta),
@@ -143,7 +144,7 @@ class RentUseCases(HousingRecords):
     ) -> CommandResult:
         return self._rent_step(
             rent_case_id,
-            cmd.occurred_at,
+            cmd,
             actor,
             now,
             lambda case, meta: rents.issue_eviction_warning(case, cmd.issued_on, meta),
@@ -154,7 +155,7 @@ class RentUseCases(HousingRecords):
     ) -> CommandResult:
         return self._rent_step(
             rent_case_id,
-            cmd.occurred_at,
+            cmd,
             actor,
             now,
             lambda case, meta: rents.petition_eviction(case, cmd.petitioned_on, meta),
@@ -165,7 +166,7 @@ class RentUseCases(HousingRecords):
     ) -> CommandResult:
         return self._rent_step(
             rent_case_id,
-            cmd.occurred_at,
+            cmd,
             actor,
             now,
             lambda case, meta: rents.set_eviction_date(case, cmd.eviction_on, meta),
@@ -179,7 +180,7 @@ class RentUseCases(HousingRecords):
         All in one transaction; if the lease has already ended, only the eviction is
         recorded. NAV hears of no carried-out eviction (see ``rents.TRIGGERS``).
         """
-        meta = event_meta(actor, cmd.occurred_at, now)
+        meta = self.meta(cmd, actor, now)
         case = self.existing_rent_case(rent_case_id)
         evicted = rents.carry_out_eviction(case, cmd.carried_out_on, meta)
         ended = rents.end_lease_on_eviction(self.lease(case.lease_id), evicted)
@@ -195,7 +196,7 @@ class RentUseCases(HousingRecords):
     ) -> CommandResult:
         return self._rent_step(
             rent_case_id,
-            cmd.occurred_at,
+            cmd,
             actor,
             now,
             lambda case, meta: rents.cancel_eviction(case, cmd.reason, meta),

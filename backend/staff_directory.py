@@ -1,0 +1,52 @@
+"""The users table as the write model's staff directory (:class:`domain.staff.StaffDirectory`).
+
+Commands run in a worker thread on the library's psycopg pool, so the directory reads the
+users table through that same pool: no second driver or event-loop hop inside a command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from uuid import UUID
+
+from eventsourcing.postgres import PostgresDatastore
+
+from domain.application import FollowUpApplication
+from domain.services import Service
+from domain.staff import StaffMember
+
+
+class UsersTableDirectory:
+    def __init__(self, datastore: PostgresDatastore) -> None:
+        self._datastore = datastore
+
+    def members(self, ids: Collection[UUID]) -> Mapping[UUID, StaffMember]:
+        if not ids:
+            return {}
+        with self._datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT id, service, roles, active FROM users WHERE id = ANY(%s)", (list(ids),)
+            )
+            rows = cursor.fetchall()
+        known = {s.value for s in Service}
+        return {
+            row["id"]: StaffMember(
+                id=row["id"],
+                service=Service(row["service"]),
+                roles=frozenset(row["roles"]),
+                active=row["active"],
+            )
+            for row in rows
+            if row["service"] in known
+        }
+
+
+def open_write_model(env: Mapping[str, str]) -> FollowUpApplication:
+    """The write model, with the users table as the directory of the staff commands name."""
+    app = FollowUpApplication(env)
+    datastore = getattr(app.recorder, "datastore", None)
+    if not isinstance(datastore, PostgresDatastore):
+        app.close()
+        raise TypeError("the write model must be stored in PostgreSQL")
+    app.staff = UsersTableDirectory(datastore)
+    return app
