@@ -139,9 +139,9 @@ class SignInThrottle:
             if len(recent) == self._limits[kind]:
                 # Not tenant data; the operator wants to know who is being guessed at.
                 log.warning(
-                    "sign-in throttle: %s %s reached %d failures in %s",
+                    "sign-in throttle: %s %r reached %d failures in %s",  # %r: no log injection
                     kind,
-                    "/".join(key[1:]),
+                    key[1:],
                     len(recent),
                     self._window,
                 )
