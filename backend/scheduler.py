@@ -71,10 +71,13 @@ EXPIRED_TOKEN_GRACE = timedelta(days=1)
 
 
 async def purge_expired_tokens(runtime: Runtime) -> int:
-    """Delete access, refresh and device tokens that expired over a day ago.
+    """Delete access and refresh tokens that expired over a day ago.
 
     Housekeeping: an expired token is refused whether or not its row is there, so this
-    only keeps ``auth_tokens`` from growing with every sign-in (indexed on expiry).
+    only keeps ``auth_tokens`` from growing with every sign-in (indexed on expiry). A
+    device's latest tokens stay, so that a revoked tablet coming back after any time
+    offline is still told to wipe (``store.purge_expired_tokens``); device credentials
+    never expire.
     """
     async with runtime.pool.acquire() as conn:
         purged = await store.purge_expired_tokens(conn, runtime.clock() - EXPIRED_TOKEN_GRACE)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
+import time
 from typing import Any
 
+import psycopg
 from litestar.testing import TestClient
 
 from backend.auth import store
 from backend.auth.demo_users import DEMO_USERS, ensure_demo_users, issue_demo_tokens
 from backend.auth.passwords import hash_password, needs_rehash, verify_password
 from backend.auth.roles import Role
+from backend.auth.tokens import token_hash
+from backend.database import DatabaseUrl
 from backend.demo import FIELD_WORKER, NAV_OFFICER, PROPERTY_MANAGER, TEAM_LEAD
 from backend.scheduler import purge_expired_tokens
 from domain.services import Service
@@ -130,9 +135,108 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_sign_in(
 def test_a_reuse_revokes_only_that_sign_in(client: TestClient) -> None:
     make_user(client, "kari")
     browser, other = login(client, "kari"), login(client, "kari")
-    client.post("/auth/refresh", json={"refresh_token": browser["refresh_token"]})
-    client.post("/auth/refresh", json={"refresh_token": browser["refresh_token"]})
+    rotated = client.post("/auth/refresh", json={"refresh_token": browser["refresh_token"]})
+    assert rotated.status_code == 200, rotated.text
+    newest = rotated.json()
+    reuse = client.post("/auth/refresh", json={"refresh_token": browser["refresh_token"]})
+    assert_problem(reuse, 401, "refresh_token", "refresh_token_reused")
+
+    # The browser's sign-in is revoked whole: the first access token, and the pair the
+    # rotation handed out.
+    for access in (browser["access_token"], newest["access_token"]):
+        assert_problem(me(client, bearer(access)), 401, "authorization", "token_revoked")
+    spent = client.post("/auth/refresh", json={"refresh_token": newest["refresh_token"]})
+    assert_problem(spent, 401, "refresh_token", "refresh_token_reused")
+    assert family_states(client, browser["access_token"]) == {"revoked": 4}
+
+    # The other sign-in of the same user is untouched: it calls, and it refreshes.
     assert me(client, bearer(other["access_token"])).status_code == 200
+    assert family_states(client, other["access_token"]) == {"live": 2}
+    renewed = client.post("/auth/refresh", json={"refresh_token": other["refresh_token"]})
+    assert renewed.status_code == 200, renewed.text
+    assert me(client, bearer(renewed.json()["access_token"])).status_code == 200
+
+
+def family_states(client: TestClient, token: str) -> dict[str, int]:
+    """How many tokens of ``token``'s sign-in are live and how many revoked."""
+    rows = in_app(
+        client,
+        lambda c: c.fetch(
+            """
+            SELECT CASE WHEN revoked_at IS NULL THEN 'live' ELSE 'revoked' END AS state,
+                   count(*) AS n
+            FROM auth_tokens
+            WHERE family_id = (SELECT family_id FROM auth_tokens WHERE token_hash = $1)
+            GROUP BY 1
+            """,
+            token_hash(token),
+        ),
+    )
+    return {r["state"]: r["n"] for r in rows}
+
+
+def test_two_concurrent_refreshes_with_one_token_count_as_reuse(
+    client: TestClient, database: DatabaseUrl
+) -> None:
+    """Both requests are inside the refresh at once: each has read the token as unspent.
+
+    A row lock taken here holds both at the point where they spend the token (they are
+    seen waiting on it in pg_stat_activity); releasing it lets them race. docs/access.md:
+    one gets the new pair, the other 401 refresh_token_reused, and the sign-in is revoked
+    whole, the pair just handed out included.
+    """
+    make_user(client, "kari")
+    tokens, other = login(client, "kari"), login(client, "kari")
+    body = {"refresh_token": tokens["refresh_token"]}
+    answers: list[Any] = []
+
+    def refresh() -> None:
+        answers.append(client.post("/auth/refresh", json=body))
+
+    with psycopg.connect(database.url) as holder:
+        holder.execute(
+            "SELECT 1 FROM auth_tokens WHERE token_hash = %s FOR UPDATE",
+            (token_hash(tokens["refresh_token"]),),
+        )
+        racers = [threading.Thread(target=refresh) for _ in range(2)]
+        for racer in racers:
+            racer.start()
+        wait_until_blocked(holder, "UPDATE auth_tokens SET revoked_at", count=2)
+        holder.rollback()  # let both go
+    for racer in racers:
+        racer.join()
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 401], [a.text for a in answers]
+    won = next(a for a in answers if a.status_code == 200).json()
+    lost = next(a for a in answers if a.status_code == 401)
+    assert_problem(lost, 401, "refresh_token", "refresh_token_reused")
+    # The winner's pair is revoked with the rest of the sign-in.
+    assert_problem(me(client, bearer(won["access_token"])), 401, "authorization", "token_revoked")
+    again = client.post("/auth/refresh", json={"refresh_token": won["refresh_token"]})
+    assert_problem(again, 401, "refresh_token", "refresh_token_reused")
+    assert family_states(client, tokens["access_token"]) == {"revoked": 4}
+    # Another sign-in of the same user is not affected.
+    assert me(client, bearer(other["access_token"])).status_code == 200
+
+
+def wait_until_blocked(conn: psycopg.Connection, statement: str, *, count: int) -> None:
+    """Until ``count`` other sessions wait on a lock in a statement starting ``statement``."""
+    watcher = psycopg.connect(conn.info.dsn, autocommit=True)
+    with watcher:
+        for _ in range(6000):  # a safety net against a hang, not a timing assertion
+            waiting = watcher.execute(
+                """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE %s
+                """,
+                (statement + "%",),
+            ).fetchone()
+            if waiting is not None and waiting[0] >= count:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"{count} sessions never waited on the lock")
 
 
 def test_a_refresh_token_expires_after_12_hours(client: TestClient, clock: Any) -> None:

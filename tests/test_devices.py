@@ -10,6 +10,7 @@ from litestar.testing import TestClient
 
 from backend.auth import store
 from backend.auth.roles import Role
+from backend.scheduler import purge_expired_tokens
 from domain.services import Service
 from tests.api import assert_problem
 from tests.auth_api import bearer, in_app, login, make_user, me, signed_in
@@ -162,3 +163,62 @@ def test_the_lease_length_is_a_setting() -> None:
     assert not store.lease_expired(synced, synced + timedelta(days=14), 14)
     assert store.lease_expired(synced, synced + timedelta(days=14, seconds=1), 14)
     assert store.lease_expired(synced, synced + timedelta(days=3, seconds=1), 3)
+
+
+def purge(client: TestClient) -> int:
+    purged: int = client.blocking_portal.call(purge_expired_tokens, client.app.state.runtime)
+    return purged
+
+
+def assert_told_to_wipe(answer: Any) -> None:
+    body = assert_problem(answer, 401, "device", "device_revoked")
+    assert body["errors"][0]["action"] == "wipe"
+    assert answer.headers["folgja-device-action"] == "wipe"
+
+
+def test_a_revoked_tablet_offline_for_a_week_is_still_told_to_wipe(
+    client: TestClient, clock: Any
+) -> None:
+    worker = signed_in(client, "kari", Role.FIELD_WORKER)
+    device = register(client, worker)
+    device_id = uuid.UUID(device["device_id"])
+    # The tablet's last contact: a password sign-in on it and a credential exchange.
+    signed_in_on_it = login(client, "kari", device_id=device_id)
+    exchanged = device_token(client, device["device_credential"]).json()
+
+    clock.advance(days=3)  # offline; the team lead revokes it meanwhile
+    lead = signed_in(client, "lise", Role.TEAM_LEAD)
+    assert client.post(f"/devices/{device_id}/revocation", headers=lead).status_code == 201
+    clock.advance(days=4)
+    # The scheduler purges what expired over a day ago (kari's and lise's browser
+    # tokens), not the tablet's latest tokens.
+    assert purge(client) == 4
+    kept = in_app(
+        client,
+        lambda c: c.fetchval("SELECT count(*) FROM auth_tokens WHERE device_id = $1", device_id),
+    )
+    assert kept == 4  # credential, the sign-in's pair, the exchanged access token
+
+    # A week later the tablet comes back with whatever it holds: told to wipe every time.
+    assert_told_to_wipe(me(client, bearer(signed_in_on_it["access_token"])))
+    assert_told_to_wipe(me(client, bearer(exchanged["access_token"])))
+    assert_told_to_wipe(
+        client.post("/auth/refresh", json={"refresh_token": signed_in_on_it["refresh_token"]})
+    )
+    assert_told_to_wipe(device_token(client, device["device_credential"]))
+    assert_told_to_wipe(me(client, bearer(device["device_credential"])))
+
+
+def test_a_devices_older_tokens_are_still_purged(client: TestClient, clock: Any) -> None:
+    worker = signed_in(client, "kari", Role.FIELD_WORKER)
+    device = register(client, worker)
+    first = device_token(client, device["device_credential"]).json()["access_token"]
+    clock.advance(days=2)
+    latest = device_token(client, device["device_credential"]).json()["access_token"]
+    clock.advance(days=2)
+    # kari's browser pair and the device's first access token (issued two days before
+    # its newest) go; the newest stays, and so does the credential.
+    assert purge(client) == 3
+    assert_problem(me(client, bearer(first)), 401, "authorization", "invalid_token")
+    assert_problem(me(client, bearer(latest)), 401, "authorization", "token_expired")
+    assert device_token(client, device["device_credential"]).status_code == 200

@@ -337,14 +337,18 @@ def check_token(
     """``record`` if it is a live token of ``kind``; else the refusal a client can act on.
 
     A revoked device is told to wipe before anything else, even with an expired or
-    revoked token: the token proves it is that device, and wiping is what matters.
+    revoked token, or one of another kind than asked for (its credential sent as a
+    bearer token): the token proves it is that device, and wiping is what matters. (The
+    purge keeps a device's latest tokens for this, see :func:`purge_expired_tokens`.)
     Revocation is checked before expiry, so :func:`refresh` recognises the reuse of a
     spent refresh token by the rule ``token_revoked`` even after it expired.
     """
-    if record is None or record.kind is not kind:
+    if record is None:
         raise AuthRefused("invalid_token", "the token is not valid", field=field)
     if record.device_revoked_at is not None:
         raise device_revoked()
+    if record.kind is not kind:
+        raise AuthRefused("invalid_token", "the token is not valid", field=field)
     if record.revoked_at is not None:
         raise AuthRefused("token_revoked", "the token has been revoked", field=field)
     if record.expires_at is not None and record.expires_at <= now:
@@ -424,14 +428,35 @@ def _reused() -> AuthRefused:
     )
 
 
+# A device's tokens issued within this long of its newest token are kept however long
+# ago they expired: the tablet holds one of them, and a revoked tablet that comes back
+# after weeks offline must still be recognised and told to wipe.
+DEVICE_TOKENS_KEPT = timedelta(days=1)
+
+
 async def purge_expired_tokens(conn: asyncpg.Connection, older_than: datetime) -> int:
     """Delete tokens that expired before ``older_than`` (the scheduler's housekeeping).
+
+    Except a device's latest: a token bound to a device is kept while it was issued
+    within :data:`DEVICE_TOKENS_KEPT` of the device's newest token, so whatever a tablet
+    last received (access and refresh tokens; its credential never expires) still names
+    the device when it comes back, however long it was away: a revoked one is told to
+    wipe (:func:`check_token`), an expired one is told so rather than ``invalid_token``.
+    That keeps at most about a day's tokens per device; older ones go as before.
 
     Safe for reuse detection: every refresh token of a family expires when the family
     ends, so once one has expired the whole family has.
     """
     result = await conn.execute(
-        "DELETE FROM auth_tokens WHERE expires_at IS NOT NULL AND expires_at < $1", older_than
+        """
+        DELETE FROM auth_tokens t
+        WHERE t.expires_at IS NOT NULL AND t.expires_at < $1
+          AND (t.device_id IS NULL
+               OR t.issued_at < (SELECT max(n.issued_at) FROM auth_tokens n
+                                 WHERE n.device_id = t.device_id) - $2::interval)
+        """,
+        older_than,
+        DEVICE_TOKENS_KEPT,
     )
     return int(result.split()[-1])
 
