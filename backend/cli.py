@@ -67,9 +67,9 @@ def _print_demo_sign_ins(database: DatabaseUrl) -> None:
     print(
         "\nDemo sign-ins (fictional users; passwords change at every start).\n"
         f"The tokens below, the admin's too, are valid for {_duration(DEMO_TOKEN_TTL)}, "
-        f"until {(issued_at + DEMO_TOKEN_TTL):%Y-%m-%d %H:%M} UTC; after that, sign in\n"
-        f"with POST /auth/login and the password (its access token lasts "
-        f"{_duration(ACCESS_TTL)}; POST /auth/refresh renews it):",
+        f"until {(issued_at + DEMO_TOKEN_TTL):%Y-%m-%d %H:%M} UTC.\n"
+        "After that, sign in with POST /auth/login and the password (that access token\n"
+        f"lasts {_duration(ACCESS_TTL)}; POST /auth/refresh renews it):",
         flush=True,
     )
     for role, (username, password) in credentials.items():
