@@ -8,13 +8,14 @@ import logging
 import os
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from backend.database import DatabaseUrl, migrate, start_embedded
-from backend.settings import Settings
+from backend.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from projections.base import Projection
@@ -47,22 +48,40 @@ def _print_demo_sign_ins(database: DatabaseUrl) -> None:
     """Fictional demo users, one per role, with fresh passwords and ready tokens."""
     import asyncpg
 
-    from backend.auth.demo_users import ensure_demo_users, issue_demo_tokens
+    from backend.auth.demo_users import DEMO_TOKEN_TTL, ensure_demo_users, issue_demo_tokens
     from backend.auth.roles import Role
+    from backend.auth.tokens import ACCESS_TTL
+    from backend.runtime import utc_now
+
+    issued_at = utc_now()
 
     async def go() -> tuple[dict[Role, tuple[str, str]], dict[Role, str]]:
         conn = await asyncpg.connect(database.url)
         try:
-            credentials = await ensure_demo_users(conn)
-            return credentials, await issue_demo_tokens(conn)
+            credentials = await ensure_demo_users(conn, issued_at)
+            return credentials, await issue_demo_tokens(conn, issued_at)
         finally:
             await conn.close()
 
     credentials, tokens = asyncio.run(go())
-    print("\nDemo sign-ins (fictional users; passwords change at every start):", flush=True)
+    print(
+        "\nDemo sign-ins (fictional users; passwords change at every start).\n"
+        f"The tokens below, the admin's too, are valid for {_duration(DEMO_TOKEN_TTL)}, "
+        f"until {(issued_at + DEMO_TOKEN_TTL):%Y-%m-%d %H:%M} UTC.\n"
+        "After that, sign in with POST /auth/login and the password (that access token\n"
+        f"lasts {_duration(ACCESS_TTL)}; POST /auth/refresh renews it):",
+        flush=True,
+    )
     for role, (username, password) in credentials.items():
         print(f"  {role!s:<17} {username:<16} password {password}", flush=True)
         print(f"  {'':<17} Authorization: Bearer {tokens[role]}", flush=True)
+
+
+def _duration(span: timedelta) -> str:
+    hours, rest = divmod(int(span.total_seconds()), 3600)
+    if rest == 0:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{int(span.total_seconds()) // 60} minutes"
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -75,14 +94,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         _load_demo(database)
     # The server's workers inherit this, so they use the same database we just set up.
     os.environ["DATABASE_URL"] = database.url
-    base = f"http://{args.host}:{args.port}"
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    base = f"http://{host}:{port}"
     print(f"\nFolgja is running at {base}\nOpenAPI docs: {base}/schema\n", flush=True)
     Granian(
         "backend.app:app_from_env",
         factory=True,
         interface=Interfaces.ASGI,
-        address=args.host,
-        port=args.port,
+        address=host,
+        port=port,
         workers=1,
         loop=Loops.uvloop,
         log_access=False,
@@ -274,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="migrate, optionally load demo data, and serve HTTP")
     run.add_argument("--demo", action="store_true", help="load the demo data set first")
-    run.add_argument("--host", default=os.environ.get("FOLGJA_HOST", "127.0.0.1"))
-    run.add_argument("--port", type=int, default=int(os.environ.get("FOLGJA_PORT", "8000")))
+    run.add_argument("--host", help="address to listen on (default FOLGJA_HOST, 127.0.0.1)")
+    run.add_argument("--port", type=int, help="port to listen on (default FOLGJA_PORT, 8000)")
     run.set_defaults(handler=cmd_run)
     sub.add_parser("migrate", help="migrate the database to the newest schema").set_defaults(
         handler=cmd_migrate
@@ -309,7 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     run_projections.set_defaults(handler=cmd_projections_run)
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"folgja: {error} (see docs/settings.md)", file=sys.stderr)
+        return 2
     if args.data_dir:
         settings = msgspec.structs.replace(settings, data_dir=args.data_dir)
     return int(args.handler(args, settings))

@@ -1,14 +1,33 @@
-"""Settings, read once from the environment."""
+"""Settings, read once from the environment.
+
+Every field of :class:`Settings` has one environment variable (:data:`ENV_VARS`), and
+:meth:`Settings.from_env` reads them all, refusing a value it cannot use with a
+:class:`SettingsError` that names the variable. docs/settings.md lists them for users.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import msgspec
 
 # The heaviest projection (about half of the catch-up's Python work) runs on its own.
 DEFAULT_PROJECTION_CHILD = "risk_timeline"
+
+# Bounds of the values a user may set. The batch size's upper bound is the runner's
+# largest catch-up batch (projections.runner.CATCH_UP_BATCH; a test keeps them equal):
+# a live batch larger than that would only delay the first rows of a busy log.
+MAX_PROJECTION_BATCH_SIZE = 24_000
+# A tablet may work offline this long at most before its worker signs in again: the
+# lease bounds how long a lost or stolen device keeps working without the server.
+MAX_OFFLINE_LEASE_DAYS = 90
+MAX_READ_YOUR_WRITES_TIMEOUT_S = 60.0
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the server cannot use."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,16 +49,88 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     offline_lease_days: int = 14  # a device not synced for longer must sign in again
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
-        return cls(
-            database_url=env.get("DATABASE_URL") or None,
-            data_dir=Path(env.get("FOLGJA_DATA_DIR", "var")),
-            host=env.get("FOLGJA_HOST", "127.0.0.1"),
-            port=int(env.get("FOLGJA_PORT", "8000")),
-            projection_child=tuple(
-                name.strip()
-                for name in env.get("FOLGJA_PROJECTION_CHILD", DEFAULT_PROJECTION_CHILD).split(",")
-                if name.strip()
-            ),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``env`` (default ``os.environ``); unset variables keep defaults
+        (FOLGJA_PROJECTION_CHILD's default is DEFAULT_PROJECTION_CHILD)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for field, var in ENV_VARS.items():
+            raw = env.get(var)
+            if raw is None:
+                continue
+            try:
+                values[field] = _PARSERS[field](raw)
+            except ValueError as error:
+                raise SettingsError(f"{var}={raw!r}: {error}") from None
+        values.setdefault("projection_child", _names(DEFAULT_PROJECTION_CHILD))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+# One environment variable per field (tests check that none is missing).
+ENV_VARS: dict[str, str] = {
+    "database_url": "DATABASE_URL",
+    "data_dir": "FOLGJA_DATA_DIR",
+    "host": "FOLGJA_HOST",
+    "port": "FOLGJA_PORT",
+    "read_your_writes_timeout_s": "FOLGJA_READ_YOUR_WRITES_TIMEOUT_S",
+    "projection_batch_size": "FOLGJA_PROJECTION_BATCH_SIZE",
+    "run_projections": "FOLGJA_RUN_PROJECTIONS",
+    "projection_child": "FOLGJA_PROJECTION_CHILD",
+    "run_scheduler": "FOLGJA_RUN_SCHEDULER",
+    "offline_lease_days": "FOLGJA_OFFLINE_LEASE_DAYS",
+}
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw.strip())
+        if not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _seconds(raw: str) -> float:
+    value = float(raw.strip())
+    if not 0 < value <= MAX_READ_YOUR_WRITES_TIMEOUT_S:
+        raise ValueError(f"must be more than 0 and at most {MAX_READ_YOUR_WRITES_TIMEOUT_S:g}")
+    return value
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError("must be one of 1, true, yes, on, 0, false, no, off")
+
+
+def _text(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return raw.strip()
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
+_PARSERS: dict[str, Callable[[str], object]] = {
+    # Empty means unset: the embedded PostgreSQL.
+    "database_url": lambda raw: raw.strip() or None,
+    "data_dir": lambda raw: Path(_text(raw)),
+    "host": _text,
+    "port": _int_between(1, 65535),
+    "read_your_writes_timeout_s": _seconds,
+    "projection_batch_size": _int_between(1, MAX_PROJECTION_BATCH_SIZE),
+    "run_projections": _flag,
+    "projection_child": _names,
+    "run_scheduler": _flag,
+    "offline_lease_days": _int_between(1, MAX_OFFLINE_LEASE_DAYS),
+}

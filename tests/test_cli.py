@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
+from backend.auth.demo_users import DEMO_USERS
 from backend.cli import main
 from backend.database import DatabaseUrl
 from domain.codec import decode_event
@@ -71,7 +72,23 @@ def test_demo_loads_once(database, monkeypatch, capsys):
     assert main(["demo"]) == 0
     events_second, _, _ = asyncio.run(_rows(database))
     assert events_first == events_second
-    assert "already present" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "already present" in out
+
+
+def test_demo_says_how_long_its_printed_tokens_live(database, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "the admin's too, are valid for 12 hours, until 20" in out
+    assert out.count("Authorization: Bearer ") == len(DEMO_USERS)
+
+
+def test_a_setting_out_of_bounds_stops_the_cli_naming_it(database, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    monkeypatch.setenv("FOLGJA_OFFLINE_LEASE_DAYS", "0")
+    assert main(["migrate"]) == 2
+    assert "FOLGJA_OFFLINE_LEASE_DAYS='0'" in capsys.readouterr().err
 
 
 def test_rebuild_of_unknown_projection_is_refused(database, monkeypatch):

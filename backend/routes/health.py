@@ -64,10 +64,11 @@ class HealthController(Controller):
 
     @post(
         "/projections/{name:str}/parked/retry",
-        summary="Apply the projection's parked events again (after a fix)",
+        summary="Apply the projection's parked events again (after a fix); admins only",
         description="Each parked event is read from the log by position and applied in its "
         "own transaction; it leaves the parked list on success and stays, with the new "
-        "error, on failure. Operators only: to be put behind access control.",
+        "error, on failure. Only the admin role may call it (docs/access.md); the CLI's "
+        "`folgja projections retry-parked` does the same on the server's machine.",
         status_code=HTTP_200_OK,
     )
     async def retry_parked(
