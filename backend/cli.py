@@ -8,9 +8,9 @@ import logging
 import os
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -33,24 +33,27 @@ def _database(settings: Settings) -> DatabaseUrl:
 
 def _load_demo(database: DatabaseUrl) -> None:
     from backend.demo import load_demo
-    from domain.application import FollowUpApplication
+    from backend.staff_directory import open_write_model
 
-    app = FollowUpApplication(database.eventsourcing_env())
+    # The demo's users first: its commands name them (a visit's workers, a contact).
+    sign_ins = _demo_sign_ins(database)
+    app = open_write_model(database.eventsourcing_env())
     try:
         loaded = load_demo(app)
     finally:
         app.close()
     print("Demo data loaded." if loaded else "Demo data already present.", flush=True)
-    _print_demo_sign_ins(database)
+    _print_demo_sign_ins(*sign_ins)
 
 
-def _print_demo_sign_ins(database: DatabaseUrl) -> None:
+def _demo_sign_ins(
+    database: DatabaseUrl,
+) -> tuple[dict[Any, tuple[str, str]], dict[Any, str], datetime]:
     """Fictional demo users, one per role, with fresh passwords and ready tokens."""
     import asyncpg
 
-    from backend.auth.demo_users import DEMO_TOKEN_TTL, ensure_demo_users, issue_demo_tokens
+    from backend.auth.demo_users import ensure_demo_users, issue_demo_tokens
     from backend.auth.roles import Role
-    from backend.auth.tokens import ACCESS_TTL
     from backend.runtime import utc_now
 
     issued_at = utc_now()
@@ -64,6 +67,15 @@ def _print_demo_sign_ins(database: DatabaseUrl) -> None:
             await conn.close()
 
     credentials, tokens = asyncio.run(go())
+    return credentials, tokens, issued_at
+
+
+def _print_demo_sign_ins(
+    credentials: dict[Any, tuple[str, str]], tokens: dict[Any, str], issued_at: datetime
+) -> None:
+    from backend.auth.demo_users import DEMO_TOKEN_TTL
+    from backend.auth.tokens import ACCESS_TTL
+
     print(
         "\nDemo sign-ins (fictional users; passwords change at every start).\n"
         f"The tokens below, the admin's too, are valid for {_duration(DEMO_TOKEN_TTL)}, "

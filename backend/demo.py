@@ -20,7 +20,7 @@ from domain.commands import (
     StartFollowUp,
 )
 from domain.concern import ConcernCategory
-from domain.concern_commands import RaiseConcern, RouteConcern
+from domain.concern_commands import RaiseConcern
 from domain.consent_commands import GiveConsent
 from domain.dwelling import DwellingOwner, SafetyFlagKind, SafetyFlagReason
 from domain.events import MUNICIPALITY_TZ, Actor, local_date
@@ -361,6 +361,7 @@ def _rent_and_nav(app: FollowUpApplication, story: _Story) -> None:
 
 def _concerns(app: FollowUpApplication, story: _Story) -> None:
     now = story.now
+    # Charlie's service is responsible for him: the concern goes to it as it is raised.
     hoarding = demo_id("concern:charlie-hoarding")
     raised = now - timedelta(days=6)
     story.at(
@@ -374,15 +375,6 @@ def _concerns(app: FollowUpApplication, story: _Story) -> None:
                 description="(demo) rubbish piling up in the hallway",
                 occurred_at=at,
             ),
-            PROPERTY_MANAGER,
-            now,
-        ),
-    )
-    story.at(
-        raised + timedelta(hours=2),
-        lambda at: app.route_concern(
-            hoarding,
-            RouteConcern(to_service=Service.OUTREACH_TEAM, occurred_at=at),
             PROPERTY_MANAGER,
             now,
         ),

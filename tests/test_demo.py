@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from backend.auth.demo_users import ensure_demo_users
 from backend.cli import main
 from backend.database import DatabaseUrl
 from backend.demo import TENANTS, demo_id, load_demo
@@ -65,6 +66,20 @@ async def _events(database: DatabaseUrl) -> list[Any]:
     finally:
         await conn.close()
     return [decode_event(r["topic"], r["state"], r["originator_id"], r[1]) for r in rows]
+
+
+@pytest.fixture(autouse=True)
+def demo_users(database: DatabaseUrl) -> None:
+    """The demo's users, as `folgja run --demo` makes them before it loads the data."""
+
+    async def ensure() -> None:
+        conn = await asyncpg.connect(database.url)
+        try:
+            await ensure_demo_users(conn)
+        finally:
+            await conn.close()
+
+    asyncio.run(ensure())
 
 
 @pytest.mark.parametrize("now", NOWS, ids=lambda now: now.isoformat())

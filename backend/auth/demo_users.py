@@ -65,6 +65,26 @@ DEMO_USERS = (
 )
 
 
+# Colleagues the demo's records name (a visit's second worker, a handover's contact),
+# who sign in to nothing in the demo: users without a password.
+DEMO_STAFF = (
+    DemoUser(
+        demo_id("user:field-worker-2"),
+        "demo-feltarbeider-2",
+        "Demo Feltarbeider 2",
+        Service.OUTREACH_TEAM,
+        Role.FIELD_WORKER,
+    ),
+    DemoUser(
+        demo_id("user:kriminalomsorgen-1"),
+        "demo-kriminalomsorgen",
+        "Demo Kriminalomsorgen",
+        Service.CORRECTIONAL_SERVICE,
+        Role.SERVICE_STAFF,
+    ),
+)
+
+
 async def ensure_demo_users(
     conn: asyncpg.Connection, now: datetime | None = None
 ) -> dict[Role, tuple[str, str]]:
@@ -92,6 +112,22 @@ async def ensure_demo_users(
             created_at,
         )
         credentials[user.role] = (user.username, password)
+    for user in DEMO_STAFF:
+        await conn.execute(
+            """
+            INSERT INTO users (id, username, display_name, service, roles, password_hash,
+                               active, created_at)
+            VALUES ($1, $2, $3, $4, $5, NULL, true, $6)
+            ON CONFLICT (id) DO UPDATE
+            SET service = excluded.service, roles = excluded.roles, active = true
+            """,
+            user.user_id,
+            user.username,
+            user.display_name,
+            user.service.value,
+            [user.role.value],
+            created_at,
+        )
     return credentials
 
 
