@@ -91,6 +91,7 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
 
     def build_request(self, *args: Any, **kwargs: Any) -> httpx.Request:
         request = super().build_request(*args, **kwargs)
+        self._enrol_team_named_in(request)
         headers = request.headers
         if "authorization" in headers or self.anonymous:
             return request
@@ -121,6 +122,18 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
         headers["authorization"] = f"Bearer {self.token_for(user_id, service, roles)}"
         return request
 
+    def _enrol_team_named_in(self, request: httpx.Request) -> None:
+        """The outreach team's two workers of tests/api.py are real users of the app's
+        database from the first request that names them (a visit's workers, a contact),
+        as they would be in a municipality: commands may only name real colleagues."""
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            return  # a streamed body names nobody we make
+        for worker in (TEAM_WORKER, TEAM_SECOND_WORKER):
+            if str(worker).encode() in body and worker not in self._services:
+                self.colleague(user_id=worker)
+
     def token_for(
         self, user_id: uuid.UUID, service: Service, roles: tuple[Role, ...] | None = None
     ) -> str:
@@ -131,15 +144,6 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
                 self.blocking_portal.call(self._enrol, user_id, service, roles)
                 self._services[user_id] = (service, roles)
             return self._tokens[user_id]
-
-    def __enter__(self) -> HeaderTokenClient:
-        super().__enter__()
-        if getattr(self.app.state, "runtime", None) is not None:
-            # The outreach team's two workers that tests/api.py names are real users, so
-            # commands may name them (a visit's workers, a contact) before they act.
-            for worker in (TEAM_WORKER, TEAM_SECOND_WORKER):
-                self.colleague(user_id=worker)
-        return self
 
     def colleague(
         self,
