@@ -119,9 +119,7 @@ def fuzz(pg_server: DatabaseUrl, template_db: str) -> Iterator[Fuzz]:
             spec = client.get("/schema/openapi.json").json()
             records = _aggregate_ids(client)
             assert len(records) >= 10, records
-            ids = records + [
-                str(caller[0]) for caller in CALLERS.values() if caller is not None
-            ]
+            ids = records + [str(caller[0]) for caller in CALLERS.values() if caller is not None]
             yield Fuzz(client, schemathesis.openapi.from_dict(spec), spec, ids)
     finally:
         with _admin(pg_server) as admin:
