@@ -85,6 +85,16 @@ class ProblemError(msgspec.Struct, kw_only=True):
         ]
         | msgspec.UnsetType
     ) = msgspec.UNSET
+    scope: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                description="Whose failed sign-ins were too many (`account`, `address`); "
+                "only on `too_many_attempts`"
+            ),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 class Problem(msgspec.Struct, kw_only=True):
@@ -137,8 +147,9 @@ _NOT_FOUND = (
     "answer, so ids cannot be probed); `format`: a path segment that is not a UUID."
 )
 _CONFLICT = (
-    "The command does not fit the record's state now (e.g. `already_registered` with other "
-    "values, `must_be_active`), or another change to it came first: read it and decide again."
+    "The command does not fit the record's state now (e.g. `lease_active`, `unresolved`, "
+    "`unique_id`: the id is another record's), or another change to it came first "
+    "(`no_concurrent_change`): read it and decide again."
 )
 _INVALID = (
     "A field breaks a rule: `required`, `type`, `range`, `length`, `allowed_values`, "

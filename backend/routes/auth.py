@@ -78,7 +78,8 @@ class AuthController(Controller):
             ),
             429: problem_response(
                 "`credentials`/`too_many_attempts`: too many failed sign-ins for the username "
-                "or from the address; try again after `Retry-After` seconds."
+                "(`scope: account`) or from the address (`scope: address`); try again after "
+                "`Retry-After` seconds."
             ),
         },
     )
