@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.openapi import OpenAPIConfig
 
-from backend import problems
+from backend import openapi, problems
 from backend.auth.access_middleware import AccessLogMiddleware
 from backend.auth.authorize import authorize
 from backend.auth.guards import authenticated
@@ -83,7 +83,7 @@ def create_app(
         finally:
             await runtime.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             TenantsWithoutServiceController,
             TenantController,
@@ -122,9 +122,17 @@ def create_app(
             PositionBeyondHead: _beyond_head,
         },
         request_max_body_size=MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(title="Folgja", version="0.1.0"),
+        openapi_config=OpenAPIConfig(
+            title="Folgja",
+            version="0.1.0",
+            components=openapi.COMPONENTS,
+            security=openapi.SECURITY,
+        ),
         logging_config=None,
     )
+    # Every route's refusals, derived from the policy table and its signature.
+    openapi.document(app)
+    return app
 
 
 def app_from_env() -> Litestar:

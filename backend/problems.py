@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import traceback
 from typing import Any
+from uuid import UUID
 
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -13,14 +15,18 @@ from litestar.exceptions import (
     SerializationException,
     ValidationException,
 )
+from litestar.routes import HTTPRoute
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
     HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
+from litestar.types import Empty
+from litestar.utils.scope.state import ScopeState
 
 from domain.errors import (
     ConcurrentChange,
@@ -100,28 +106,98 @@ def _field_error(message: str, key: str | None, source: str | None) -> dict[str,
     return {"field": base or source or "body", "rule": rule, "detail": text}
 
 
+# Litestar's message when a value is missing altogether is the KeyError's: "'data'".
+_MISSING = re.compile(r"^'(?P<key>\w+)'$")
+_NO_BODY = {"field": "body", "rule": "required", "detail": "a JSON body is required"}
+
+
+def _validation_error(error: dict[str, Any]) -> dict[str, str]:
+    message, key = str(error.get("message", "")), error.get("key")
+    missing = _MISSING.match(message)
+    if missing and missing.group("key") == key:
+        if key == "data":  # the body: empty
+            return dict(_NO_BODY)
+        return {"field": key, "rule": "required", "detail": f"{key} is required"}
+    return _field_error(message, key, error.get("source"))
+
+
 def validation_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, list) else []
-    errors = [
-        _field_error(str(e.get("message", "")), e.get("key"), e.get("source"))
-        for e in extra
-        if isinstance(e, dict)
-    ]
+    errors = [_validation_error(e) for e in extra if isinstance(e, dict)]
     if not errors:
         errors = [_field_error(str(exc.detail), None, "body")]
     return problem(HTTP_422_UNPROCESSABLE_ENTITY, "validation", "The request is not valid", errors)
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+_NO_ROUTE = {"field": "path", "rule": "must_exist", "detail": "no route has this path"}
+_NO_METHOD = {"field": "method", "rule": "allowed_values", "detail": "the path has no such method"}
+_TYPE_NAMES = {UUID: "UUID", int: "integer", float: "number"}
+
+
+def _unparsable_path(request: Request[Any, Any, Any]) -> dict[str, str] | None:
+    """The path parameter the router could not parse (``/tenants/abc``: no UUID).
+
+    The router answers 404 without saying which; a route whose fixed segments match the
+    path and one of whose typed parameters does not parse names it.
+    """
+    segments = [s for s in str(request.scope.get("path", "")).split("/") if s]
+    for route in request.app.routes:
+        if not isinstance(route, HTTPRoute) or len(route.path_components) != len(segments):
+            continue
+        unparsable = []
+        for component, segment in zip(route.path_components, segments, strict=True):
+            if isinstance(component, str):
+                if component != segment:
+                    break
+            elif component.parser is not None:
+                try:
+                    component.parser(segment)
+                except ValueError:
+                    unparsable.append(component)
+        else:
+            if unparsable:
+                name, kind = unparsable[0].name, unparsable[0].type
+                what = _TYPE_NAMES.get(kind, kind.__name__)
+                return {"field": name, "rule": "format", "detail": f"{name} must be a {what}"}
+    return None
+
+
+def _not_json(request: Request[Any, Any, Any], message: str) -> dict[str, str]:
+    error = {**_field_error(message, None, "body"), "field": "body"}
+    if message.startswith("Input data was truncated"):
+        # msgspec says "truncated" of a string with half a UTF-16 surrogate pair ("\ud800"),
+        # which Python's json reads: then that is what is wrong.
+        body = ScopeState.from_scope(request.scope).body
+        try:
+            complete = body is not Empty and json.loads(body) is not None
+        except (ValueError, RecursionError):
+            complete = False
+        error["detail"] = (
+            "the JSON is not valid: a string holds half of a UTF-16 surrogate pair"
+            if complete
+            else "the JSON is not valid: it ends before it is complete"
+        )
+    return error
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     errors = None
+    title = str(exc.detail)
     if isinstance(exc.extra, dict) and "field" in exc.extra:
         errors = [{k: str(v) for k, v in exc.extra.items()}]
     elif isinstance(exc.__cause__, SerializationException):
         # The body is not JSON (Litestar answers 400 with msgspec's message).
-        errors = [{**_field_error(str(exc.detail), None, "body"), "field": "body"}]
+        errors = [_not_json(request, str(exc.detail))]
+        title = "The body is not valid JSON"
     elif exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
         errors = [{"field": "body", "rule": "max_size", "detail": "the body is too large"}]
-    return problem(exc.status_code, "http", str(exc.detail), errors, headers=exc.headers)
+    elif exc.status_code == HTTP_404_NOT_FOUND:
+        # The router found no route, or could not parse a path parameter of one.
+        unparsable = _unparsable_path(request) if isinstance(exc.__cause__, ValueError) else None
+        errors = [unparsable or _NO_ROUTE]
+    elif exc.status_code == HTTP_405_METHOD_NOT_ALLOWED:
+        errors = [_NO_METHOD]
+    return problem(exc.status_code, "http", title, errors, headers=exc.headers)
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

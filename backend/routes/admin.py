@@ -18,6 +18,7 @@ from backend.auth import access_log, store
 from backend.auth.access_log import AccessAction, AccessLogEntry
 from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.roles import Principal, Role
+from backend.openapi import problem_response
 from backend.routes.params import Cursor, Limit
 from backend.runtime import Runtime
 from domain.services import Service
@@ -38,7 +39,15 @@ class AdminController(Controller):
     tags = ["admin"]
     dependencies = PRINCIPAL_DEPENDENCY
 
-    @post("/users", summary="Create a user with a password")
+    @post(
+        "/users",
+        summary="Create a user with a password",
+        responses={
+            409: problem_response(
+                "`username`/`unique_username`, `user_id`/`unique_user_id`: already taken."
+            )
+        },
+    )
     async def create_user(
         self, data: JSONBody[NewUser], runtime: NamedDependency[Runtime]
     ) -> store.UserRow:

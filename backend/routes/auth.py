@@ -25,6 +25,7 @@ from backend.auth.issuer import bearer_token
 from backend.auth.roles import Principal, Role
 from backend.auth.throttle import throttle_of
 from backend.auth.tokens import MAX_TOKEN_LENGTH, AccessGrant, TokenPair
+from backend.openapi import problem_response
 from backend.runtime import Runtime
 from domain.errors import UnknownAggregate
 
@@ -65,7 +66,23 @@ class AuthController(Controller):
     tags = ["auth"]
     dependencies = PRINCIPAL_DEPENDENCY
 
-    @post("/login", status_code=200, cache_control=NO_STORE, summary="Sign in with a password")
+    @post(
+        "/login",
+        status_code=200,
+        cache_control=NO_STORE,
+        summary="Sign in with a password",
+        responses={
+            401: problem_response(
+                "`invalid_credentials`: the username or the password is wrong (one answer for "
+                "both); `unknown_device`, `device_revoked`: the `device_id` given."
+            ),
+            429: problem_response(
+                "`credentials`/`too_many_attempts`: too many failed sign-ins for the username "
+                "(`scope: account`) or from the address (`scope: address`); try again after "
+                "`Retry-After` seconds."
+            ),
+        },
+    )
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -97,6 +114,13 @@ class AuthController(Controller):
         status_code=200,
         cache_control=NO_STORE,
         summary="Trade a refresh token for a new pair (the old one is spent)",
+        responses={
+            401: problem_response(
+                "`invalid_token`, `token_expired`, `account_disabled`, `device_revoked`, "
+                "`offline_lease_expired`; `refresh_token_reused`: the token was spent before, "
+                "and its whole sign-in is now revoked."
+            )
+        },
     )
     async def refresh(
         self, data: JSONBody[Refresh], runtime: NamedDependency[Runtime]
@@ -128,6 +152,12 @@ class AuthController(Controller):
         status_code=200,
         cache_control=NO_STORE,
         summary="Trade a device credential for an access token bound to the device",
+        responses={
+            401: problem_response(
+                "`invalid_token`, `account_disabled`; `device_revoked` (with `action: wipe`), "
+                "`offline_lease_expired` (with `action: reauthenticate`)."
+            )
+        },
     )
     async def device_token(
         self, data: JSONBody[DeviceCredential], runtime: NamedDependency[Runtime]
@@ -171,6 +201,12 @@ class DeviceController(Controller):
     @post(
         "/{device_id:uuid}/revocation",
         summary="Revoke a device: its next call is refused and told to wipe",
+        responses={
+            403: problem_response(
+                "`role_required`: this needs one of the roles admin, team_lead; "
+                "`same_service`: a team lead revokes only the devices of their own service."
+            )
+        },
     )
     async def revoke(
         self,

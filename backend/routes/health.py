@@ -5,9 +5,11 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from backend.openapi import problem_response
 from backend.runtime import Runtime
 from domain.errors import UnknownAggregate
 from projections import events as event_log
@@ -70,6 +72,7 @@ class HealthController(Controller):
         "error, on failure. Only the admin role may call it (docs/access.md); the CLI's "
         "`folgja projections retry-parked` does the same on the server's machine.",
         status_code=HTTP_200_OK,
+        responses={404: problem_response("`name`/`exists`: no projection of that name.")},
     )
     async def retry_parked(
         self, name: FromPath[str], runtime: NamedDependency[Runtime]
@@ -79,7 +82,17 @@ class HealthController(Controller):
             raise UnknownAggregate("name", "exists", f"no projection named {name!r}")
         return await retry_parked(runtime.pool, projection)
 
-    @get("/ready", summary="Ready to serve: the database answers")
+    @get(
+        "/ready",
+        summary="Ready to serve: the database answers",
+        responses={
+            503: ResponseSpec(
+                dict[str, str],
+                description='`{"status": "unavailable"}`: the database does not answer.',
+                generate_examples=False,
+            )
+        },
+    )
     async def ready(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, str]]:
         try:
             async with runtime.pool.acquire() as conn:
