@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
-from domain.application import FollowUpApplication
 from domain.commands import (
     AssignResponsibility,
     CompleteVisit,
@@ -32,7 +31,9 @@ from domain.rent import rent_case_id_for
 from domain.rent_commands import IssueEvictionWarning, OpenRentCase, ReportArrears
 from domain.services import Service
 from domain.tenant_events import InfoCategory
+from domain.usecases import UseCases
 from domain.visit import FailureReason, Observations, Wellbeing
+from domain.write_model import WriteModel
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ DWELLINGS = (
 )
 
 
-def load_demo(app: FollowUpApplication, now: datetime | None = None) -> bool:
+def load_demo(model: WriteModel, now: datetime | None = None) -> bool:
     """Load the demo set; False if it was already there.
 
     Every command carries the time its story describes (``occurred_at``: a lease that
@@ -97,8 +98,9 @@ def load_demo(app: FollowUpApplication, now: datetime | None = None) -> bool:
     ``now`` (default: the clock) is when they are recorded.
     """
     now = now or datetime.now(UTC)
+    app = UseCases.of(model)
     first_key = TENANTS[0][0]
-    if app.tenant(demo_id(first_key)) is not None:
+    if app.records.tenant(demo_id(first_key)) is not None:
         return False
     story = _Story(now)
     for key, name, born, interval in TENANTS:
@@ -147,12 +149,12 @@ class _Story:
 
 
 def _tenant_in_follow_up(
-    app: FollowUpApplication, story: _Story, key: str, name: str, born: date, interval: int
+    app: UseCases, story: _Story, key: str, name: str, born: date, interval: int
 ) -> None:
     tenant_id, now = demo_id(key), story.now
     story.at(
         story.days_ago(REGISTERED_DAYS_AGO),
-        lambda at: app.register_tenant(
+        lambda at: app.tenants.register_tenant(
             RegisterTenant(tenant_id=tenant_id, full_name=name, birth_date=born, occurred_at=at),
             TEAM_LEAD,
             now,
@@ -161,7 +163,7 @@ def _tenant_in_follow_up(
     started = story.days_ago(FOLLOW_UP_STARTED_DAYS_AGO)
     story.at(
         started,
-        lambda at: app.start_follow_up(
+        lambda at: app.tenants.start_follow_up(
             tenant_id,
             StartFollowUp(visit_interval_days=interval, started_on=local_date(at), occurred_at=at),
             TEAM_LEAD,
@@ -170,7 +172,7 @@ def _tenant_in_follow_up(
     )
     story.at(
         started,
-        lambda at: app.assign_responsibility(
+        lambda at: app.tenants.assign_responsibility(
             tenant_id,
             AssignResponsibility(
                 service=Service.OUTREACH_TEAM,
@@ -184,12 +186,12 @@ def _tenant_in_follow_up(
     _visits(app, story, key, tenant_id)
 
 
-def _tenant_in_eviction_chain(app: FollowUpApplication, story: _Story) -> None:
+def _tenant_in_eviction_chain(app: UseCases, story: _Story) -> None:
     """Delta: housed months ago, in arrears, and taken into follow-up today."""
     tenant_id, now = demo_id("tenant:delta"), story.now
     story.at(
         story.days_ago(REGISTERED_DAYS_AGO),
-        lambda at: app.register_tenant(
+        lambda at: app.tenants.register_tenant(
             RegisterTenant(
                 tenant_id=tenant_id,
                 full_name="Demo Beboer Delta",
@@ -202,7 +204,7 @@ def _tenant_in_eviction_chain(app: FollowUpApplication, story: _Story) -> None:
     )
     story.at(
         now,
-        lambda at: app.start_follow_up(
+        lambda at: app.tenants.start_follow_up(
             tenant_id,
             StartFollowUp(visit_interval_days=14, started_on=local_date(at), occurred_at=at),
             TEAM_LEAD,
@@ -211,7 +213,7 @@ def _tenant_in_eviction_chain(app: FollowUpApplication, story: _Story) -> None:
     )
     story.at(
         now,
-        lambda at: app.assign_responsibility(
+        lambda at: app.tenants.assign_responsibility(
             tenant_id,
             AssignResponsibility(
                 service=Service.OUTREACH_TEAM,
@@ -224,13 +226,13 @@ def _tenant_in_eviction_chain(app: FollowUpApplication, story: _Story) -> None:
     )
 
 
-def _dwellings_and_leases(app: FollowUpApplication, story: _Story) -> None:
+def _dwellings_and_leases(app: UseCases, story: _Story) -> None:
     for key, address, unit, owner, flag, tenant_key in DWELLINGS:
         _dwelling_and_lease(app, story, key, address, unit, owner, flag, tenant_key)
 
 
 def _dwelling_and_lease(
-    app: FollowUpApplication,
+    app: UseCases,
     story: _Story,
     key: str,
     address: str,
@@ -243,7 +245,7 @@ def _dwelling_and_lease(
     registered = story.days_ago(REGISTERED_DAYS_AGO)
     story.at(
         registered,
-        lambda at: app.register_dwelling(
+        lambda at: app.housing.register_dwelling(
             RegisterDwelling(
                 dwelling_id=dwelling_id,
                 address=address,
@@ -260,7 +262,7 @@ def _dwelling_and_lease(
         kind, reason = flag
         story.at(
             registered,
-            lambda at: app.set_safety_flag(
+            lambda at: app.housing.set_safety_flag(
                 dwelling_id,
                 SetSafetyFlag(
                     kind=kind,
@@ -276,7 +278,7 @@ def _dwelling_and_lease(
     term = 6 if tenant_key == "tenant:delta" else None
     story.at(
         story.days_ago(LEASES_STARTED_DAYS_AGO),
-        lambda at: app.start_lease(
+        lambda at: app.housing.start_lease(
             StartLease(
                 lease_id=demo_id(f"{key}:lease"),
                 dwelling_id=dwelling_id,
@@ -291,12 +293,12 @@ def _dwelling_and_lease(
     )
 
 
-def _rent_and_nav(app: FollowUpApplication, story: _Story) -> None:
+def _rent_and_nav(app: UseCases, story: _Story) -> None:
     now = story.now
     alfa, delta = demo_id("tenant:alfa"), demo_id("tenant:delta")
     story.at(
         story.days_ago(LEASES_STARTED_DAYS_AGO),
-        lambda at: app.give_consent(
+        lambda at: app.consents.give_consent(
             alfa,
             GiveConsent(
                 consent_id=demo_id("consent:alfa-nav"),
@@ -316,7 +318,7 @@ def _rent_and_nav(app: FollowUpApplication, story: _Story) -> None:
     reported = _reported_on(story, 1)
     story.at(
         reported,
-        lambda at: app.open_rent_case(
+        lambda at: app.rent.open_rent_case(
             OpenRentCase(lease_id=alfa_lease, tenant_id=alfa, occurred_at=at),
             PROPERTY_MANAGER,
             now,
@@ -325,9 +327,9 @@ def _rent_and_nav(app: FollowUpApplication, story: _Story) -> None:
     _arrears(app, story, alfa_lease, 1, 7400)
 
     def acknowledge(at: datetime) -> None:
-        notice = app.existing_rent_case(rent_case_id_for(alfa_lease)).nav_notices[-1]
+        notice = app.records.existing_rent_case(rent_case_id_for(alfa_lease)).nav_notices[-1]
         if notice.notification_id is not None:
-            app.acknowledge_nav_notification(
+            app.nav.acknowledge_nav_notification(
                 notice.notification_id,
                 AcknowledgeNavNotification(occurred_at=at),
                 NAV_OFFICER,
@@ -340,7 +342,7 @@ def _rent_and_nav(app: FollowUpApplication, story: _Story) -> None:
     delta_lease = demo_id("dwelling:vei-9:lease")
     story.at(
         _reported_on(story, 2),
-        lambda at: app.open_rent_case(
+        lambda at: app.rent.open_rent_case(
             OpenRentCase(lease_id=delta_lease, tenant_id=delta, occurred_at=at),
             PROPERTY_MANAGER,
             now,
@@ -350,7 +352,7 @@ def _rent_and_nav(app: FollowUpApplication, story: _Story) -> None:
         _arrears(app, story, delta_lease, months_back, 8150)
     story.at(
         story.days_ago(3),
-        lambda at: app.issue_eviction_warning(
+        lambda at: app.rent.issue_eviction_warning(
             rent_case_id_for(delta_lease),
             IssueEvictionWarning(issued_on=local_date(at), occurred_at=at),
             PROPERTY_MANAGER,
@@ -359,14 +361,14 @@ def _rent_and_nav(app: FollowUpApplication, story: _Story) -> None:
     )
 
 
-def _concerns(app: FollowUpApplication, story: _Story) -> None:
+def _concerns(app: UseCases, story: _Story) -> None:
     now = story.now
     # Charlie's service is responsible for him: the concern goes to it as it is raised.
     hoarding = demo_id("concern:charlie-hoarding")
     raised = now - timedelta(days=6)
     story.at(
         raised,
-        lambda at: app.raise_concern(
+        lambda at: app.concerns.raise_concern(
             RaiseConcern(
                 concern_id=hoarding,
                 tenant_id=demo_id("tenant:charlie"),
@@ -381,7 +383,7 @@ def _concerns(app: FollowUpApplication, story: _Story) -> None:
     )
     story.at(
         now - timedelta(days=2),
-        lambda at: app.raise_concern(
+        lambda at: app.concerns.raise_concern(
             RaiseConcern(
                 concern_id=demo_id("concern:vei-9-fire"),
                 dwelling_id=demo_id("dwelling:vei-9"),
@@ -395,12 +397,12 @@ def _concerns(app: FollowUpApplication, story: _Story) -> None:
     )
 
 
-def _pending_handover(app: FollowUpApplication, story: _Story) -> None:
+def _pending_handover(app: UseCases, story: _Story) -> None:
     """Echo: registered by the correctional service today, released in five days."""
     tenant_id, now = demo_id("tenant:echo"), story.now
 
     def record(at: datetime) -> None:
-        app.register_tenant(
+        app.tenants.register_tenant(
             RegisterTenant(
                 tenant_id=tenant_id,
                 full_name="Demo Beboer Echo",
@@ -410,13 +412,13 @@ def _pending_handover(app: FollowUpApplication, story: _Story) -> None:
             PROBATION_OFFICER,
             now,
         )
-        app.start_follow_up(
+        app.tenants.start_follow_up(
             tenant_id,
             StartFollowUp(visit_interval_days=7, started_on=local_date(at), occurred_at=at),
             PROBATION_OFFICER,
             now,
         )
-        app.assign_responsibility(
+        app.tenants.assign_responsibility(
             tenant_id,
             AssignResponsibility(
                 service=Service.CORRECTIONAL_SERVICE,
@@ -426,7 +428,7 @@ def _pending_handover(app: FollowUpApplication, story: _Story) -> None:
             PROBATION_OFFICER,
             now,
         )
-        app.announce_handover(
+        app.handovers.announce_handover(
             AnnounceHandover(
                 handover_id=demo_id("handover:echo-release"),
                 tenant_id=tenant_id,
@@ -443,10 +445,10 @@ def _pending_handover(app: FollowUpApplication, story: _Story) -> None:
     story.at(now, record)
 
 
-def _individual_plan(app: FollowUpApplication, story: _Story) -> None:
+def _individual_plan(app: UseCases, story: _Story) -> None:
     story.at(
         story.days_ago(30),
-        lambda at: app.start_individual_plan(
+        lambda at: app.plans.start_individual_plan(
             demo_id("tenant:charlie"),
             StartIndividualPlan(
                 started_on=local_date(at),
@@ -462,11 +464,11 @@ def _individual_plan(app: FollowUpApplication, story: _Story) -> None:
 
 
 def _arrears(
-    app: FollowUpApplication, story: _Story, lease_id: uuid.UUID, months_back: int, amount: int
+    app: UseCases, story: _Story, lease_id: uuid.UUID, months_back: int, amount: int
 ) -> None:
     story.at(
         _reported_on(story, months_back),
-        lambda at: app.report_arrears(
+        lambda at: app.rent.report_arrears(
             rent_case_id_for(lease_id),
             ReportArrears(month=_month(story, months_back), amount_nok=amount, occurred_at=at),
             PROPERTY_MANAGER,
@@ -489,7 +491,7 @@ def _reported_on(story: _Story, months_back: int) -> datetime:
     return story.morning_of(date(year, month, 20))
 
 
-def _visits(app: FollowUpApplication, story: _Story, key: str, tenant_id: uuid.UUID) -> None:
+def _visits(app: UseCases, story: _Story, key: str, tenant_id: uuid.UUID) -> None:
     now = story.now
     for n, days_ago in enumerate((21, 9, 2)):
         failed = key == "tenant:bravo" and n > 0
@@ -504,7 +506,7 @@ def _visits(app: FollowUpApplication, story: _Story, key: str, tenant_id: uuid.U
         )
     story.at(
         now,
-        lambda at: app.plan_visit(
+        lambda at: app.visits.plan_visit(
             tenant_id,
             PlanVisit(
                 visit_id=demo_id(f"{key}:visit:next"),
@@ -519,7 +521,7 @@ def _visits(app: FollowUpApplication, story: _Story, key: str, tenant_id: uuid.U
 
 
 def _visit(
-    app: FollowUpApplication,
+    app: UseCases,
     story: _Story,
     tenant_id: uuid.UUID,
     visit_id: uuid.UUID,
@@ -530,7 +532,7 @@ def _visit(
     now = story.now
     story.at(
         when - timedelta(days=3),
-        lambda at: app.plan_visit(
+        lambda at: app.visits.plan_visit(
             tenant_id,
             PlanVisit(visit_id=visit_id, planned_for=when, worker_ids=PAIR, occurred_at=at),
             FIELD_WORKER,
@@ -540,7 +542,7 @@ def _visit(
     if wellbeing is None:
         story.at(
             when,
-            lambda at: app.fail_visit(
+            lambda at: app.visits.fail_visit(
                 visit_id,
                 FailVisit(worker_ids=PAIR, reason=FailureReason.NOT_AT_HOME, occurred_at=at),
                 FIELD_WORKER,
@@ -550,7 +552,7 @@ def _visit(
         return
     story.at(
         when,
-        lambda at: app.complete_visit(
+        lambda at: app.visits.complete_visit(
             visit_id,
             CompleteVisit(
                 worker_ids=PAIR,

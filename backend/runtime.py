@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 import asyncpg
@@ -18,8 +18,8 @@ from backend.database import DatabaseUrl
 from backend.scheduler import Scheduler
 from backend.settings import Settings
 from backend.staff_directory import open_write_model
-from domain.application import FollowUpApplication
 from domain.events import local_date
+from domain.write_model import WriteModel
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
 from projections.waiter import PositionWaiter
@@ -211,14 +211,14 @@ class Runtime:
         self,
         settings: Settings,
         clock: Callable[[], datetime],
-        commands: FollowUpApplication,
+        write_model: WriteModel,
         pool: asyncpg.Pool,
         waiter: PositionWaiter,
         runner: ProjectionRunner | None,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.commands = commands
+        self.write_model = write_model
         self.pool = pool
         self.waiter = waiter
         self.runner = runner
@@ -227,7 +227,7 @@ class Runtime:
     async def open(
         cls, settings: Settings, database: DatabaseUrl, clock: Callable[[], datetime] = utc_now
     ) -> Runtime:
-        commands = await anyio.to_thread.run_sync(open_write_model, database.eventsourcing_env())
+        write_model = await anyio.to_thread.run_sync(open_write_model, database.eventsourcing_env())
         # Requests (and the waiter's listener) use ``pool``; the projection runner gets a
         # pool of its own (:class:`Projections`).
         pool = await asyncpg.create_pool(database.url, min_size=2, max_size=12)
@@ -239,7 +239,7 @@ class Runtime:
                 database.url, settings, on_advance=waiter.advanced
             )
         runtime = cls(
-            settings, clock, commands, pool, waiter, projections.runner if projections else None
+            settings, clock, write_model, pool, waiter, projections.runner if projections else None
         )
         runtime.projections = projections
         if settings.run_scheduler:
@@ -254,20 +254,11 @@ class Runtime:
             await self.projections.stop()
         await self.waiter.stop()
         await self.pool.close()
-        self.commands.close()
+        self.write_model.close()
 
     def today(self) -> date:
         """The municipality's date now (Europe/Oslo), by the runtime's clock."""
         return local_date(self.clock())
-
-    async def command(self, handler: Callable[..., T], *args: Any) -> T:
-        """Run a write-model command off the event loop (the library is synchronous)."""
-        now = self.clock()
-        return await anyio.to_thread.run_sync(lambda: handler(*args, now))
-
-    async def load(self, loader: Callable[..., T], *args: Any) -> T:
-        """Read the write model off the event loop."""
-        return await anyio.to_thread.run_sync(lambda: loader(*args))
 
     async def read_model_at(self, projection: str, position: int | None) -> None:
         """Wait until ``projection`` shows every event up to ``position`` (read-your-writes)."""

@@ -25,6 +25,7 @@ import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from backend.auth import store
+from backend.write_access import WriteAccess
 from domain.errors import ConcurrentChange, DomainError, IllegalStateChange
 from projections.handovers import due_handovers
 
@@ -49,9 +50,10 @@ async def settle_due_handovers(runtime: Runtime) -> list[UUID]:
     async with runtime.pool.acquire() as conn:
         due = await due_handovers(conn, today)
     settled: list[UUID] = []
+    write = WriteAccess.of(runtime)
     for row in due:
         try:
-            result = await runtime.command(runtime.commands.settle_handover, row.handover_id)
+            result = await write.command(lambda uc: uc.handovers.settle_handover, row.handover_id)
         except (IllegalStateChange, ConcurrentChange):
             # Someone settled or changed it meanwhile; the next tick sees the new state.
             log.info("handover %s changed meanwhile; left for the next tick", row.handover_id)

@@ -14,6 +14,7 @@ from eventsourcing.postgres import PostgresDatastore
 from domain.application import FollowUpApplication
 from domain.services import Service
 from domain.staff import StaffMember
+from domain.write_model import WriteModel
 
 
 class UsersTableDirectory:
@@ -41,12 +42,11 @@ class UsersTableDirectory:
         }
 
 
-def open_write_model(env: Mapping[str, str]) -> FollowUpApplication:
+def open_write_model(env: Mapping[str, str]) -> WriteModel:
     """The write model, with the users table as the directory of the staff commands name."""
     app = FollowUpApplication(env)
     datastore = getattr(app.recorder, "datastore", None)
     if not isinstance(datastore, PostgresDatastore):
         app.close()
         raise TypeError("the write model must be stored in PostgreSQL")
-    app.staff = UsersTableDirectory(datastore)
-    return app
+    return WriteModel(app, UsersTableDirectory(datastore))

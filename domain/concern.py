@@ -20,6 +20,7 @@ import msgspec
 
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
+from domain.kinds import Kind
 from domain.services import Service
 from domain.tenant import Tenant
 
@@ -172,6 +173,9 @@ def replay(events: Iterable[ConcernEvents]) -> Concern | None:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+KIND: Kind[Concern] = Kind("concern", ConcernRaised, evolve)
 
 
 def require(concern: Concern | None, concern_id: UUID) -> Concern:

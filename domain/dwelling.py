@@ -22,6 +22,7 @@ import msgspec
 
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import Actor, DomainEvent, EventMeta
+from domain.kinds import Kind
 
 
 class DwellingOwner(StrEnum):
@@ -203,6 +204,9 @@ def replay(events: Iterable[DwellingEvent]) -> Dwelling | None:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+KIND: Kind[Dwelling] = Kind("dwelling", DwellingRegistered, evolve)
 
 
 def require(dwelling: Dwelling | None, dwelling_id: UUID, field: str = "dwelling_id") -> Dwelling:

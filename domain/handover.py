@@ -23,6 +23,7 @@ import msgspec
 
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
+from domain.kinds import Kind
 from domain.services import Service
 from domain.tenant import Tenant, assign_responsibility, lapse_responsibility
 from domain.tenant_events import ResponsibilityAssigned, ResponsibilityLapsed
@@ -174,6 +175,9 @@ def replay(events: Iterable[HandoverEvent]) -> Handover | None:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+KIND: Kind[Handover] = Kind("handover", HandoverAnnounced, evolve)
 
 
 def require(handover: Handover | None, handover_id: UUID) -> Handover:

@@ -24,6 +24,7 @@ from domain import tenant as tenants
 from domain.dwelling import Dwelling, DwellingLet, DwellingVacated
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
+from domain.kinds import Kind
 from domain.tenant import Tenant
 from domain.tenant_events import TenantMovedIn, TenantMovedOut
 
@@ -107,6 +108,9 @@ def replay(events: Iterable[LeaseEvent]) -> Lease | None:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+KIND: Kind[Lease] = Kind("lease", LeaseStarted, evolve)
 
 
 def require(lease: Lease | None, lease_id: UUID) -> Lease:

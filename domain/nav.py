@@ -23,6 +23,7 @@ import msgspec
 from domain.consent import consent_covering
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
+from domain.kinds import Kind
 from domain.services import Service
 from domain.tenant import Tenant
 from domain.tenant_events import InfoCategory
@@ -181,6 +182,9 @@ def replay(events: Iterable[NavNotificationEvents]) -> NavNotification | None:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+KIND: Kind[NavNotification] = Kind("NAV notification", NavNotificationSent, evolve)
 
 
 def require(notification: NavNotification | None, notification_id: UUID) -> NavNotification:

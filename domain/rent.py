@@ -33,6 +33,7 @@ import msgspec
 from domain import lease as leases
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
+from domain.kinds import Kind
 from domain.lease import Lease, LeaseEnded, LeaseEndReason
 from domain.nav import NavTrigger, WithheldReason, notification_id
 from domain.tenant import Tenant
@@ -283,6 +284,9 @@ def replay(events: Iterable[RentCaseEvents]) -> RentCase | None:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+KIND: Kind[RentCase] = Kind("rent case", RentCaseOpened, evolve)
 
 
 def require(case: RentCase | None, rent_case_id: UUID) -> RentCase:

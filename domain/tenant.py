@@ -16,6 +16,7 @@ import msgspec
 
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import EventMeta
+from domain.kinds import Kind
 from domain.services import Service
 from domain.tenant_events import (
     Consent,
@@ -170,6 +171,9 @@ def replay(events: Iterable[TenantEvent]) -> Tenant | None:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+KIND: Kind[Tenant] = Kind("tenant", TenantRegistered, evolve)
 
 
 def require(tenant: Tenant | None, tenant_id: UUID) -> Tenant:

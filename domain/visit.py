@@ -13,6 +13,7 @@ import msgspec
 from domain.dwelling import SafetyFlag
 from domain.errors import DomainError, IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
+from domain.kinds import Kind
 from domain.tenant import Tenant
 
 MAX_WORKERS_ON_VISIT = 4
@@ -138,6 +139,9 @@ def replay(events: Iterable[VisitEvent]) -> Visit | None:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+KIND: Kind[Visit] = Kind("visit", VisitPlanned, evolve)
 
 
 def require(visit: Visit | None, visit_id: UUID) -> Visit:

@@ -30,6 +30,7 @@ from backend.settings import Settings
 from backend.staff_directory import open_write_model
 from domain.application import FollowUpApplication
 from domain.services import Service
+from domain.write_model import WriteModel
 
 # --- identity headers → real bearer tokens -------------------------------------------------
 #
@@ -277,10 +278,19 @@ def client(database: DatabaseUrl, clock: Clock) -> Iterator[TestClient]:
 
 @pytest.fixture
 def app(database: DatabaseUrl) -> Iterator[FollowUpApplication]:
-    """The write model on this test's database, without the HTTP app."""
-    application = open_write_model(database.eventsourcing_env())
+    """The event store on this test's database (the library's application), for tests that
+    store events made by the pure rules."""
+    application = FollowUpApplication(database.eventsourcing_env())
     yield application
     application.close()
+
+
+@pytest.fixture
+def write_model(database: DatabaseUrl) -> Iterator[WriteModel]:
+    """The write model on this test's database, with the users table as its staff."""
+    model = open_write_model(database.eventsourcing_env())
+    yield model
+    model.close()
 
 
 @pytest.fixture

@@ -28,7 +28,9 @@ from domain.commands import (
 from domain.events import Actor, DomainEvent, EventMeta, event_meta
 from domain.services import Service
 from domain.tenant import Tenant
+from domain.usecases import UseCases
 from domain.visit import FailureReason, Observations, Wellbeing
+from domain.write_model import Records, WriteModel
 from tests.staff import enrol_staff
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)
@@ -218,9 +220,16 @@ def test_an_older_event_without_an_upcaster_fails_loudly() -> None:
 
 @pytest.fixture
 def application(database: DatabaseUrl) -> Any:
-    app = open_write_model(database.eventsourcing_env())
-    yield app
-    app.close()
+    """Every area's use cases on the real write model."""
+    model = open_write_model(database.eventsourcing_env())
+    yield UseCases.of(model)
+    model.close()
+
+
+def fresh_records(database: DatabaseUrl) -> tuple[WriteModel, Records]:
+    """A new write model (nothing remembered): its records are read from the store."""
+    model = open_write_model(database.eventsourcing_env())
+    return model, model.records()
 
 
 def test_events_saved_in_postgres_load_back_equal(database: DatabaseUrl, application: Any) -> None:
@@ -232,12 +241,12 @@ def test_events_saved_in_postgres_load_back_equal(database: DatabaseUrl, applica
     state = tenants.evolve(state, started)
     assigned = tenants.assign_responsibility(state, Service.NAV, uuid.uuid4(), META)
     history = [registered, started, assigned]
-    application.save(*history)
+    application.records.commit(*history)
 
-    reloaded = FollowUpApplication(database.eventsourcing_env())  # a fresh reader
+    reloaded, records = fresh_records(database)  # a fresh reader
     try:
-        assert list(reloaded.events.get(tenant_id)) == history
-        assert reloaded.tenant(tenant_id) == tenants.replay(history)
+        assert list(reloaded.app.events.get(tenant_id)) == history
+        assert records.tenant(tenant_id) == tenants.replay(history)
     finally:
         reloaded.close()
 
@@ -248,24 +257,24 @@ def test_a_tenant_written_by_commands_reloads_with_equal_state(
     tenant_id, visit_id, contact = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     enrol_staff(database, [(contact, Service.NAV), (WORKER, Service.OUTREACH_TEAM)])
     register = RegisterTenant(tenant_id=tenant_id, full_name="Kari", birth_date=date(1980, 5, 17))
-    application.register_tenant(register, ACTOR, NOW)
-    application.start_follow_up(
+    application.tenants.register_tenant(register, ACTOR, NOW)
+    application.tenants.start_follow_up(
         tenant_id, StartFollowUp(visit_interval_days=14, started_on=date(2026, 3, 1)), ACTOR, NOW
     )
-    application.assign_responsibility(
+    application.tenants.assign_responsibility(
         tenant_id,
         AssignResponsibility(service=Service.NAV, contact_worker_id=contact),
         ACTOR,
         NOW,
     )
     planned_for = datetime(2026, 3, 7, 10, 0, tzinfo=OSLO)
-    application.plan_visit(
+    application.visits.plan_visit(
         tenant_id,
         PlanVisit(visit_id=visit_id, planned_for=planned_for, worker_ids=[WORKER]),
         ACTOR,
         NOW,
     )
-    result = application.complete_visit(
+    result = application.visits.complete_visit(
         visit_id,
         CompleteVisit(worker_ids=[WORKER], observations=Observations(wellbeing=Wellbeing.GOOD)),
         ACTOR,
@@ -273,10 +282,10 @@ def test_a_tenant_written_by_commands_reloads_with_equal_state(
     )
     assert result.position == 5
 
-    reloaded = FollowUpApplication(database.eventsourcing_env())
+    reloaded, records = fresh_records(database)
     try:
-        tenant = reloaded.tenant(tenant_id)
-        visit = reloaded.visit(visit_id)
+        tenant = records.tenant(tenant_id)
+        visit = records.visit(visit_id)
     finally:
         reloaded.close()
     assert tenant == Tenant(
@@ -288,8 +297,8 @@ def test_a_tenant_written_by_commands_reloads_with_equal_state(
         responsible_service=Service.NAV,
         contact_worker_id=contact,
     )
-    assert tenant == application.tenant(tenant_id)
-    assert visit == application.visit(visit_id)
+    assert tenant == application.records.tenant(tenant_id)
+    assert visit == application.records.visit(visit_id)
     assert visit is not None
     assert visit.planned_for == planned_for
     assert visit.planned_for.utcoffset() == timedelta(hours=1)

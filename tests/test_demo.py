@@ -84,9 +84,9 @@ def demo_users(database: DatabaseUrl) -> None:
 
 @pytest.mark.parametrize("now", NOWS, ids=lambda now: now.isoformat())
 def test_each_demo_tenants_risk_series_runs_forward_in_time(
-    app: Any, database: DatabaseUrl, monkeypatch: Any, now: datetime
+    write_model: Any, database: DatabaseUrl, monkeypatch: Any, now: datetime
 ) -> None:
-    assert load_demo(app, now)
+    assert load_demo(write_model, now)
     monkeypatch.setenv("DATABASE_URL", database.url)
     assert main(["rebuild", "all"]) == 0
 
@@ -107,9 +107,9 @@ def test_each_demo_tenants_risk_series_runs_forward_in_time(
 
 @pytest.mark.parametrize("now", NOWS[:1], ids=lambda now: now.isoformat())
 def test_follow_up_and_lease_events_carry_the_days_they_name(
-    app: Any, database: DatabaseUrl, now: datetime
+    write_model: Any, database: DatabaseUrl, now: datetime
 ) -> None:
-    assert load_demo(app, now)
+    assert load_demo(write_model, now)
     events = asyncio.run(_events(database))
     follow_ups = {e.originator_id: e for e in events if isinstance(e, FollowUpStarted)}
     assert {demo_id(key) for key in DEMO_TENANTS} == follow_ups.keys()

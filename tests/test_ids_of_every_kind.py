@@ -16,7 +16,7 @@ import pytest
 from litestar.testing import TestClient
 
 from backend.auth.policy import POLICY
-from domain.application import FollowUpApplication
+from domain.write_model import Records
 from tests.api import OUTREACH, WORKER, assert_problem, planned_visit, post, tenant_in_follow_up
 from tests.rent_api import FBE, NAV, consent_to_nav, get_case, housed, rent_case, step
 
@@ -178,16 +178,16 @@ def test_references_in_a_body_of_another_kind_answer_not_found(
 def test_every_loader_knows_only_its_own_kind(
     client: TestClient, records: dict[str, uuid.UUID]
 ) -> None:
-    commands: FollowUpApplication = client.app.state.runtime.commands
+    request: Records = client.app.state.runtime.write_model.records()
     loaders: dict[str, Any] = {
-        "tenant": commands.tenant,
-        "dwelling": commands.dwelling,
-        "lease": commands.lease,
-        "visit": commands.visit,
-        "concern": commands.concern,
-        "handover": commands.handover,
-        "rent_case": commands.rent_case,
-        "nav_notification": commands.nav_notification,
+        "tenant": request.tenant,
+        "dwelling": request.dwelling,
+        "lease": request.lease,
+        "visit": request.visit,
+        "concern": request.concern,
+        "handover": request.handover,
+        "rent_case": request.rent_case,
+        "nav_notification": request.nav_notification,
     }
     for kind, load in loaders.items():
         for other, record_id in records.items():

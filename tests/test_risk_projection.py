@@ -19,7 +19,6 @@ import pytest
 
 from backend.database import DatabaseUrl
 from domain import risk
-from domain.application import FollowUpApplication
 from domain.commands import (
     AssignResponsibility,
     CompleteVisit,
@@ -42,7 +41,9 @@ from domain.lease import LeaseEndReason
 from domain.rent_commands import IssueEvictionWarning, OpenRentCase, ReportArrears
 from domain.risk import RiskLevel
 from domain.services import Service
+from domain.usecases import UseCases
 from domain.visit import Observations, Wellbeing
+from domain.write_model import WriteModel
 from projections import rebuild as rebuilds
 from projections import runner as runner_module
 from projections.base import PositionedEvent, Projection
@@ -75,23 +76,23 @@ def quick_lock_retry(monkeypatch: pytest.MonkeyPatch) -> None:
 class Story:
     """Records facts through the real write model, as a worker of the outreach team or FBE."""
 
-    def __init__(self, app: FollowUpApplication) -> None:
-        self.app = app
+    def __init__(self, model: WriteModel) -> None:
+        self.uses = UseCases.of(model)
         self.now = NOW
 
     def tenant(self, *, interval_days: int = 14, responsible: bool = True) -> uuid.UUID:
         tenant_id = uuid.uuid4()
-        self.app.register_tenant(
+        self.uses.tenants.register_tenant(
             RegisterTenant(tenant_id=tenant_id, full_name="Test Beboer"), OUTREACH, self.now
         )
-        self.app.start_follow_up(
+        self.uses.tenants.start_follow_up(
             tenant_id,
             StartFollowUp(visit_interval_days=interval_days, started_on=date(2026, 3, 1)),
             OUTREACH,
             self.now,
         )
         if responsible:
-            self.app.assign_responsibility(
+            self.uses.tenants.assign_responsibility(
                 tenant_id,
                 AssignResponsibility(service=Service.OUTREACH_TEAM, contact_worker_id=WORKER),
                 OUTREACH,
@@ -104,12 +105,12 @@ class Story:
         body = RegisterDwelling(
             dwelling_id=dwelling_id, address=address, unit="H0201", owner=DwellingOwner.MUNICIPAL
         )
-        self.app.register_dwelling(body, FBE, self.now)
+        self.uses.housing.register_dwelling(body, FBE, self.now)
         return dwelling_id
 
     def lease(self, tenant_id: uuid.UUID, dwelling_id: uuid.UUID) -> uuid.UUID:
         lease_id = uuid.uuid4()
-        self.app.start_lease(
+        self.uses.housing.start_lease(
             StartLease(
                 lease_id=lease_id,
                 dwelling_id=dwelling_id,
@@ -123,7 +124,7 @@ class Story:
 
     def end_lease(self, lease_id: uuid.UUID) -> None:
         body = EndLease(ended_on=date(2026, 3, 6), reason=LeaseEndReason.TERMINATED_BY_TENANT)
-        self.app.end_lease(lease_id, body, FBE, self.now)
+        self.uses.housing.end_lease(lease_id, body, FBE, self.now)
 
     def flag(self, dwelling_id: uuid.UUID) -> None:
         body = SetSafetyFlag(
@@ -131,23 +132,27 @@ class Story:
             reason=SafetyFlagReason.THREATS_VIOLENCE,
             review_on=date(2026, 6, 1),
         )
-        self.app.set_safety_flag(dwelling_id, body, FBE, self.now)
+        self.uses.housing.set_safety_flag(dwelling_id, body, FBE, self.now)
 
     def lift(self, dwelling_id: uuid.UUID) -> None:
-        self.app.lift_safety_flag(dwelling_id, LiftSafetyFlag(reason="calm now"), FBE, self.now)
+        self.uses.housing.lift_safety_flag(
+            dwelling_id, LiftSafetyFlag(reason="calm now"), FBE, self.now
+        )
 
     def rent_case(self, tenant_id: uuid.UUID, lease_id: uuid.UUID) -> uuid.UUID:
-        result = self.app.open_rent_case(
+        result = self.uses.rent.open_rent_case(
             OpenRentCase(lease_id=lease_id, tenant_id=tenant_id), FBE, self.now
         )
         return result.id
 
     def arrears(self, case_id: uuid.UUID, month: str) -> None:
-        self.app.report_arrears(case_id, ReportArrears(month=month, amount_nok=6500), FBE, self.now)
+        self.uses.rent.report_arrears(
+            case_id, ReportArrears(month=month, amount_nok=6500), FBE, self.now
+        )
 
     def warning(self, case_id: uuid.UUID) -> None:
         body = IssueEvictionWarning(issued_on=date(2026, 3, 6))
-        self.app.issue_eviction_warning(case_id, body, FBE, self.now)
+        self.uses.rent.issue_eviction_warning(case_id, body, FBE, self.now)
 
     def address_concern(self, dwelling_id: uuid.UUID, category: str) -> uuid.UUID:
         concern_id = uuid.uuid4()
@@ -157,21 +162,21 @@ class Story:
             category=ConcernCategory(category),
             description="smoke alarm removed",
         )
-        self.app.raise_concern(body, FBE, self.now)
+        self.uses.concerns.raise_concern(body, FBE, self.now)
         return concern_id
 
     def resolve(self, concern_id: uuid.UUID) -> None:
         body = ResolveConcern(outcome=ConcernOutcome.ACTION_TAKEN, outcome_text="alarm refitted")
-        self.app.resolve_concern(concern_id, body, FBE, self.now)
+        self.uses.concerns.resolve_concern(concern_id, body, FBE, self.now)
 
     def visit(self, tenant_id: uuid.UUID, planned_for: datetime, *, done: bool) -> uuid.UUID:
         visit_id = uuid.uuid4()
         body = PlanVisit(
             visit_id=visit_id, planned_for=planned_for, worker_ids=(WORKER, SECOND_WORKER)
         )
-        self.app.plan_visit(tenant_id, body, OUTREACH, self.now)
+        self.uses.visits.plan_visit(tenant_id, body, OUTREACH, self.now)
         if done:
-            self.app.complete_visit(
+            self.uses.visits.complete_visit(
                 visit_id,
                 CompleteVisit(
                     worker_ids=(WORKER, SECOND_WORKER),
@@ -184,9 +189,9 @@ class Story:
 
 
 @pytest.fixture
-def story(app: FollowUpApplication, database: DatabaseUrl) -> Story:
+def story(write_model: WriteModel, database: DatabaseUrl) -> Story:
     enrol_staff(database, [(WORKER, Service.OUTREACH_TEAM), (SECOND_WORKER, Service.OUTREACH_TEAM)])
-    return Story(app)
+    return Story(write_model)
 
 
 @asynccontextmanager
@@ -468,7 +473,7 @@ async def test_the_caseload_row_follows_the_tenant(story: Story, pool: asyncpg.P
         assert [e.tenant_id for e in without.items] == [orphan]
         assert without.items[0].lapsed is False
 
-    story.app.complete_visit(
+    story.uses.visits.complete_visit(
         soonest,
         CompleteVisit(
             worker_ids=(WORKER, SECOND_WORKER), observations=Observations(wellbeing=Wellbeing.FAIR)

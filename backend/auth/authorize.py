@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import anyio.to_thread
 import msgspec
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -29,7 +30,14 @@ from litestar.handlers.base import BaseRouteHandler
 from backend.auth import store
 from backend.auth.errors import Forbidden
 from backend.auth.guards import authenticate, is_public
-from backend.auth.need_to_know import nav_inbox_current, standing_of, views_on
+from backend.auth.need_to_know import (
+    ReadFacts,
+    read_facts,
+    read_facts_could_help,
+    standing_from,
+    views_on,
+    with_read_facts,
+)
 from backend.auth.policy import (
     RESIDENT_FIELDS,
     TENANT_FIELDS,
@@ -41,19 +49,20 @@ from backend.auth.policy import (
 )
 from backend.auth.roles import Principal, Role, SignIn
 from backend.runtime import Runtime
+from backend.write_access import request_records
 from domain.dwelling import Dwelling
 from domain.errors import UnknownAggregate
 from domain.services import Service
 from domain.tenant import Tenant
-from projections.nav_inbox import nav_basis_holds
+from domain.write_model import Records
 
 _ACCESS_KEY = "access"
 # The tenant a request turned out to be about (for the access log, which writes it down).
 ABOUT_TENANT_KEY = "about_tenant"
 
 
-def _about(connection: ASGIConnection[Any, Any, Any, Any], tenant_id: UUID) -> None:
-    connection.state[ABOUT_TENANT_KEY] = tenant_id
+def _about(state: Any, tenant_id: UUID) -> None:
+    state[ABOUT_TENANT_KEY] = tenant_id
 
 
 class Access(msgspec.Struct, frozen=True):
@@ -69,16 +78,173 @@ class _TenantRef(msgspec.Struct):
 
 _tenant_ref = msgspec.json.Decoder(_TenantRef)
 
+# A command about a record decides need to know in the command's own call into the write
+# model (decision 46): the records it loads for the check are the ones the command uses.
+COMMAND_METHODS = frozenset({"POST"})
+DEFERRED_KEY = "need_to_know_with_the_command"
 
-class _Resident(msgspec.Struct, frozen=True):
-    """A dwelling seen as a record of its resident."""
 
-    tenant_id: UUID
-    id: UUID
+class Located(msgspec.Struct, frozen=True, kw_only=True):
+    """What the request's records say about whose data it touches."""
+
+    # The record the path names does not exist (of its kind): the handler answers 404.
+    missing: bool = False
+    tenant: Tenant | None = None
+    # A view the record itself gives: the service that raised or holds a concern, a
+    # service named in a handover.
+    direct: View | None = None
+    # A request about a NAV notification, by a NAV officer: its basis decides.
+    notification_id: UUID | None = None
+    # The refusal if no view: the same answer as for a record that does not exist.
+    hidden: UnknownAggregate | None = None
+    # A dwelling's resident: with no view, the dwelling is shown without them.
+    resident: bool = False
 
 
 def _hidden(field: str, what: str, record_id: object) -> UnknownAggregate:
     return UnknownAggregate(field, "must_exist", f"no {what} with id {record_id}")
+
+
+def _through(
+    records: Records, tenant_id: UUID, field: str, what: str, record_id: object, **kw: Any
+) -> Located:
+    tenant = records.tenant(tenant_id)
+    if tenant is None:
+        return Located(missing=True)
+    return Located(tenant=tenant, hidden=_hidden(field, what, record_id), **kw)
+
+
+def locate(
+    records: Records,
+    principal: Principal,
+    subject: Subject,
+    params: dict[str, Any],
+    body_tenant_id: UUID | None = None,
+) -> Located:
+    """Load the records the request is about (each once) and say whose they are."""
+    if subject is Subject.TENANT:
+        tenant_id = params["tenant_id"]
+        return _through(records, tenant_id, "tenant_id", "tenant", tenant_id)
+    if subject is Subject.BODY_TENANT:
+        if body_tenant_id is None:
+            return Located(missing=True)
+        return _through(records, body_tenant_id, "tenant_id", "tenant", body_tenant_id)
+    if subject is Subject.VISIT:
+        visit = records.visit(params["visit_id"])
+        if visit is None:
+            return Located(missing=True)
+        return _through(records, visit.tenant_id, "visit_id", "visit", visit.id)
+    if subject is Subject.LEASE:
+        lease = records.lease(params["lease_id"])
+        if lease is None:
+            return Located(missing=True)
+        return _through(records, lease.tenant_id, "lease_id", "lease", lease.id)
+    if subject is Subject.RENT_CASE:
+        case = records.rent_case(params["rent_case_id"])
+        if case is None:
+            return Located(missing=True)
+        return _through(records, case.tenant_id, "rent_case_id", "rent case", case.id)
+    if subject is Subject.CONCERN:
+        concern = records.concern(params["concern_id"])
+        if concern is None:
+            return Located(missing=True)
+        direct = View.FULL if principal.service in (concern.raised_by, concern.routed_to) else None
+        hidden = _hidden("concern_id", "concern", concern.id)
+        if concern.tenant_id is None:
+            return Located(direct=direct, hidden=hidden)
+        located = _through(records, concern.tenant_id, "concern_id", "concern", concern.id)
+        return msgspec.structs.replace(located, direct=direct)
+    if subject is Subject.HANDOVER:
+        handover = records.handover(params["handover_id"])
+        if handover is None:
+            return Located(missing=True)
+        named = principal.service in (handover.from_service, handover.to_service)
+        located = _through(records, handover.tenant_id, "handover_id", "handover", handover.id)
+        return msgspec.structs.replace(located, direct=View.HANDOVER if named else None)
+    if subject is Subject.NAV_NOTIFICATION:
+        notice = records.nav_notification(params["notification_id"])
+        if notice is None:
+            return Located(missing=True)
+        located = _through(records, notice.tenant_id, "notification_id", "notification", notice.id)
+        nav = principal.has_any(Role.NAV_OFFICER)
+        return msgspec.structs.replace(located, notification_id=notice.id if nav else None)
+    if subject is Subject.DWELLING:
+        dwelling = records.dwelling(params["dwelling_id"])
+        if dwelling is None or dwelling.tenant_id is None:
+            return Located()  # missing (the handler answers) or vacant: nobody to show
+        located = _through(records, dwelling.tenant_id, "dwelling_id", "", dwelling.id)
+        return msgspec.structs.replace(located, resident=True)
+    raise AssertionError(f"no check for subject {subject}")
+
+
+class ReadFactsNeeded(Exception):
+    """The write model's facts gave no view; the read models may (asked outside the thread)."""
+
+
+def decide(
+    located: Located,
+    principal: Principal,
+    line: Rule,
+    state: Any,
+    facts: ReadFacts | None,
+) -> View | None:
+    """The caller's view, or the refusal (404 as for a record that does not exist).
+
+    With ``facts`` None only the write model's facts are used; if the read models could
+    still give a view, :class:`ReadFactsNeeded` asks for them.
+    """
+    if located.missing:
+        return None  # the handler answers that it does not exist
+    tenant = located.tenant
+    if tenant is not None:
+        _about(state, tenant.id)
+    if located.direct is not None:
+        return located.direct
+    if located.notification_id is not None:
+        if facts is None:
+            raise ReadFactsNeeded
+        if facts.notification_basis_holds:
+            return View.NAV
+    if tenant is not None:
+        standing = standing_from(tenant)
+        if View.FULL not in views_on(principal, standing) and read_facts_could_help(
+            principal, line.views
+        ):
+            if facts is None:
+                raise ReadFactsNeeded
+            standing = with_read_facts(standing, facts)
+        views = views_on(principal, standing) & line.views
+        if views:
+            return next(v for v in VIEW_PREFERENCE if v in views)
+    if located.resident:
+        # No need to know the resident: the dwelling (address, safety flag) without them,
+        # and nothing about them was read, so nothing is logged against them.
+        state.pop(ABOUT_TENANT_KEY, None)
+        return None
+    if located.hidden is not None:
+        raise located.hidden
+    return None
+
+
+class NeedToKnow(msgspec.Struct, frozen=True, kw_only=True):
+    """A request's need-to-know check, to be decided on the records it loads."""
+
+    principal: Principal
+    line: Rule
+    params: dict[str, Any]
+    body_tenant_id: UUID | None = None
+
+    def locate(self, records: Records) -> Located:
+        return locate(records, self.principal, self.line.subject, self.params, self.body_tenant_id)
+
+    async def read_facts(self, runtime: Runtime, located: Located) -> ReadFacts:
+        return await read_facts(
+            runtime,
+            self.principal,
+            self.line.views,
+            tenant_id=None if located.tenant is None else located.tenant.id,
+            notification_id=located.notification_id,
+        )
 
 
 async def authorize(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -98,7 +264,7 @@ async def authorize(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRoute
     if line.password_sign_in and principal.signed_in_with is not SignIn.PASSWORD:
         raise Forbidden("password_sign_in_required", "sign in with the password to do this")
     runtime: Runtime = connection.app.state.runtime
-    view = await _check_subject(runtime, connection, principal, line)
+    view = await _check_subject(runtime, connection, principal, line, method)
     connection.state[_ACCESS_KEY] = Access(principal, view)
 
 
@@ -107,22 +273,12 @@ async def _check_subject(
     connection: ASGIConnection[Any, Any, Any, Any],
     principal: Principal,
     line: Rule,
+    method: str,
 ) -> View | None:
     params = connection.path_params
     subject = line.subject
     if subject is Subject.NONE:
         return None
-    if subject is Subject.TENANT:
-        return await _tenant_view(runtime, connection, principal, line, params["tenant_id"])
-    if subject is Subject.BODY_TENANT:
-        body = await connection.body() if isinstance(connection, Request) else b""
-        try:
-            tenant_id = _tenant_ref.decode(body).tenant_id
-        except msgspec.DecodeError:
-            return None  # the handler answers what is wrong with the body
-        if tenant_id is None:
-            return None
-        return await _tenant_view(runtime, connection, principal, line, tenant_id)
     if subject is Subject.WORKER:
         await _check_worker(runtime, principal, params["worker_id"])
         return None
@@ -132,106 +288,29 @@ async def _check_subject(
         if known and params["service"] != principal.service.value:
             raise Forbidden("own_service", "a team's caseload is for that team's own staff")
         return None
-    return await _record_view(runtime, connection, principal, line, subject)
-
-
-async def _tenant_view(
-    runtime: Runtime,
-    connection: ASGIConnection[Any, Any, Any, Any],
-    principal: Principal,
-    line: Rule,
-    tenant_id: UUID,
-    *,
-    field: str = "tenant_id",
-    what: str = "tenant",
-    record_id: object = None,
-) -> View | None:
-    tenant: Tenant | None = await runtime.load(runtime.commands.tenant, tenant_id)
-    if tenant is None:
-        return None  # the handler answers that it does not exist
-    _about(connection, tenant_id)
-    standing = await standing_of(runtime, principal, tenant, line.views)
-    views = views_on(principal, standing) & line.views
-    if not views:
-        raise _hidden(field, what, record_id or tenant_id)
-    return next(v for v in VIEW_PREFERENCE if v in views)
-
-
-async def _record_view(
-    runtime: Runtime,
-    connection: ASGIConnection[Any, Any, Any, Any],
-    principal: Principal,
-    line: Rule,
-    subject: Subject,
-) -> View | None:
-    """The view through a record of the tenant (a visit, a concern, ...)."""
-    commands = runtime.commands
-    params = connection.path_params
-
-    async def through(record: Any, field: str, what: str) -> View | None:
-        if record is None:
-            return None  # the handler answers that it does not exist
-        return await _tenant_view(
-            runtime,
-            connection,
-            principal,
-            line,
-            record.tenant_id,
-            field=field,
-            what=what,
-            record_id=record.id,
-        )
-
-    if subject is Subject.VISIT:
-        visit = await runtime.load(commands.visit, params["visit_id"])
-        return await through(visit, "visit_id", "visit")
-    if subject is Subject.LEASE:
-        lease = await runtime.load(commands.lease, params["lease_id"])
-        return await through(lease, "lease_id", "lease")
-    if subject is Subject.RENT_CASE:
-        case = await runtime.load(commands.rent_case, params["rent_case_id"])
-        return await through(case, "rent_case_id", "rent case")
-    if subject is Subject.CONCERN:
-        concern = await runtime.load(commands.concern, params["concern_id"])
-        if concern is not None and concern.tenant_id is not None:
-            _about(connection, concern.tenant_id)
-        if concern is not None and principal.service in (concern.raised_by, concern.routed_to):
-            return View.FULL  # the service that raised it, or holds it
-        if concern is not None and concern.tenant_id is None:
-            raise _hidden("concern_id", "concern", concern.id)
-        return await through(concern, "concern_id", "concern")
-    if subject is Subject.HANDOVER:
-        handover = await runtime.load(commands.handover, params["handover_id"])
-        if handover is not None:
-            _about(connection, handover.tenant_id)
-        if handover is not None and principal.service in (
-            handover.from_service,
-            handover.to_service,
-        ):
-            return View.HANDOVER
-        return await through(handover, "handover_id", "handover")
-    if subject is Subject.NAV_NOTIFICATION:
-        notice = await runtime.load(commands.nav_notification, params["notification_id"])
-        if notice is not None:
-            _about(connection, notice.tenant_id)
-        if notice is not None and principal.has_any(Role.NAV_OFFICER):
-            await nav_inbox_current(runtime)
-            async with runtime.pool.acquire() as conn:
-                if await nav_basis_holds(conn, runtime.today(), notification_id=notice.id):
-                    return View.NAV
-        return await through(notice, "notification_id", "notification")
-    if subject is Subject.DWELLING:
-        dwelling = await runtime.load(commands.dwelling, params["dwelling_id"])
-        if dwelling is None or dwelling.tenant_id is None:
-            return None  # missing (the handler answers) or vacant: nobody to show
+    body_tenant_id = None
+    if subject is Subject.BODY_TENANT:
+        body = await connection.body() if isinstance(connection, Request) else b""
         try:
-            return await through(_Resident(dwelling.tenant_id, dwelling.id), "dwelling_id", "")
-        except UnknownAggregate:
-            # No need to know the resident: the dwelling (address, safety flag) without
-            # them, and nothing about them was read, so nothing is logged against them.
-            connection.state.pop(ABOUT_TENANT_KEY, None)
+            body_tenant_id = _tenant_ref.decode(body).tenant_id
+        except msgspec.DecodeError:
+            return None  # the handler answers what is wrong with the body
+        if body_tenant_id is None:
             return None
-    raise AssertionError(f"no check for subject {subject}")
+    check = NeedToKnow(
+        principal=principal, line=line, params=dict(params), body_tenant_id=body_tenant_id
+    )
+    if method in COMMAND_METHODS:
+        connection.state[DEFERRED_KEY] = check
+        return None  # decided with the command (WriteAccess.command)
+    records = request_records(connection, runtime)
+    state = connection.state
+    located = await anyio.to_thread.run_sync(check.locate, records)
+    try:
+        return decide(located, principal, line, state, None)
+    except ReadFactsNeeded:
+        facts = await check.read_facts(runtime, located)
+        return decide(located, principal, line, state, facts)
 
 
 async def _check_worker(runtime: Runtime, principal: Principal, worker_id: UUID) -> None:

@@ -1,9 +1,10 @@
 """Need to know (tjenstlig behov): how a caller stands to one tenant.
 
 :func:`views_on` is the rule, a pure function of the caller and the tenant's
-:class:`Standing`; :func:`standing_of` gathers the standing from the write model (the
-tenant's responsibility and individual plan, read as of this request) and the read models
-(open handovers, NAV notifications and the consents behind them).
+:class:`Standing`. :func:`standing_from` takes the standing from the write model (the
+tenant's responsibility and individual plan, read as of this request); :func:`read_facts`
+adds what only the read models know (open handovers, NAV notifications and the consents
+behind them), asked only when the write model's facts give no view.
 """
 
 from __future__ import annotations
@@ -72,18 +73,11 @@ LEAD_ROLES = (Role.TEAM_LEAD, Role.SERVICE_STAFF)
 WAITING_HANDOVER = frozenset({HandoverStatus.ANNOUNCED.value, HandoverStatus.ACCEPTED.value})
 
 
-async def standing_of(
-    runtime: Runtime, principal: Principal, tenant: Tenant, wanted: frozenset[View]
-) -> Standing:
-    """The tenant's standing, as far as it can give the caller one of the ``wanted`` views.
-
-    The write model's facts come first; the read models (handovers, NAV notifications) are
-    asked only when those facts do not already give the fullest view, and only for views
-    the endpoint accepts and the caller's roles can hold.
-    """
+def standing_from(tenant: Tenant) -> Standing:
+    """The write model's facts about the tenant: responsibility and the running plan."""
     plan = tenant.individual_plan
     running = plan if plan is not None and plan.ended_on is None else None
-    standing = Standing(
+    return Standing(
         responsible_service=tenant.responsible_service,
         contact_worker_id=tenant.contact_worker_id,
         plan_coordinator_id=running.coordinator_worker_id if running else None,
@@ -91,29 +85,69 @@ async def standing_of(
             frozenset((running.coordinator_service, *running.group)) if running else frozenset()
         ),
     )
-    if View.FULL in views_on(principal, standing):
-        return standing
-    handovers = View.HANDOVER in wanted and principal.has_any(*FOLLOWER_ROLES)
-    nav = View.NAV in wanted and principal.has_any(Role.NAV_OFFICER)
+
+
+class ReadFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What the read models add: open handovers, NAV's notifications and their basis."""
+
+    handover_services: frozenset[Service] = frozenset()
+    nav_basis_holds: bool = False
+    # For a request about one NAV notification: that notification's basis holds.
+    notification_basis_holds: bool = False
+
+
+def read_facts_could_help(principal: Principal, wanted: frozenset[View]) -> bool:
+    """Whether the read models could give the caller a view the write model did not."""
+    return (View.HANDOVER in wanted and principal.has_any(*FOLLOWER_ROLES)) or (
+        View.NAV in wanted and principal.has_any(Role.NAV_OFFICER)
+    )
+
+
+def with_read_facts(standing: Standing, facts: ReadFacts) -> Standing:
+    return msgspec.structs.replace(
+        standing,
+        handover_services=facts.handover_services,
+        nav_basis_holds=facts.nav_basis_holds,
+    )
+
+
+async def read_facts(
+    runtime: Runtime,
+    principal: Principal,
+    wanted: frozenset[View],
+    *,
+    tenant_id: UUID | None,
+    notification_id: UUID | None = None,
+) -> ReadFacts:
+    """The read models' facts, asked only for the views the endpoint accepts and the caller's
+    roles can hold."""
+    handovers = (
+        tenant_id is not None and View.HANDOVER in wanted and principal.has_any(*FOLLOWER_ROLES)
+    )
+    nav = principal.has_any(Role.NAV_OFFICER) and (
+        notification_id is not None or (tenant_id is not None and View.NAV in wanted)
+    )
     if nav:
         await nav_inbox_current(runtime)
     if not (handovers or nav):
-        return standing
+        return ReadFacts()
+    facts = ReadFacts()
     async with runtime.pool.acquire() as conn:
-        if handovers:
-            standing = msgspec.structs.replace(
-                standing,
-                handover_services=frozenset(
-                    service
-                    for h in await handovers_for_tenant(conn, tenant.id)
-                    if h.status in WAITING_HANDOVER
-                    for service in (Service(h.from_service), Service(h.to_service))
-                ),
+        if handovers and tenant_id is not None:
+            services = frozenset(
+                service
+                for h in await handovers_for_tenant(conn, tenant_id)
+                if h.status in WAITING_HANDOVER
+                for service in (Service(h.from_service), Service(h.to_service))
             )
-        if nav:
-            holds = await nav_basis_holds(conn, runtime.today(), tenant_id=tenant.id)
-            standing = msgspec.structs.replace(standing, nav_basis_holds=holds)
-    return standing
+            facts = msgspec.structs.replace(facts, handover_services=services)
+        if nav and tenant_id is not None and View.NAV in wanted:
+            holds = await nav_basis_holds(conn, runtime.today(), tenant_id=tenant_id)
+            facts = msgspec.structs.replace(facts, nav_basis_holds=holds)
+        if nav and notification_id is not None:
+            holds = await nav_basis_holds(conn, runtime.today(), notification_id=notification_id)
+            facts = msgspec.structs.replace(facts, notification_basis_holds=holds)
+    return facts
 
 
 async def nav_inbox_current(runtime: Runtime) -> None:

@@ -15,7 +15,7 @@ from backend.auth.authorize import Access
 from backend.auth.need_to_know import board_service
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Runtime
-from domain.application import CommandResult
+from backend.write_access import WriteAccess
 from domain.concern import Concern, ConcernCategory
 from domain.concern_commands import (
     AcknowledgeConcern,
@@ -27,6 +27,7 @@ from domain.concern_commands import (
 from domain.errors import UnknownAggregate
 from domain.events import Actor
 from domain.services import Service
+from domain.write_model import CommandResult
 from projections.concern_tracker import (
     ConcernTrackerProjection,
     ConcernTrackerRow,
@@ -45,9 +46,9 @@ class ConcernController(Controller):
         self,
         data: JSONBody[RaiseConcern],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.raise_concern, data, actor)
+        return await write.command(lambda uc: uc.concerns.raise_concern, data, actor)
 
     @get("/", summary="The concern tracker: still waiting first, the longest wait first")
     async def tracker(
@@ -94,9 +95,9 @@ class ConcernController(Controller):
 
     @get("/{concern_id:uuid}", summary="A concern's current status")
     async def current(
-        self, concern_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+        self, concern_id: FromPath[UUID], write: NamedDependency[WriteAccess]
     ) -> Concern:
-        concern = await runtime.load(runtime.commands.concern, concern_id)
+        concern = await write.read(lambda uc: uc.records.concern(concern_id))
         if concern is None:
             raise UnknownAggregate("concern_id", "must_exist", f"no concern with id {concern_id}")
         return concern
@@ -107,9 +108,9 @@ class ConcernController(Controller):
         concern_id: FromPath[UUID],
         data: JSONBody[RouteConcern],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.route_concern, concern_id, data, actor)
+        return await write.command(lambda uc: uc.concerns.route_concern, concern_id, data, actor)
 
     @post("/{concern_id:uuid}/acknowledgement", summary="The routed-to service acknowledges")
     async def acknowledge(
@@ -117,9 +118,11 @@ class ConcernController(Controller):
         concern_id: FromPath[UUID],
         data: JSONBody[AcknowledgeConcern],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.acknowledge_concern, concern_id, data, actor)
+        return await write.command(
+            lambda uc: uc.concerns.acknowledge_concern, concern_id, data, actor
+        )
 
     @post("/{concern_id:uuid}/resolution", summary="Resolve the concern with an outcome")
     async def resolve(
@@ -127,9 +130,9 @@ class ConcernController(Controller):
         concern_id: FromPath[UUID],
         data: JSONBody[ResolveConcern],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.resolve_concern, concern_id, data, actor)
+        return await write.command(lambda uc: uc.concerns.resolve_concern, concern_id, data, actor)
 
     @post("/{concern_id:uuid}/escalation", summary="Escalate a concern that waits")
     async def escalate(
@@ -137,6 +140,6 @@ class ConcernController(Controller):
         concern_id: FromPath[UUID],
         data: JSONBody[EscalateConcern],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.escalate_concern, concern_id, data, actor)
+        return await write.command(lambda uc: uc.concerns.escalate_concern, concern_id, data, actor)

@@ -8,10 +8,10 @@ from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from backend.runtime import Runtime
-from domain.application import CommandResult
+from backend.write_access import WriteAccess
 from domain.consent_commands import GiveConsent, ObjectToNavNotice, WithdrawConsent
 from domain.events import Actor
+from domain.write_model import CommandResult
 
 
 class ConsentController(Controller):
@@ -24,9 +24,9 @@ class ConsentController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[GiveConsent],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.give_consent, tenant_id, data, actor)
+        return await write.command(lambda uc: uc.consents.give_consent, tenant_id, data, actor)
 
     @post(
         "/{tenant_id:uuid}/consents/{consent_id:uuid}/withdrawal",
@@ -38,10 +38,10 @@ class ConsentController(Controller):
         consent_id: FromPath[UUID],
         data: JSONBody[WithdrawConsent],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(
-            runtime.commands.withdraw_consent, tenant_id, consent_id, data, actor
+        return await write.command(
+            lambda uc: uc.consents.withdraw_consent, tenant_id, consent_id, data, actor
         )
 
     @post(
@@ -53,6 +53,8 @@ class ConsentController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[ObjectToNavNotice],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.opt_out_of_nav_notice, tenant_id, data, actor)
+        return await write.command(
+            lambda uc: uc.consents.opt_out_of_nav_notice, tenant_id, data, actor
+        )

@@ -10,8 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from backend.auth.authorize import Access, dwelling_fields
-from backend.runtime import Runtime
-from domain.application import CommandResult
+from backend.write_access import WriteAccess
 from domain.dwelling import Dwelling
 from domain.errors import UnknownAggregate
 from domain.events import Actor
@@ -25,6 +24,7 @@ from domain.housing_commands import (
     StartLease,
 )
 from domain.lease import Lease
+from domain.write_model import CommandResult
 
 
 class DwellingController(Controller):
@@ -36,9 +36,9 @@ class DwellingController(Controller):
         self,
         data: JSONBody[RegisterDwelling],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.register_dwelling, data, actor)
+        return await write.command(lambda uc: uc.housing.register_dwelling, data, actor)
 
     @get(
         "/{dwelling_id:uuid}",
@@ -49,10 +49,10 @@ class DwellingController(Controller):
     async def current(
         self,
         dwelling_id: FromPath[UUID],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
         access: NamedDependency[Access],
     ) -> dict[str, Any]:
-        dwelling: Dwelling | None = await runtime.load(runtime.commands.dwelling, dwelling_id)
+        dwelling: Dwelling | None = await write.read(lambda uc: uc.records.dwelling(dwelling_id))
         if dwelling is None:
             raise UnknownAggregate(
                 "dwelling_id", "must_exist", f"no dwelling with id {dwelling_id}"
@@ -65,9 +65,9 @@ class DwellingController(Controller):
         dwelling_id: FromPath[UUID],
         data: JSONBody[SetSafetyFlag],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.set_safety_flag, dwelling_id, data, actor)
+        return await write.command(lambda uc: uc.housing.set_safety_flag, dwelling_id, data, actor)
 
     @post("/{dwelling_id:uuid}/safety-flag/change", summary="Change the address's safety flag")
     async def change_flag(
@@ -75,9 +75,11 @@ class DwellingController(Controller):
         dwelling_id: FromPath[UUID],
         data: JSONBody[ChangeSafetyFlag],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.change_safety_flag, dwelling_id, data, actor)
+        return await write.command(
+            lambda uc: uc.housing.change_safety_flag, dwelling_id, data, actor
+        )
 
     @post(
         "/{dwelling_id:uuid}/safety-flag/review",
@@ -88,9 +90,11 @@ class DwellingController(Controller):
         dwelling_id: FromPath[UUID],
         data: JSONBody[ReviewSafetyFlag],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.review_safety_flag, dwelling_id, data, actor)
+        return await write.command(
+            lambda uc: uc.housing.review_safety_flag, dwelling_id, data, actor
+        )
 
     @post("/{dwelling_id:uuid}/safety-flag/lift", summary="Lift the address's safety flag")
     async def lift_flag(
@@ -98,9 +102,9 @@ class DwellingController(Controller):
         dwelling_id: FromPath[UUID],
         data: JSONBody[LiftSafetyFlag],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.lift_safety_flag, dwelling_id, data, actor)
+        return await write.command(lambda uc: uc.housing.lift_safety_flag, dwelling_id, data, actor)
 
 
 class LeaseController(Controller):
@@ -112,13 +116,13 @@ class LeaseController(Controller):
         self,
         data: JSONBody[StartLease],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.start_lease, data, actor)
+        return await write.command(lambda uc: uc.housing.start_lease, data, actor)
 
     @get("/{lease_id:uuid}", summary="A lease's current state")
-    async def current(self, lease_id: FromPath[UUID], runtime: NamedDependency[Runtime]) -> Lease:
-        lease = await runtime.load(runtime.commands.lease, lease_id)
+    async def current(self, lease_id: FromPath[UUID], write: NamedDependency[WriteAccess]) -> Lease:
+        lease = await write.read(lambda uc: uc.records.lease(lease_id))
         if lease is None:
             raise UnknownAggregate("lease_id", "must_exist", f"no lease with id {lease_id}")
         return lease
@@ -129,6 +133,6 @@ class LeaseController(Controller):
         lease_id: FromPath[UUID],
         data: JSONBody[EndLease],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.end_lease, lease_id, data, actor)
+        return await write.command(lambda uc: uc.housing.end_lease, lease_id, data, actor)

@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from backend.routes.params import MinPosition
 from backend.runtime import Runtime
-from domain.application import CommandResult
+from backend.write_access import WriteAccess
 from domain.errors import UnknownAggregate
 from domain.events import Actor
 from domain.handover import Handover
@@ -23,6 +23,7 @@ from domain.handover_commands import (
     StartIndividualPlan,
 )
 from domain.tenant import TenantRegistered
+from domain.write_model import CommandResult
 from projections import events as event_log
 from projections.handovers import HandoverRow, HandoverScheduleProjection, handovers_for_tenant
 
@@ -36,15 +37,15 @@ class HandoverController(Controller):
         self,
         data: JSONBody[AnnounceHandover],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.announce_handover, data, actor)
+        return await write.command(lambda uc: uc.handovers.announce_handover, data, actor)
 
     @get("/{handover_id:uuid}", summary="A handover's current state")
     async def current(
-        self, handover_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+        self, handover_id: FromPath[UUID], write: NamedDependency[WriteAccess]
     ) -> Handover:
-        handover = await runtime.load(runtime.commands.handover, handover_id)
+        handover = await write.read(lambda uc: uc.records.handover(handover_id))
         if handover is None:
             raise UnknownAggregate(
                 "handover_id", "must_exist", f"no handover with id {handover_id}"
@@ -61,9 +62,11 @@ class HandoverController(Controller):
         handover_id: FromPath[UUID],
         data: JSONBody[AcceptHandover],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.accept_handover, handover_id, data, actor)
+        return await write.command(
+            lambda uc: uc.handovers.accept_handover, handover_id, data, actor
+        )
 
     @post("/{handover_id:uuid}/declination", summary="The receiving service declines, with reason")
     async def decline(
@@ -71,9 +74,11 @@ class HandoverController(Controller):
         handover_id: FromPath[UUID],
         data: JSONBody[DeclineHandover],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.decline_handover, handover_id, data, actor)
+        return await write.command(
+            lambda uc: uc.handovers.decline_handover, handover_id, data, actor
+        )
 
 
 class TenantResponsibilityController(Controller):
@@ -104,9 +109,11 @@ class TenantResponsibilityController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[StartIndividualPlan],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.start_individual_plan, tenant_id, data, actor)
+        return await write.command(
+            lambda uc: uc.plans.start_individual_plan, tenant_id, data, actor
+        )
 
     @post(
         "/{tenant_id:uuid}/individual-plan/change",
@@ -117,10 +124,10 @@ class TenantResponsibilityController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[ChangeIndividualPlan],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(
-            runtime.commands.change_individual_plan, tenant_id, data, actor
+        return await write.command(
+            lambda uc: uc.plans.change_individual_plan, tenant_id, data, actor
         )
 
     @post("/{tenant_id:uuid}/individual-plan/end", summary="End the individual plan")
@@ -129,6 +136,6 @@ class TenantResponsibilityController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[EndIndividualPlan],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.end_individual_plan, tenant_id, data, actor)
+        return await write.command(lambda uc: uc.plans.end_individual_plan, tenant_id, data, actor)

@@ -8,11 +8,11 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from backend.runtime import Runtime
-from domain.application import CommandResult
+from backend.write_access import WriteAccess
 from domain.events import Actor
 from domain.nav import NavNotification, require
 from domain.nav_commands import AcknowledgeNavNotification, AnswerNavNotification
+from domain.write_model import CommandResult
 
 
 class NavNotificationController(Controller):
@@ -21,9 +21,9 @@ class NavNotificationController(Controller):
 
     @get("/{notification_id:uuid}", summary="A NAV notification and NAV's response")
     async def current(
-        self, notification_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+        self, notification_id: FromPath[UUID], write: NamedDependency[WriteAccess]
     ) -> NavNotification:
-        notification = await runtime.load(runtime.commands.nav_notification, notification_id)
+        notification = await write.read(lambda uc: uc.records.nav_notification(notification_id))
         return require(notification, notification_id)
 
     @post("/{notification_id:uuid}/acknowledgement", summary="NAV acknowledges the notification")
@@ -32,10 +32,10 @@ class NavNotificationController(Controller):
         notification_id: FromPath[UUID],
         data: JSONBody[AcknowledgeNavNotification],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(
-            runtime.commands.acknowledge_nav_notification, notification_id, data, actor
+        return await write.command(
+            lambda uc: uc.nav.acknowledge_nav_notification, notification_id, data, actor
         )
 
     @post("/{notification_id:uuid}/answer", summary="NAV answers the notification")
@@ -44,8 +44,8 @@ class NavNotificationController(Controller):
         notification_id: FromPath[UUID],
         data: JSONBody[AnswerNavNotification],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(
-            runtime.commands.answer_nav_notification, notification_id, data, actor
+        return await write.command(
+            lambda uc: uc.nav.answer_nav_notification, notification_id, data, actor
         )

@@ -8,8 +8,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from backend.runtime import Runtime
-from domain.application import CommandResult
+from backend.write_access import WriteAccess
 from domain.events import Actor
 from domain.rent import RentCase, require
 from domain.rent_commands import (
@@ -24,6 +23,7 @@ from domain.rent_commands import (
     SetEvictionDate,
     SetUpRentDeduction,
 )
+from domain.write_model import CommandResult
 
 
 class RentCaseController(Controller):
@@ -35,15 +35,17 @@ class RentCaseController(Controller):
         self,
         data: JSONBody[OpenRentCase],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.open_rent_case, data, actor)
+        return await write.command(lambda uc: uc.rent.open_rent_case, data, actor)
 
     @get("/{rent_case_id:uuid}", summary="A rent case: arrears, eviction stage, NAV notices")
     async def current(
-        self, rent_case_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+        self, rent_case_id: FromPath[UUID], write: NamedDependency[WriteAccess]
     ) -> RentCase:
-        return require(await runtime.load(runtime.commands.rent_case, rent_case_id), rent_case_id)
+        return require(
+            await write.read(lambda uc: uc.records.rent_case(rent_case_id)), rent_case_id
+        )
 
     @post(
         "/{rent_case_id:uuid}/arrears",
@@ -54,9 +56,9 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[ReportArrears],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.report_arrears, rent_case_id, data, actor)
+        return await write.command(lambda uc: uc.rent.report_arrears, rent_case_id, data, actor)
 
     @post(
         "/{rent_case_id:uuid}/repayment-agreement",
@@ -67,9 +69,9 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[AgreeRepayment],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.agree_repayment, rent_case_id, data, actor)
+        return await write.command(lambda uc: uc.rent.agree_repayment, rent_case_id, data, actor)
 
     @post(
         "/{rent_case_id:uuid}/rent-deduction", summary="Record an automatic rent deduction (trekk)"
@@ -79,10 +81,10 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[SetUpRentDeduction],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(
-            runtime.commands.set_up_rent_deduction, rent_case_id, data, actor
+        return await write.command(
+            lambda uc: uc.rent.set_up_rent_deduction, rent_case_id, data, actor
         )
 
     @post("/{rent_case_id:uuid}/cleared", summary="Record that the arrears are cleared")
@@ -91,9 +93,9 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[ClearArrears],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.clear_arrears, rent_case_id, data, actor)
+        return await write.command(lambda uc: uc.rent.clear_arrears, rent_case_id, data, actor)
 
     @post(
         "/{rent_case_id:uuid}/eviction-warning", summary="Issue the § 4-18 warning: 14 days to pay"
@@ -103,10 +105,10 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[IssueEvictionWarning],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(
-            runtime.commands.issue_eviction_warning, rent_case_id, data, actor
+        return await write.command(
+            lambda uc: uc.rent.issue_eviction_warning, rent_case_id, data, actor
         )
 
     @post(
@@ -118,9 +120,9 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[PetitionEviction],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.petition_eviction, rent_case_id, data, actor)
+        return await write.command(lambda uc: uc.rent.petition_eviction, rent_case_id, data, actor)
 
     @post("/{rent_case_id:uuid}/eviction-date", summary="Set or move the eviction date")
     async def set_eviction_date(
@@ -128,9 +130,9 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[SetEvictionDate],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.set_eviction_date, rent_case_id, data, actor)
+        return await write.command(lambda uc: uc.rent.set_eviction_date, rent_case_id, data, actor)
 
     @post(
         "/{rent_case_id:uuid}/eviction-carried-out",
@@ -141,9 +143,9 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[CarryOutEviction],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.carry_out_eviction, rent_case_id, data, actor)
+        return await write.command(lambda uc: uc.rent.carry_out_eviction, rent_case_id, data, actor)
 
     @post("/{rent_case_id:uuid}/eviction-cancelled", summary="Cancel the eviction chain")
     async def cancel_eviction(
@@ -151,9 +153,9 @@ class RentCaseController(Controller):
         rent_case_id: FromPath[UUID],
         data: JSONBody[CancelEviction],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.cancel_eviction, rent_case_id, data, actor)
+        return await write.command(lambda uc: uc.rent.cancel_eviction, rent_case_id, data, actor)
 
 
 class TenantRentCasesController(Controller):
@@ -162,6 +164,6 @@ class TenantRentCasesController(Controller):
 
     @get("/", summary="The tenant's rent cases, one per lease, the newest lease first")
     async def of_tenant(
-        self, tenant_id: FromPath[UUID], runtime: NamedDependency[Runtime]
+        self, tenant_id: FromPath[UUID], write: NamedDependency[WriteAccess]
     ) -> list[RentCase]:
-        return await runtime.load(runtime.commands.rent_cases_of, tenant_id)
+        return await write.read(lambda uc: uc.rent.rent_cases_of(tenant_id))

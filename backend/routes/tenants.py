@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from backend.auth.authorize import Access, tenant_fields
 from backend.routes.params import MinPosition
 from backend.runtime import Runtime
-from domain.application import CommandResult
+from backend.write_access import WriteAccess
 from domain.commands import (
     AssignResponsibility,
     EndFollowUp,
@@ -23,6 +23,7 @@ from domain.commands import (
 from domain.errors import UnknownAggregate
 from domain.events import Actor
 from domain.tenant import Tenant, TenantRegistered
+from domain.write_model import CommandResult
 from projections import events as event_log
 from projections.timeline import PROJECTION as TIMELINE_PROJECTION
 from projections.timeline import TimelineEntry, tenant_timeline
@@ -37,9 +38,9 @@ class TenantController(Controller):
         self,
         data: JSONBody[RegisterTenant],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.register_tenant, data, actor)
+        return await write.command(lambda uc: uc.tenants.register_tenant, data, actor)
 
     @get(
         "/{tenant_id:uuid}",
@@ -51,10 +52,10 @@ class TenantController(Controller):
     async def current(
         self,
         tenant_id: FromPath[UUID],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
         access: NamedDependency[Access],
     ) -> dict[str, Any]:
-        tenant: Tenant | None = await runtime.load(runtime.commands.tenant, tenant_id)
+        tenant: Tenant | None = await write.read(lambda uc: uc.records.tenant(tenant_id))
         if tenant is None:
             raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
         return tenant_fields(access, tenant)
@@ -65,9 +66,9 @@ class TenantController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[StartFollowUp],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.start_follow_up, tenant_id, data, actor)
+        return await write.command(lambda uc: uc.tenants.start_follow_up, tenant_id, data, actor)
 
     @post("/{tenant_id:uuid}/follow-up/end", summary="End the follow-up")
     async def end_follow_up(
@@ -75,9 +76,9 @@ class TenantController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[EndFollowUp],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.end_follow_up, tenant_id, data, actor)
+        return await write.command(lambda uc: uc.tenants.end_follow_up, tenant_id, data, actor)
 
     @post("/{tenant_id:uuid}/responsibility", summary="Set responsible service and contact")
     async def assign_responsibility(
@@ -85,9 +86,11 @@ class TenantController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[AssignResponsibility],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.assign_responsibility, tenant_id, data, actor)
+        return await write.command(
+            lambda uc: uc.tenants.assign_responsibility, tenant_id, data, actor
+        )
 
     @post("/{tenant_id:uuid}/visits", summary="Plan a visit (client-supplied id; retry-safe)")
     async def plan_visit(
@@ -95,9 +98,9 @@ class TenantController(Controller):
         tenant_id: FromPath[UUID],
         data: JSONBody[PlanVisit],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.plan_visit, tenant_id, data, actor)
+        return await write.command(lambda uc: uc.visits.plan_visit, tenant_id, data, actor)
 
     @get("/{tenant_id:uuid}/timeline", summary="Every fact about the tenant, in log order")
     async def timeline(

@@ -8,12 +8,12 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from backend.runtime import Runtime
-from domain.application import CommandResult
+from backend.write_access import WriteAccess
 from domain.commands import CompleteVisit, FailVisit
 from domain.errors import UnknownAggregate
 from domain.events import Actor
 from domain.visit import Visit
+from domain.write_model import CommandResult
 
 
 class VisitController(Controller):
@@ -21,8 +21,8 @@ class VisitController(Controller):
     tags = ["visits"]
 
     @get("/{visit_id:uuid}", summary="A visit's current state")
-    async def current(self, visit_id: FromPath[UUID], runtime: NamedDependency[Runtime]) -> Visit:
-        visit = await runtime.load(runtime.commands.visit, visit_id)
+    async def current(self, visit_id: FromPath[UUID], write: NamedDependency[WriteAccess]) -> Visit:
+        visit = await write.read(lambda uc: uc.records.visit(visit_id))
         if visit is None:
             raise UnknownAggregate("visit_id", "must_exist", f"no visit with id {visit_id}")
         return visit
@@ -33,9 +33,9 @@ class VisitController(Controller):
         visit_id: FromPath[UUID],
         data: JSONBody[CompleteVisit],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.complete_visit, visit_id, data, actor)
+        return await write.command(lambda uc: uc.visits.complete_visit, visit_id, data, actor)
 
     @post("/{visit_id:uuid}/failure", summary="Record a failed visit and why")
     async def fail(
@@ -43,6 +43,6 @@ class VisitController(Controller):
         visit_id: FromPath[UUID],
         data: JSONBody[FailVisit],
         actor: NamedDependency[Actor],
-        runtime: NamedDependency[Runtime],
+        write: NamedDependency[WriteAccess],
     ) -> CommandResult:
-        return await runtime.command(runtime.commands.fail_visit, visit_id, data, actor)
+        return await write.command(lambda uc: uc.visits.fail_visit, visit_id, data, actor)

@@ -9,22 +9,18 @@ from domain import handover as handovers
 from domain import staff
 from domain.events import SYSTEM_ACTOR, Actor, DomainEvent, EventMeta, event_meta, local_date
 from domain.handover_commands import AcceptHandover, AnnounceHandover, DeclineHandover
-from domain.usecases.base import CommandResult
-from domain.usecases.tenants import TenantUseCases
+from domain.write_model import CommandResult, Records
 
 
-class HandoverUseCases(TenantUseCases):
-    def handover(self, handover_id: UUID) -> handovers.Handover | None:
-        return self.load(handovers.replay, handover_id, handovers.HandoverAnnounced)
-
-    def existing_handover(self, handover_id: UUID) -> handovers.Handover:
-        return handovers.require(self.handover(handover_id), handover_id)
+class HandoverUseCases:
+    def __init__(self, records: Records) -> None:
+        self.records = records
 
     def announce_handover(
         self, cmd: AnnounceHandover, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
-        tenant = self.existing_tenant(cmd.tenant_id)
+        meta = self.records.meta(cmd, actor, now)
+        tenant = self.records.existing_tenant(cmd.tenant_id)
         event = handovers.announce(
             cmd.handover_id,
             tenant,
@@ -34,33 +30,33 @@ class HandoverUseCases(TenantUseCases):
             cmd.effective_on,
             meta,
         )
-        return self.created(cmd.handover_id, event, "handover_id")
+        return self.records.created(cmd.handover_id, event, "handover_id")
 
     def accept_handover(
         self, handover_id: UUID, cmd: AcceptHandover, actor: Actor, now: datetime
     ) -> CommandResult:
         """Accept; a handover whose date has already come completes in the same commit."""
-        meta = self.meta(cmd, actor, now)
-        handover = self.existing_handover(handover_id)
+        meta = self.records.meta(cmd, actor, now)
+        handover = self.records.existing_handover(handover_id)
         accepted = handovers.accept(handover, cmd.contact_worker_id, meta)
         staff.require_worker_of(
             cmd.contact_worker_id,
             handover.to_service,
-            self.staff_members([cmd.contact_worker_id]),
+            self.records.staff_members([cmd.contact_worker_id]),
             "contact_worker_id",
         )
         now_accepted = handovers.evolve(handover, accepted)
         settlement = handovers.settle(now_accepted, local_date(now), meta)
         if settlement is None:
-            return self.result(handover_id, accepted)
+            return self.records.result(handover_id, accepted)
         return self._settled(now_accepted, settlement, meta, accepted)
 
     def decline_handover(
         self, handover_id: UUID, cmd: DeclineHandover, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
-        handover = self.existing_handover(handover_id)
-        return self.result(handover_id, handovers.decline(handover, cmd.reason, meta))
+        meta = self.records.meta(cmd, actor, now)
+        handover = self.records.existing_handover(handover_id)
+        return self.records.result(handover_id, handovers.decline(handover, cmd.reason, meta))
 
     def settle_handover(self, handover_id: UUID, now: datetime) -> CommandResult | None:
         """Complete or lapse a due handover, with its effect on the tenant, in one commit.
@@ -69,7 +65,7 @@ class HandoverUseCases(TenantUseCases):
         scheduler may call it again and again.
         """
         meta = event_meta(SYSTEM_ACTOR, None, now)
-        handover = self.existing_handover(handover_id)
+        handover = self.records.existing_handover(handover_id)
         settlement = handovers.settle(handover, local_date(now), meta)
         if settlement is None:
             return None
@@ -82,7 +78,7 @@ class HandoverUseCases(TenantUseCases):
         meta: EventMeta,
         *before: DomainEvent,
     ) -> CommandResult:
-        tenant = self.existing_tenant(handover.tenant_id)
+        tenant = self.records.existing_tenant(handover.tenant_id)
         effect = handovers.responsibility_after(handover, settlement, tenant, meta)
         events = (*before, settlement) if effect is None else (*before, settlement, effect)
-        return self.result(handover.id, *events)
+        return self.records.result(handover.id, *events)

@@ -10,20 +10,22 @@ from domain import staff
 from domain.events import Actor
 from domain.handover_commands import ChangeIndividualPlan, EndIndividualPlan, StartIndividualPlan
 from domain.services import Service
-from domain.usecases.base import CommandResult
-from domain.usecases.tenants import TenantUseCases
+from domain.write_model import CommandResult, Records
 
 
-class IndividualPlanUseCases(TenantUseCases):
+class IndividualPlanUseCases:
+    def __init__(self, records: Records) -> None:
+        self.records = records
+
     def _require_coordinator(self, worker_id: UUID, service: Service) -> None:
-        members = self.staff_members([worker_id])
+        members = self.records.staff_members([worker_id])
         staff.require_worker_of(worker_id, service, members, "coordinator_worker_id")
 
     def start_individual_plan(
         self, tenant_id: UUID, cmd: StartIndividualPlan, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
-        tenant = self.existing_tenant(tenant_id)
+        meta = self.records.meta(cmd, actor, now)
+        tenant = self.records.existing_tenant(tenant_id)
         event = plans.start_plan(
             tenant,
             cmd.started_on,
@@ -33,22 +35,22 @@ class IndividualPlanUseCases(TenantUseCases):
             meta,
         )
         self._require_coordinator(cmd.coordinator_worker_id, cmd.coordinator_service)
-        return self.result(tenant_id, event)
+        return self.records.result(tenant_id, event)
 
     def change_individual_plan(
         self, tenant_id: UUID, cmd: ChangeIndividualPlan, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
-        tenant = self.existing_tenant(tenant_id)
+        meta = self.records.meta(cmd, actor, now)
+        tenant = self.records.existing_tenant(tenant_id)
         event = plans.change_plan(
             tenant, cmd.coordinator_worker_id, cmd.coordinator_service, cmd.group, meta
         )
         self._require_coordinator(cmd.coordinator_worker_id, cmd.coordinator_service)
-        return self.result(tenant_id, event)
+        return self.records.result(tenant_id, event)
 
     def end_individual_plan(
         self, tenant_id: UUID, cmd: EndIndividualPlan, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
-        tenant = self.existing_tenant(tenant_id)
-        return self.result(tenant_id, plans.end_plan(tenant, cmd.ended_on, meta))
+        meta = self.records.meta(cmd, actor, now)
+        tenant = self.records.existing_tenant(tenant_id)
+        return self.records.result(tenant_id, plans.end_plan(tenant, cmd.ended_on, meta))

@@ -32,23 +32,21 @@ from domain.rent_commands import (
     SetEvictionDate,
     SetUpRentDeduction,
 )
-from domain.usecases.base import CommandResult
-from domain.usecases.housing import HousingRecords
+from domain.write_model import CommandResult, Records
 
 Step = Callable[[rents.RentCase, EventMeta], rents.RentCaseEvents]
 
 
-class RentUseCases(HousingRecords):
-    def rent_case(self, rent_case_id: UUID) -> rents.RentCase | None:
-        return self.load(rents.replay, rent_case_id, rents.RentCaseOpened)
-
-    def existing_rent_case(self, rent_case_id: UUID) -> rents.RentCase:
-        return rents.require(self.rent_case(rent_case_id), rent_case_id)
+class RentUseCases:
+    def __init__(self, records: Records) -> None:
+        self.records = records
 
     def rent_cases_of(self, tenant_id: UUID) -> list[rents.RentCase]:
         """The rent cases of every lease the tenant has lived under, the newest lease first."""
-        tenant = self.existing_tenant(tenant_id)
-        found = (self.rent_case(rents.rent_case_id_for(lease)) for lease in tenant.lease_ids)
+        tenant = self.records.existing_tenant(tenant_id)
+        found = (
+            self.records.rent_case(rents.rent_case_id_for(lease)) for lease in tenant.lease_ids
+        )
         return [case for case in reversed(list(found)) if case is not None]
 
     def open_rent_case(self, cmd: OpenRentCase, actor: Actor, now: datetime) -> CommandResult:
@@ -57,14 +55,16 @@ class RentUseCases(HousingRecords):
         A retry with the same lease and tenant is answered again; the lease is not checked
         then, since it may have ended after the first attempt opened the case.
         """
-        meta = self.meta(cmd, actor, now)
-        tenant = self.existing_tenant(cmd.tenant_id)
+        meta = self.records.meta(cmd, actor, now)
+        tenant = self.records.existing_tenant(cmd.tenant_id)
         case_id = rents.rent_case_id_for(cmd.lease_id)
-        if self.history(case_id):
+        if self.records.exists(case_id):
             # A retry is answered again; any other use of the lease's case refused.
-            return self.created(case_id, rents.case_opened(cmd.lease_id, tenant, meta), "lease_id")
-        event = rents.open_case(self.existing_lease(cmd.lease_id), tenant, meta)
-        return self.created(case_id, event, "lease_id")
+            return self.records.created(
+                case_id, rents.case_opened(cmd.lease_id, tenant, meta), "lease_id"
+            )
+        event = rents.open_case(self.records.existing_lease(cmd.lease_id), tenant, meta)
+        return self.records.created(case_id, event, "lease_id")
 
     def _rent_step(
         self,
@@ -75,21 +75,21 @@ class RentUseCases(HousingRecords):
         step: Step,
     ) -> CommandResult:
         """Record one step; if NAV may hear of it, decide and record that in the same commit."""
-        meta = self.meta(cmd, actor, now)
-        case = self.existing_rent_case(rent_case_id)
+        meta = self.records.meta(cmd, actor, now)
+        case = self.records.existing_rent_case(rent_case_id)
         event = step(case, meta)
         trigger = rents.trigger_of(event)
         if trigger is None:
-            return self.result(rent_case_id, event)
+            return self.records.result(rent_case_id, event)
         after = rents.evolve(case, event)
-        tenant = self.existing_tenant(case.tenant_id)
+        tenant = self.records.existing_tenant(case.tenant_id)
         decision = nav.send_or_withhold(
             case.id, tenant, trigger, event.originator_version, after.total_owed_nok, meta
         )
         if isinstance(decision, WithheldReason):
             withheld = rents.withhold_nav_notification(after, trigger, decision, meta)
-            return self.result(rent_case_id, event, withheld)
-        return self.result(rent_case_id, event, decision)
+            return self.records.result(rent_case_id, event, withheld)
+        return self.records.result(rent_case_id, event, decision)
 
     def report_arrears(
         self, rent_case_id: UUID, cmd: ReportArrears, actor: Actor, now: datetime
@@ -180,16 +180,16 @@ class RentUseCases(HousingRecords):
         All in one transaction; if the lease has already ended, only the eviction is
         recorded. NAV hears of no carried-out eviction (see ``rents.TRIGGERS``).
         """
-        meta = self.meta(cmd, actor, now)
-        case = self.existing_rent_case(rent_case_id)
+        meta = self.records.meta(cmd, actor, now)
+        case = self.records.existing_rent_case(rent_case_id)
         evicted = rents.carry_out_eviction(case, cmd.carried_out_on, meta)
-        ended = rents.end_lease_on_eviction(self.lease(case.lease_id), evicted)
+        ended = rents.end_lease_on_eviction(self.records.lease(case.lease_id), evicted)
         if ended is None:
-            return self.result(rent_case_id, evicted)
-        dwelling = self.existing_dwelling(ended.dwelling_id)
-        tenant = self.existing_tenant(ended.tenant_id)
+            return self.records.result(rent_case_id, evicted)
+        dwelling = self.records.existing_dwelling(ended.dwelling_id)
+        tenant = self.records.existing_tenant(ended.tenant_id)
         moved_out = leases.move_out(ended, dwelling, tenant)
-        return self.result(rent_case_id, evicted, ended, *moved_out)
+        return self.records.result(rent_case_id, evicted, ended, *moved_out)
 
     def cancel_eviction(
         self, rent_case_id: UUID, cmd: CancelEviction, actor: Actor, now: datetime

@@ -9,47 +9,44 @@ from domain import staff
 from domain import tenant as tenants
 from domain.commands import AssignResponsibility, EndFollowUp, RegisterTenant, StartFollowUp
 from domain.events import Actor
-from domain.usecases.base import CommandResult, UseCases
+from domain.write_model import CommandResult, Records
 
 
-class TenantUseCases(UseCases):
-    def tenant(self, tenant_id: UUID) -> tenants.Tenant | None:
-        return self.load(tenants.replay, tenant_id, tenants.TenantRegistered)
-
-    def existing_tenant(self, tenant_id: UUID) -> tenants.Tenant:
-        return tenants.require(self.tenant(tenant_id), tenant_id)
+class TenantUseCases:
+    def __init__(self, records: Records) -> None:
+        self.records = records
 
     def register_tenant(self, cmd: RegisterTenant, actor: Actor, now: datetime) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
+        meta = self.records.meta(cmd, actor, now)
         event = tenants.register(cmd.tenant_id, cmd.full_name, cmd.birth_date, meta)
-        return self.created(cmd.tenant_id, event, "tenant_id")
+        return self.records.created(cmd.tenant_id, event, "tenant_id")
 
     def start_follow_up(
         self, tenant_id: UUID, cmd: StartFollowUp, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
-        tenant = self.existing_tenant(tenant_id)
+        meta = self.records.meta(cmd, actor, now)
+        tenant = self.records.existing_tenant(tenant_id)
         event = tenants.start_follow_up(tenant, cmd.visit_interval_days, cmd.started_on, meta)
-        return self.result(tenant_id, event)
+        return self.records.result(tenant_id, event)
 
     def assign_responsibility(
         self, tenant_id: UUID, cmd: AssignResponsibility, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
-        tenant = self.existing_tenant(tenant_id)
+        meta = self.records.meta(cmd, actor, now)
+        tenant = self.records.existing_tenant(tenant_id)
         event = tenants.assign_responsibility(tenant, cmd.service, cmd.contact_worker_id, meta)
         staff.require_worker_of(
             cmd.contact_worker_id,
             cmd.service,
-            self.staff_members([cmd.contact_worker_id]),
+            self.records.staff_members([cmd.contact_worker_id]),
             "contact_worker_id",
         )
-        return self.result(tenant_id, event)
+        return self.records.result(tenant_id, event)
 
     def end_follow_up(
         self, tenant_id: UUID, cmd: EndFollowUp, actor: Actor, now: datetime
     ) -> CommandResult:
-        meta = self.meta(cmd, actor, now)
-        tenant = self.existing_tenant(tenant_id)
+        meta = self.records.meta(cmd, actor, now)
+        tenant = self.records.existing_tenant(tenant_id)
         event = tenants.end_follow_up(tenant, cmd.ended_on, cmd.reason, meta)
-        return self.result(tenant_id, event)
+        return self.records.result(tenant_id, event)
