@@ -31,3 +31,10 @@ class FollowUpApplication(Application[UUID]):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
+        if self.mapper.compressor is not None or self.mapper.cipher is not None:
+            self.close()
+            # The projections decode the stored bytes without the library's mapper.
+            raise ValueError(
+                "COMPRESSOR_TOPIC and CIPHER_TOPIC are not supported: projections read the "
+                "event store's bytes directly"
+            )

@@ -56,8 +56,10 @@ def decode_event(
 class MsgspecMapper(Mapper[UUID]):
     """Plugs :func:`encode_state` and :func:`decode_event` into the eventsourcing library.
 
-    Compression and encryption configured for the library (COMPRESSOR_TOPIC,
-    CIPHER_TOPIC) still apply, in the library's order: compress, then encrypt.
+    The library's compression and encryption hooks are kept in the library's order
+    (compress, then encrypt), but Folgja turns both down
+    (:class:`domain.application.FollowUpApplication`): the projection runners read the
+    stored bytes straight from PostgreSQL and decode them with :func:`decode_event` alone.
     """
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:

@@ -82,7 +82,6 @@ LEVEL_THRESHOLDS: tuple[tuple[int, RiskLevel], ...] = (
     (3, RiskLevel.MODERATE),
 )
 
-LEVEL_ORDER = {level: n for n, level in enumerate(RiskLevel)}
 
 
 def level_for(score: int) -> RiskLevel:

@@ -618,29 +618,6 @@ async def _write_one_by_one(
     return new_position
 
 
-async def catch_up(
-    pool: asyncpg.Pool,
-    projection: Projection,
-    *,
-    batch_size: int = 500,
-    progress: Callable[[int, int], None] | None = None,
-    reader: EventReader | None = None,
-) -> int:
-    """Run the projection to the log's head once, in this task."""
-    reader = reader or EventReader()
-    async with pool.acquire() as conn:
-        position = await tracking.ensure_row(conn, projection.name)
-        head = await event_log.head_position(conn)
-        while position < head:
-            items = await reader.after(conn, position, batch_size)
-            if not items:
-                break
-            position = await write_batch(conn, projection, position, items)
-            if progress is not None:
-                progress(position, head)
-        return position
-
-
 # --- parked events ------------------------------------------------------------------------------
 
 

@@ -10,13 +10,15 @@ identity column, a CHECK constraint and a named index, which a rebuild must carr
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import asyncpg
 
 from domain.application import FollowUpApplication
-from projections.base import PositionedEvent
-from projections.runner import write_key
+from projections import events as event_log
+from projections import tracking
+from projections.base import PositionedEvent, Projection
+from projections.runner import EventReader, write_batch, write_key
 from tests.projection_helpers import Wrapped, head, report, tracked, until, write_tenants
 
 SEEN = "test_seen"
@@ -139,3 +141,26 @@ class HoldInRebuild(Wrapped):
         if hold:
             report("holding", events[0].position, events[-1].position)
             await asyncio.Event().wait()
+
+
+async def catch_up(
+    pool: asyncpg.Pool,
+    projection: Projection,
+    *,
+    batch_size: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+    reader: EventReader | None = None,
+) -> int:
+    """Run the projection to the log's head once, in this task (no runner, no locks)."""
+    reader = reader or EventReader()
+    async with pool.acquire() as conn:
+        position = await tracking.ensure_row(conn, projection.name)
+        head = await event_log.head_position(conn)
+        while position < head:
+            items = await reader.after(conn, position, batch_size)
+            if not items:
+                break
+            position = await write_batch(conn, projection, position, items)
+            if progress is not None:
+                progress(position, head)
+        return position

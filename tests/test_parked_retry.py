@@ -26,11 +26,17 @@ from domain.application import FollowUpApplication
 from projections import registry, tracking
 from projections import runner as runner_module
 from projections.base import Projection
-from projections.runner import catch_up, retry_parked
+from projections.runner import retry_parked
 from tests.api import assert_problem
 from tests.conftest import Clock
 from tests.projection_helpers import write_tenants
-from tests.runner_helpers import SEEN, SeenProjection, assert_exactly_once, create_seen_tables
+from tests.runner_helpers import (
+    SEEN,
+    SeenProjection,
+    assert_exactly_once,
+    catch_up,
+    create_seen_tables,
+)
 
 
 async def _prepare(database: DatabaseUrl, poison: list[int]) -> None:

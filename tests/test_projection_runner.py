@@ -25,7 +25,7 @@ from projections import tracking
 from projections.base import Projection
 from projections.rebuild import rebuild
 from projections.risk_timeline import RiskTimelineProjection
-from projections.runner import ProjectionRunner, advisory_key, catch_up
+from projections.runner import ProjectionRunner, advisory_key
 from projections.tracking import ProjectionStatus
 from tests.projection_helpers import (
     Poisoned,
@@ -37,6 +37,7 @@ from tests.projection_helpers import (
     until,
     write_tenants,
 )
+from tests.runner_helpers import catch_up
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMELINE = RiskTimelineProjection.name

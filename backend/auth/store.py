@@ -123,13 +123,6 @@ async def create_user(
     return _user(row)
 
 
-async def set_password(conn: asyncpg.Connection, user_id: UUID, password: str) -> None:
-    check_password_strength(password)
-    await conn.execute(
-        "UPDATE users SET password_hash = $2 WHERE id = $1", user_id, await hash_password(password)
-    )
-
-
 async def user_by_id(conn: asyncpg.Connection, user_id: UUID) -> UserRow | None:
     row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
     return _user(row) if row else None
