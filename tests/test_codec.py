@@ -16,7 +16,6 @@ from backend.database import DatabaseUrl
 from backend.staff_directory import open_write_model
 from domain import tenant as tenants
 from domain import visit as visits
-from domain.application import FollowUpApplication
 from domain.codec import MsgspecMapper, decode_event, encode_state, event_class
 from domain.commands import (
     AssignResponsibility,
@@ -313,19 +312,3 @@ def test_a_tenant_written_by_commands_reloads_with_equal_state(
     assert row is not None
     assert row[0] == get_topic(tenants.TenantRegistered)
     assert msgspec.json.decode(row[1])["birth_date"] == "1980-05-17"
-
-
-def test_compression_configured_for_the_library_still_applies(database: DatabaseUrl) -> None:
-    env = {
-        **database.eventsourcing_env(),
-        "COMPRESSOR_TOPIC": "eventsourcing.compressor:ZlibCompressor",
-    }
-    app = FollowUpApplication(env)
-    try:
-        registered = tenants.register(uuid.uuid4(), "Kari Nordmann", date(1980, 5, 17), META)
-        app.save(registered)
-        stored = app.recorder.select_events(registered.originator_id)
-        assert stored[0].state[:1] != b"{", "the stored state should be compressed, not JSON"
-        assert list(app.events.get(registered.originator_id)) == [registered]
-    finally:
-        app.close()

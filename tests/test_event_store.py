@@ -17,29 +17,31 @@ from domain.commands import RegisterTenant
 from domain.errors import ConcurrentChange
 from domain.events import Actor, EventMeta
 from domain.services import Service
+from domain.usecases import UseCases
+from domain.write_model import CommandResult, WriteModel
 
 NOW = datetime(2026, 3, 6, 12, 0, tzinfo=UTC)
 ACTOR = Actor(uuid.UUID("00000000-0000-4000-8000-0000000000aa"), Service.OUTREACH_TEAM)
 META = EventMeta(actor=ACTOR, occurred_at=NOW, recorded_at=NOW)
 
 
-def test_a_second_write_at_the_same_version_is_a_concurrent_change(app):
-    tenant = app.tenant(app.register_tenant(_register(), ACTOR, NOW).id)
+def test_a_second_write_at_the_same_version_is_a_concurrent_change(write_model):
+    tenant = write_model.load(tenants.KIND, _registered(write_model).id)
     first = tenants.start_follow_up(tenant, 14, date(2026, 3, 1), META)
     second = tenants.start_follow_up(tenant, 7, date(2026, 3, 1), META)
-    app.commit(first)
+    write_model.commit(first)
     with pytest.raises(ConcurrentChange):
-        app.commit(second)
-    assert app.tenant(tenant.id).follow_up.visit_interval_days == 14
+        write_model.commit(second)
+    assert write_model.load(tenants.KIND, tenant.id).follow_up.visit_interval_days == 14
 
 
-def test_concurrent_writers_get_gap_free_increasing_positions(app):
+def test_concurrent_writers_get_gap_free_increasing_positions(write_model):
     positions: list[int] = []
     lock = threading.Lock()
 
     def write(n: int) -> None:
         for _ in range(n):
-            result = app.register_tenant(_register(), ACTOR, NOW)
+            result = _registered(write_model)
             with lock:
                 positions.append(result.position)
 
@@ -53,6 +55,11 @@ def test_concurrent_writers_get_gap_free_increasing_positions(app):
 
 def _register() -> RegisterTenant:
     return RegisterTenant(tenant_id=uuid.uuid4(), full_name="Test Beboer")
+
+
+def _registered(write_model: WriteModel) -> CommandResult:
+    """A new tenant, registered through the use case (one request's records, this thread)."""
+    return UseCases.of(write_model).tenants.register_tenant(_register(), ACTOR, NOW)
 
 
 # --- positions become visible in order (decision 22) -----------------------------------------
@@ -132,14 +139,14 @@ def _slow_write(url: str, watcher: LogWatcher, fast_write: Callable[[], None]) -
         return outcome
 
 
-def _race(app, database, rounds: int = 3) -> tuple[LogWatcher, list[str], list[int]]:
+def _race(write_model, database, rounds: int = 3) -> tuple[LogWatcher, list[str], list[int]]:
     """Library writers in four threads and ``rounds`` slow writers, watched by a reader."""
     positions: list[int] = []
     lock = threading.Lock()
 
     def write(n: int) -> None:
         for _ in range(n):
-            result = app.register_tenant(_register(), ACTOR, NOW)
+            result = _registered(write_model)
             with lock:
                 positions.append(result.position)
 
@@ -156,15 +163,15 @@ def _race(app, database, rounds: int = 3) -> tuple[LogWatcher, list[str], list[i
     return watcher, outcomes, positions
 
 
-def test_a_reader_never_sees_a_position_before_a_smaller_one(app, database):
-    watcher, outcomes, positions = _race(app, database)
+def test_a_reader_never_sees_a_position_before_a_smaller_one(write_model, database):
+    watcher, outcomes, positions = _race(write_model, database)
     assert watcher.late == []
     assert outcomes == ["waited"] * len(outcomes)  # the other writer waited for the lock
     expected = len(positions) + len(outcomes)
     assert sorted(watcher.seen) == list(range(1, expected + 1))
 
 
-def test_without_the_table_lock_the_reader_sees_a_gap_filled_later(app, database):
+def test_without_the_table_lock_the_reader_sees_a_gap_filled_later(write_model, database):
     """The detector above works: with the lock taken out of the insert function (in this
     test's own database), a later position commits first and the reader sees the gap."""
     with psycopg.connect(database.url, autocommit=True) as conn:
@@ -173,6 +180,6 @@ def test_without_the_table_lock_the_reader_sees_a_gap_filled_later(app, database
         ).fetchone()
         assert definition.count(THE_LOCK) == 1
         conn.execute(definition.replace(THE_LOCK, ""))
-    watcher, outcomes, _ = _race(app, database)
+    watcher, outcomes, _ = _race(write_model, database)
     assert "overtaken" in outcomes
     assert watcher.late != []
