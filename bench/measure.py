@@ -249,6 +249,31 @@ async def completion_throughput(
     )
 
 
+async def floor_throughput(
+    base_url: str,
+    requests: int,
+    *,
+    concurrency: int,
+    max_seconds: float,
+    meter: CpuMeter | None = None,
+) -> Throughput:
+    """The floor's POST (bench/floor.py): the same body as a completion, a new id each."""
+    ids = [uuid.uuid4() for _ in range(requests)]
+
+    def send(client: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
+        return client.post(f"/visits/{ids[i]}/completion", json=COMPLETION, headers=HEADERS)
+
+    return await closed_loop(
+        base_url,
+        send,
+        requests=requests,
+        concurrency=concurrency,
+        expect=201,
+        max_seconds=max_seconds,
+        meter=meter,
+    )
+
+
 async def get_throughput(
     base_url: str,
     paths: Sequence[str],
