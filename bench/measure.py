@@ -123,6 +123,9 @@ class CpuMeter:
             now = self._times(get())
             before = self._start.get(name, {})
             used = sum(t - before.get(pid, 0.0) for pid, t in now.items())
+            if not now and not before:
+                cores[name] = math.nan  # nothing to meter (a PostgreSQL elsewhere)
+                continue
             cores[name] = used / elapsed if elapsed > 0 else 0.0
         return cores
 
