@@ -16,6 +16,7 @@ from backend.auth.access_middleware import AccessLogMiddleware
 from backend.auth.authorize import authorize
 from backend.auth.guards import authenticated
 from backend.database import DatabaseUrl, start_embedded
+from backend.metrics import RequestMetrics
 from backend.routes.admin import AdminController
 from backend.routes.auth import AuthController, DeviceController
 from backend.routes.caseload import CaseloadController, TenantsWithoutServiceController
@@ -115,6 +116,8 @@ def create_app(
         # (backend/auth/access_middleware.py).
         guards=[authenticated, authorize],
         middleware=[AccessLogMiddleware()],
+        # Request count and latency per route template, shown on GET /metrics.
+        plugins=[RequestMetrics()],
         lifespan=[lifespan],
         exception_handlers={
             **problems.EXCEPTION_HANDLERS,

@@ -10,11 +10,47 @@ import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import asyncpg
 import msgspec
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+# The request pool's size (``Runtime.open``); bench/tuned.py can override max_size.
+REQUEST_POOL_MIN = 2
+REQUEST_POOL_MAX = 12
+
+
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (see :func:`request_pool`)."""
+
+
+async def request_pool(url: str) -> asyncpg.Pool:
+    """The pool request handlers (and the scheduler's jobs) borrow connections from.
+
+    Connections go back without asyncpg's default reset (``SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL``), one round trip per
+    release saved. That is safe because nothing that borrows from this pool leaves session
+    state behind: no session ``SET`` (only ``SET LOCAL`` / ``set_config(.., true)``
+    inside a transaction), no ``LISTEN`` (the position waiter has its own connection), no
+    session advisory locks (only ``pg_advisory_xact_lock``), no cursors outside a
+    transaction. asyncpg still rolls back a transaction left open and drops listener
+    callbacks on release. Whatever needs session state uses a connection of its own or
+    :func:`runner_pool`.
+    """
+    return await asyncpg.create_pool(
+        url, min_size=REQUEST_POOL_MIN, max_size=REQUEST_POOL_MAX, reset=_keep_session
+    )
+
+
+async def runner_pool(url: str, *, max_size: int) -> asyncpg.Pool:
+    """The projection runner's own pool: it never takes a request handler's connection.
+
+    It keeps asyncpg's full reset: the runner's home connection LISTENs and holds session
+    advisory locks, and a broken one is released back to this pool.
+    """
+    return await asyncpg.create_pool(url, min_size=1, max_size=max_size)
 
 
 class DatabaseUrl(msgspec.Struct, frozen=True):

@@ -14,7 +14,7 @@ from typing import TypeVar
 import anyio.to_thread
 import asyncpg
 
-from backend.database import DatabaseUrl
+from backend.database import DatabaseUrl, request_pool, runner_pool
 from backend.scheduler import Scheduler
 from backend.settings import Settings
 from backend.staff_directory import open_write_model
@@ -173,9 +173,7 @@ class Projections:
         runner: ProjectionRunner | None = None
         try:
             # The runner's own pool: it can never starve request handlers.
-            pool = await asyncpg.create_pool(
-                database_url, min_size=1, max_size=2 * max(len(here), 1) + 2
-            )
+            pool = await runner_pool(database_url, max_size=2 * max(len(here), 1) + 2)
             runner = ProjectionRunner(
                 pool,
                 projections,
@@ -228,10 +226,11 @@ class Runtime:
         cls, settings: Settings, database: DatabaseUrl, clock: Callable[[], datetime] = utc_now
     ) -> Runtime:
         write_model = await anyio.to_thread.run_sync(open_write_model, database.eventsourcing_env())
-        # Requests (and the waiter's listener) use ``pool``; the projection runner gets a
-        # pool of its own (:class:`Projections`).
-        pool = await asyncpg.create_pool(database.url, min_size=2, max_size=12)
-        waiter = PositionWaiter(pool)
+        # Requests use ``pool`` (the waiter too, briefly, to read positions; it listens on
+        # a connection of its own); the projection runner gets a pool of its own
+        # (:class:`Projections`).
+        pool = await request_pool(database.url)
+        waiter = PositionWaiter(pool, database.url)
         await waiter.start()
         projections: Projections | None = None
         if settings.run_projections:

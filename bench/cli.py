@@ -12,17 +12,19 @@ import tempfile
 import time
 import warnings
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
 from backend.settings import Settings
+from bench import floor as floor_app
 from bench import measure, mixed, readside
 from bench.fixtures import VisitPool, create_visits
 from bench.identity import sign_in_bench_lead
 from bench.stack import (
+    FLOOR_APP,
     SERVERS,
     Database,
     ServerProcess,
@@ -35,6 +37,8 @@ from bench.stats import Row, median, percentile, render
 from projections.registry import all_projections
 
 THROUGHPUT_TENANTS = 100
+# The cheap authenticated GET: the token lookup alone (GET /auth/me answers the principal).
+ME = "/auth/me"
 VISITS_PER_TIMELINE_TENANT = 8
 MS = 1000.0
 
@@ -220,6 +224,9 @@ class MainRuns:
     single: list[float]
     throughput: list[measure.Throughput]
     visible: list[measure.Visibility]
+    floor_post: list[measure.Throughput] = field(default_factory=list)
+    me_get: list[measure.Throughput] = field(default_factory=list)
+    floor_get: list[measure.Throughput] = field(default_factory=list)
     waits: measure.Waits | None = None
 
 
@@ -246,9 +253,19 @@ async def main_runs(
     await measure.create_scratch(url)
     runs = MainRuns([], [], [], [], [])
     say(f"starting {args.server}")
-    async with running_server(
-        args.server, db.url, log_dir, tuning=tuning_env(args), workers=args.workers, app=args.app
-    ) as server:
+    async with (
+        running_server(
+            args.server,
+            db.url,
+            log_dir,
+            tuning=tuning_env(args),
+            workers=args.workers,
+            app=args.app,
+        ) as server,
+        running_server(
+            args.server, db.url, log_dir, workers=args.workers, app=FLOOR_APP, projections=False
+        ) as floor,
+    ):
 
         async def completions(n: int, meter: measure.CpuMeter | None = None) -> measure.Throughput:
             return await measure.completion_throughput(
@@ -259,8 +276,33 @@ async def main_runs(
                 meter=meter,
             )
 
+        async def floor_posts(n: int, meter: measure.CpuMeter | None = None) -> measure.Throughput:
+            return await measure.floor_throughput(
+                floor.base_url,
+                n,
+                concurrency=profile.clients,
+                max_seconds=profile.max_phase_seconds,
+                meter=meter,
+            )
+
+        async def gets(
+            base_url: str, path: str, meter: measure.CpuMeter | None = None, n: int = 0
+        ) -> measure.Throughput:
+            return await measure.get_throughput(
+                base_url,
+                [path],
+                requests=n or profile.get_requests,
+                concurrency=profile.clients,
+                max_seconds=profile.max_phase_seconds,
+                meter=meter,
+            )
+
+        bare_get = f"/floor/{floor_app.KNOWN}"
         say("warming up")
         await completions(profile.warmup_requests)
+        await floor_posts(profile.warmup_requests)
+        await gets(server.base_url, ME, n=profile.warmup_requests)
+        await gets(floor.base_url, bare_get, n=profile.warmup_requests)
         await server.wait_caught_up()
         await measure.command_to_visible(
             server.base_url,
@@ -270,6 +312,13 @@ async def main_runs(
         meter = measure.CpuMeter(
             {
                 "server": server.processes,
+                "postgres": db.postgres_processes,
+                "client": measure.own_process,
+            }
+        )
+        floor_meter = measure.CpuMeter(
+            {
+                "server": floor.processes,
                 "postgres": db.postgres_processes,
                 "client": measure.own_process,
             }
@@ -306,6 +355,15 @@ async def main_runs(
                     max_seconds=profile.max_phase_seconds,
                 )
             )
+            await server.wait_caught_up()
+            say(f"run {r}/{profile.repeats}: the floor (bare Litestar) and cheap GETs")
+            runs.floor_post.append(await floor_posts(profile.requests, floor_meter))
+            runs.me_get.append(await gets(server.base_url, ME, meter))
+            runs.floor_get.append(await gets(floor.base_url, bare_get, floor_meter))
+            say(
+                f"  floor POST {runs.floor_post[-1].rate:.0f} req/s, GET {ME} "
+                f"{runs.me_get[-1].rate:.0f} req/s, bare GET {runs.floor_get[-1].rate:.0f} req/s"
+            )
         if args.waits:
             await server.wait_caught_up()
             say("extra completion run, sampling pg_stat_activity")
@@ -321,6 +379,7 @@ async def main_runs(
 def main_rows(runs: MainRuns, profile: Profile) -> list[Row]:
     tp = runs.throughput
     ratios = [100 * run.rate / base for run, base in zip(tp, runs.baseline, strict=True)]
+    single = [100 * r.rate / s for r, s in zip(tp, runs.single, strict=True)]
     rows = [
         Row(
             f"1. baseline: INSERT/txn, {profile.baseline_connections} conns",
@@ -338,8 +397,10 @@ def main_rows(runs: MainRuns, profile: Profile) -> list[Row]:
         ),
         Row(
             "   ratio to one-connection baseline",
-            [100 * r.rate / s for r, s in zip(tp, runs.single, strict=True)],
+            single,
             "%",
+            ">= 15 %",
+            median(single) >= 15,
         ),
         Row("   latency p50", [r.p50_ms for r in tp], "ms"),
         Row("   latency p99", [r.p99_ms for r in tp], "ms"),
@@ -353,6 +414,7 @@ def main_rows(runs: MainRuns, profile: Profile) -> list[Row]:
                 "ms",
             )
         )
+    rows += floor_rows(runs, profile)
     p50 = [percentile(s.post_to_visible_s, 50) * MS for s in runs.visible]
     rows += [
         Row("3. POST sent -> GET shows it, p50", p50, "ms", "< 50 ms", median(p50) < 50),
@@ -374,7 +436,73 @@ def main_rows(runs: MainRuns, profile: Profile) -> list[Row]:
         ),
         Row("   POST alone, p50", [percentile(s.post_s, 50) * MS for s in runs.visible], "ms"),
     ]
+    rows += cheap_get_rows(runs, profile)
     return rows
+
+
+def _per_request(runs: list[measure.Throughput], group: str) -> list[float]:
+    return [r.cpu_ms_per_request(group) for r in runs]
+
+
+def _ratio(top: list[float], bottom: list[float]) -> list[float]:
+    """Per round (the same round's figures), then the caller's median."""
+    return [t / b if b else math.nan for t, b in zip(top, bottom, strict=True)]
+
+
+def floor_rows(runs: MainRuns, profile: Profile) -> list[Row]:
+    """The floor: a bare Litestar POST decoding the same body and INSERTing one row."""
+    fp = runs.floor_post
+    completion_cpu = _per_request(runs.throughput, "server")
+    floor_cpu = _per_request(fp, "server")
+    cpu_ratio = _ratio(completion_cpu, floor_cpu)
+    return [
+        Row(
+            f"   floor: bare Litestar POST, one INSERT, {profile.clients} clients**",
+            [r.rate for r in fp],
+            "req/s",
+        ),
+        Row("     floor's latency p50", [r.p50_ms for r in fp], "ms"),
+        Row("     floor's CPU ms per request: server", floor_cpu, "ms"),
+        Row("     floor's CPU ms per request: postgres", _per_request(fp, "postgres"), "ms"),
+        Row("     floor's CPU ms per request: client", _per_request(fp, "client"), "ms"),
+        Row(
+            "   server CPU per completion / floor's",
+            cpu_ratio,
+            "x",
+            "<= 3 x",
+            median(cpu_ratio) <= 3,
+        ),
+        Row(
+            "   completions / floor's rate",
+            [100 * r.rate / f.rate for r, f in zip(runs.throughput, fp, strict=True)],
+            "%",
+        ),
+    ]
+
+
+def cheap_get_rows(runs: MainRuns, profile: Profile) -> list[Row]:
+    """A cheap authenticated GET against a bare Litestar GET (one SELECT), same run."""
+    me_cpu = _per_request(runs.me_get, "server")
+    bare_cpu = _per_request(runs.floor_get, "server")
+    return [
+        Row(
+            f"4. GET {ME} (token lookup), {profile.clients} clients",
+            [r.rate for r in runs.me_get],
+            "req/s",
+        ),
+        Row("     latency p50", [r.p50_ms for r in runs.me_get], "ms"),
+        Row("     server CPU per request", me_cpu, "ms"),
+        Row("     postgres CPU per request", _per_request(runs.me_get, "postgres"), "ms"),
+        Row(
+            f"   bare Litestar GET (one SELECT), {profile.clients} clients**",
+            [r.rate for r in runs.floor_get],
+            "req/s",
+        ),
+        Row("     latency p50", [r.p50_ms for r in runs.floor_get], "ms"),
+        Row("     server CPU per request", bare_cpu, "ms"),
+        Row("     postgres CPU per request", _per_request(runs.floor_get, "postgres"), "ms"),
+        Row(f"   server CPU per GET {ME} / bare GET's", _ratio(me_cpu, bare_cpu), "x"),
+    ]
 
 
 def waits_text(waits: measure.Waits) -> str:
@@ -396,10 +524,15 @@ async def main_table(
 ) -> str:
     started = time.perf_counter()
     runs = await main_runs(db, args, profile, log_dir)
-    failures = sum(s.failures for s in runs.visible) + sum(r.errors for r in runs.throughput)
+    failures = sum(s.failures for s in runs.visible) + sum(
+        r.errors for r in (*runs.throughput, *runs.floor_post, *runs.me_get, *runs.floor_get)
+    )
     notes = [
         "* each transaction also takes LOCK TABLE ... IN EXCLUSIVE MODE and NOTIFYs, as the",
         "  eventsourcing recorder does: the ceiling that one global, gap-free order imposes.",
+        "** the floor (bench/floor.py): a bare Litestar app served like the product (same server,",
+        "  workers, loop, request pool); POST decodes the same CompleteVisit body and INSERTs one",
+        "  row; GET answers one SELECT by key. CPU ratios are taken per round, then the median.",
         f"server: {args.server}; failed requests/samples: {failures}; "
         f"total {time.perf_counter() - started:.0f} s",
     ]

@@ -123,6 +123,9 @@ class CpuMeter:
             now = self._times(get())
             before = self._start.get(name, {})
             used = sum(t - before.get(pid, 0.0) for pid, t in now.items())
+            if not now and not before:
+                cores[name] = math.nan  # nothing to meter (a PostgreSQL elsewhere)
+                continue
             cores[name] = used / elapsed if elapsed > 0 else 0.0
         return cores
 
@@ -242,6 +245,31 @@ async def completion_throughput(
         base_url,
         send,
         requests=len(planned),
+        concurrency=concurrency,
+        expect=201,
+        max_seconds=max_seconds,
+        meter=meter,
+    )
+
+
+async def floor_throughput(
+    base_url: str,
+    requests: int,
+    *,
+    concurrency: int,
+    max_seconds: float,
+    meter: CpuMeter | None = None,
+) -> Throughput:
+    """The floor's POST (bench/floor.py): the same body as a completion, a new id each."""
+    ids = [uuid.uuid4() for _ in range(requests)]
+
+    def send(client: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
+        return client.post(f"/visits/{ids[i]}/completion", json=COMPLETION, headers=HEADERS)
+
+    return await closed_loop(
+        base_url,
+        send,
+        requests=requests,
         concurrency=concurrency,
         expect=201,
         max_seconds=max_seconds,

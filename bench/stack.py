@@ -31,6 +31,8 @@ HOST = "127.0.0.1"
 APP = "backend.app:app_from_env"
 # Same real app, with pool and thread sizes taken from BENCH_* variables (see bench.tuned).
 TUNED_APP = "bench.tuned:app_from_env"
+# A bare Litestar app doing the least a completion or a cheap GET could (bench/floor.py).
+FLOOR_APP = "bench.floor:app_from_env"
 SERVERS = ("granian", "uvicorn")
 
 # What the watchdog must clean up if a run hangs: started servers, the embedded data dir.
@@ -56,9 +58,11 @@ class Database:
         return self.pgdata is not None
 
     def postgres_processes(self) -> list[psutil.Process]:
-        """The embedded server's processes (for CPU accounting); empty for an outside server."""
+        """PostgreSQL processes to meter: all of the embedded server's; of a server on this
+        machine named by DATABASE_URL, the backends connected to this run's database (not
+        its WAL writer or checkpointer, which other databases share); none otherwise."""
         if self.pgdata is None:
-            return []
+            return self._local_backends()
         found = []
         for proc in psutil.process_iter(["name", "cmdline"]):
             cmdline = proc.info.get("cmdline") or []
@@ -69,6 +73,29 @@ class Database:
             with contextlib.suppress(psutil.Error):
                 processes.extend(postmaster.children(recursive=True))
         return processes
+
+    def _local_backends(self) -> list[psutil.Process]:
+        if not (self.url.host.startswith("/") or self.url.host in LOCAL_HOSTS):
+            return []
+        try:
+            with psycopg.connect(self.url.url, autocommit=True) as conn:
+                pids = [
+                    pid
+                    for (pid,) in conn.execute(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ]
+        except psycopg.Error:
+            return []
+        found = []
+        for pid in pids:
+            with contextlib.suppress(psutil.Error):
+                found.append(psutil.Process(pid))
+        return found
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @contextlib.contextmanager
@@ -270,11 +297,18 @@ async def running_server(
     tuning: dict[str, str] | None = None,
     workers: int = 1,
     app: str | None = None,
+    projections: bool = True,
 ) -> AsyncIterator[ServerProcess]:
+    """Serve ``app`` (the product by default) until the block ends.
+
+    ``projections=False`` for an app without any (the floor, bench/floor.py): ready once
+    ``GET /ready`` answers.
+    """
     server = ServerProcess(kind, database, log_dir, tuning=tuning, workers=workers, app=app)
     try:
         await server.wait_ready()
-        await server.wait_caught_up()
+        if projections:
+            await server.wait_caught_up()
         yield server
     finally:
         server.stop()

@@ -34,6 +34,8 @@ def fmt(value: float, unit: str) -> str:
         return f"{value:.1f} s"
     if unit == "µs":
         return f"{value:.1f} µs"
+    if unit == "x":
+        return f"{value:.1f} x"
     if unit == "cores":
         return f"{value:.2f}"
     return f"{value:,.0f} {unit}"

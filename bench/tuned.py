@@ -6,7 +6,7 @@ the product. Unset variables leave the product's own values.
 
 * BENCH_ES_POOL_SIZE, BENCH_ES_MAX_OVERFLOW: the write model's psycopg pool
   (``DatabaseUrl.eventsourcing_env``)
-* BENCH_READ_POOL_MAX: the asyncpg pool's ``max_size`` (``Runtime.open``)
+* BENCH_READ_POOL_MAX: the request pool's ``max_size`` (``backend.database.request_pool``)
 * BENCH_THREADS: anyio's worker-thread limit, which bounds concurrent commands
 * BENCH_SWITCH_INTERVAL_MS: ``sys.setswitchinterval`` (CPython's default is 5 ms): how long
   a thread that got its database answer may wait for the GIL
@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 import anyio.to_thread
-import asyncpg
 from litestar import Litestar
 
 from backend import app as backend_app
+from backend import database
 from backend.database import DatabaseUrl
 
 
@@ -48,14 +47,8 @@ def _patch_read_pool() -> None:
     max_size = os.environ.get("BENCH_READ_POOL_MAX")
     if not max_size:
         return
-    original = asyncpg.create_pool
-
-    def create_pool(*args: Any, **kwargs: Any) -> Any:
-        kwargs["max_size"] = int(max_size)
-        kwargs["min_size"] = min(kwargs.get("min_size", 2), int(max_size))
-        return original(*args, **kwargs)
-
-    asyncpg.create_pool = create_pool
+    database.REQUEST_POOL_MAX = int(max_size)
+    database.REQUEST_POOL_MIN = min(database.REQUEST_POOL_MIN, int(max_size))
 
 
 def _thread_limit(app: Litestar) -> None:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import defaultdict
 
 import asyncpg
 
 from projections import events as event_log
 from projections import tracking
+
+log = logging.getLogger(__name__)
 
 
 class PositionBeyondHead(Exception):
@@ -28,24 +31,96 @@ class PositionBeyondHead(Exception):
         self.head = head
 
 
+# After the listening connection is lost, try again after this long, doubling up to the max.
+RECONNECT_S = 0.05
+RECONNECT_MAX_S = 5.0
+KNOWN_POSITIONS = "SELECT projection, position FROM projection_tracking"
+
+
 class PositionWaiter:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    """Wakes reads waiting for a projection's position.
+
+    It LISTENs on a connection of its own (``asyncpg.connect(database_url)``), never one
+    of the request pool's, and opens a new one when that connection is lost; after each
+    (re)connect it reads every projection's position, so a NOTIFY missed in between
+    wakes nobody late. ``pool`` serves the short reads of :meth:`wait_for`.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
         self._pool = pool
+        self._url = database_url
         self._known: dict[str, int] = defaultdict(int)
         self._changed = asyncio.Condition()
         self._listener: asyncpg.Connection | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._stopped = False
         self.waiting = 0  # reads waiting right now (for metrics and tests)
+        self.connects = 0  # listening connections opened (for tests)
+
+    @property
+    def listener_pid(self) -> int | None:
+        """The PostgreSQL backend of the listening connection, if it is up (for tests)."""
+        listener = self._listener
+        if listener is None or listener.is_closed():
+            return None
+        pid: int = listener.get_server_pid()
+        return pid
 
     async def start(self) -> None:
-        self._listener = await self._pool.acquire()
-        await self._listener.add_listener(tracking.PROJECTION_CHANNEL, self._on_notify)
+        self._stopped = False
+        await self._listen()
 
     async def stop(self) -> None:
-        if self._listener is not None:
+        self._stopped = True
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnecting
+            self._reconnecting = None
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.remove_termination_listener(self._on_lost)
             with contextlib.suppress(Exception):
-                await self._listener.remove_listener(tracking.PROJECTION_CHANNEL, self._on_notify)
-            await self._pool.release(self._listener)
-            self._listener = None
+                await listener.close(timeout=5)
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self._url)
+
+    async def _listen(self) -> None:
+        """Open the listening connection, then catch up on positions announced meanwhile."""
+        conn = await self._connect()
+        try:
+            await conn.add_listener(tracking.PROJECTION_CHANNEL, self._on_notify)
+            # Read after LISTEN: an announcement is either heard or already in the table.
+            rows = await conn.fetch(KNOWN_POSITIONS)
+        except BaseException:
+            conn.terminate()
+            raise
+        conn.add_termination_listener(self._on_lost)
+        self._listener = conn
+        self.connects += 1
+        for row in rows:
+            self.advanced(row["projection"], row["position"])
+
+    def _on_lost(self, conn: object) -> None:
+        if self._stopped or conn is not self._listener:
+            return
+        self._listener = None
+        log.warning("position waiter: listening connection lost; reconnecting")
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = RECONNECT_S
+        while not self._stopped:
+            try:
+                await self._listen()
+                log.info("position waiter: listening again")
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as e:
+                log.warning("position waiter: reconnect failed (%s); again in %.2f s", e, delay)
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, RECONNECT_MAX_S)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         name, _, value = payload.rpartition(":")

@@ -1,4 +1,5 @@
-"""GET /metrics: the log head and each projection's position, lag and parked events.
+"""GET /metrics: the log head and each projection's position, lag and parked events, and
+request count and latency per route template.
 
 Prometheus text format, parsed here line by line; lag also stays in /health.
 """
@@ -6,7 +7,9 @@ Prometheus text format, parsed here line by line; lag also stays in /health.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+import uuid
 from collections.abc import Callable
 
 import asyncpg
@@ -22,27 +25,34 @@ from projections import tracking
 from projections.rebuild import _prepare, schema_for
 from projections.registry import all_projections
 from projections.risk_timeline import RiskTimelineProjection
+from tests.api import post
 from tests.conftest import Clock
 from tests.projection_helpers import write_tenants
 
 TIMELINE = RiskTimelineProjection.name
 Samples = dict[tuple[str, str | None], int]
+HTTP = "folgja_http_"
 
 
 def parse(text: str) -> Samples:
-    """``name{projection="x"} value`` lines; every metric declared by HELP and TYPE first."""
+    """The projection gauges' ``name{projection="x"} value`` lines; every metric declared
+    by HELP and TYPE first. Request metrics (``folgja_http_*``) are left to
+    :func:`request_series`."""
     samples: Samples = {}
     declared: set[str] = set()
     for line in text.splitlines():
         if line.startswith("# TYPE "):
             _, _, name, kind = line.split(" ")
-            assert kind == "gauge"
+            assert kind == "gauge" or name.startswith(HTTP), line
             declared.add(name)
             continue
         if line.startswith("#") or not line:
             continue
         series, value = line.rsplit(" ", 1)
         name, _, labels = series.partition("{")
+        if name.startswith(HTTP):
+            assert any(name.startswith(d) for d in declared), line  # _bucket, _sum, _count
+            continue
         assert name in declared, line
         projection = None
         if labels:
@@ -148,3 +158,57 @@ def test_a_rebuild_left_behind_shows_its_position(database: DatabaseUrl, clock: 
         assert client.get("/health").json()["rebuilds"] == [
             {"projection": TIMELINE, "schema": "rebuild_risk_timeline", "position": 40}
         ]
+
+
+def request_series(text: str, name: str) -> dict[frozenset[tuple[str, str]], float]:
+    """Every sample of one request metric, by its set of labels."""
+    found: dict[frozenset[tuple[str, str]], float] = {}
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        series, value = line.rsplit(" ", 1)
+        labels = series[len(name) + 1 : -1]
+        pairs = re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', labels)
+        found[frozenset(pairs)] = float(value)
+    return found
+
+
+def test_requests_are_counted_per_route_template_never_per_path(client: TestClient) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    for tenant_id in (first, second):
+        post(client, "/tenants", {"tenant_id": str(tenant_id), "full_name": "Test Beboer"})
+    for tenant_id in (first, second):
+        response = client.get(f"/tenants/{tenant_id}")
+        assert response.status_code == 200, response.text
+    response = client.get("/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = response.text
+    parse(text)  # the projection gauges are all still there, well-formed
+    template = {("method", "GET"), ("path", "/tenants/{tenant_id}"), ("status_code", "200")}
+    counts = request_series(text, "folgja_http_requests_total")
+    [count] = [v for labels, v in counts.items() if template <= labels]
+    assert count == 2
+    created = {("method", "POST"), ("path", "/tenants"), ("status_code", "201")}
+    assert [v for labels, v in counts.items() if created <= labels] == [2]
+    # The latency histogram of the same template saw the same two requests.
+    latencies = request_series(text, "folgja_http_request_duration_seconds_count")
+    assert [v for labels, v in latencies.items() if template <= labels] == [2]
+    buckets = request_series(text, "folgja_http_request_duration_seconds_bucket")
+    assert [v for labels, v in buckets.items() if template | {("le", "+Inf")} <= labels] == [2]
+    # No raw path, no id: labels are templates only.
+    for tenant_id in (first, second):
+        assert str(tenant_id) not in text
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", text)
+
+
+def test_each_app_counts_only_its_own_requests(database: DatabaseUrl, clock: Clock) -> None:
+    settings = Settings(database_url=database.url, run_projections=False, run_scheduler=False)
+    with TestClient(create_app(settings, database=database, clock=clock)) as one:
+        assert one.get("/ready").status_code == 200
+        assert one.get("/ready").status_code == 200
+    with TestClient(create_app(settings, database=database, clock=clock)) as other:
+        assert other.get("/ready").status_code == 200
+        counts = request_series(other.get("/metrics").text, "folgja_http_requests_total")
+        ready = {("method", "GET"), ("path", "/ready"), ("status_code", "200")}
+        assert [v for labels, v in counts.items() if ready <= labels] == [1]

@@ -337,7 +337,7 @@ async def test_waiters_hear_the_swapped_in_position(
     from projections.waiter import PositionWaiter
 
     write_tenants(app, 20)
-    waiter = PositionWaiter(pool)
+    waiter = PositionWaiter(pool, database.url)
     await waiter.start()
     try:
         async with pool.acquire() as conn:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from backend.metrics import request_metrics_text
 from backend.openapi import problem_response
 from backend.runtime import Runtime
 from domain.errors import UnknownAggregate
@@ -51,17 +53,18 @@ class HealthController(Controller):
 
     @get(
         "/metrics",
-        summary="Prometheus text: log head, projection position, lag and parked events",
+        summary="Prometheus text: log head, projection position, lag and parked events; "
+        "request count and latency per route",
         media_type=MediaType.TEXT,
     )
-    async def metrics(self, runtime: NamedDependency[Runtime]) -> Response[str]:
+    async def metrics(self, runtime: NamedDependency[Runtime], state: State) -> Response[str]:
         names = [p.name for p in _projections(runtime)]
         async with runtime.pool.acquire() as conn:
             head = await event_log.head_position(conn)
             statuses = await tracking.statuses(conn, head, names)
             rebuilds = await tracking.rebuilds(conn)
         active = runtime.runner.active if runtime.runner else set()
-        text = render_metrics(head, statuses, rebuilds, active)
+        text = render_metrics(head, statuses, rebuilds, active) + request_metrics_text(state)
         return Response(text, media_type=PROMETHEUS_TEXT)
 
     @post(
