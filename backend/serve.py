@@ -1,6 +1,6 @@
 """`folgja run`: HTTP worker processes, and the projections once, in the main process.
 
-Who runs what (decision 46):
+Who runs what:
 
 * The main process (``folgja run``) is granian's supervisor. Before it starts the HTTP
   workers it starts the server's projections on a thread of its own
@@ -19,10 +19,10 @@ the projection child sees its standard input end and stops, and each worker stop
 a second or two (:func:`worker_app`): none goes on serving without projections or keeps
 the port from a restarted server.
 
-Workers are started with the ``spawn`` method, not ``fork``: a forked worker would inherit
-the main process's open database sockets and the write end of the projection child's
-standard-input pipe, and a child whose pipe another process still holds open outlives a
-killed server.
+Workers are started with the ``spawn`` method, not ``fork``: the main process runs a
+thread by then (the projections), and a forked worker would inherit its database sockets
+and the write end of the projection child's standard-input pipe (the child would then
+outlive a killed server for as long as any worker did).
 """
 
 from __future__ import annotations
@@ -133,15 +133,13 @@ def worker_app() -> Litestar:
 
 def _stop_without_parent(parent_pid: int) -> None:
     """Once the main process is gone, SIGTERM this worker (granian stops it gracefully);
-    again every second, as a SIGTERM that arrives while the worker is still starting is
-    lost; SIGKILL if it has not stopped within WORKER_STOP_S."""
+    SIGKILL if it has not stopped within WORKER_STOP_S (granian loses a SIGTERM that
+    arrives while the worker is still starting)."""
     while os.getppid() == parent_pid:
         time.sleep(PARENT_CHECK_S)
     log.warning("the server's main process ended; worker %d stops", os.getpid())
-    gone = time.monotonic()
-    while time.monotonic() - gone < WORKER_STOP_S:
-        os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(PARENT_CHECK_S)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(WORKER_STOP_S)
     os.kill(os.getpid(), signal.SIGKILL)
 
 
