@@ -202,7 +202,13 @@ def server(database: DatabaseUrl, tmp_path: Path) -> Iterator[Server]:
 
 
 def _gone(tree: list[psutil.Process]) -> bool:
-    return not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in tree)
+    def alive(process: psutil.Process) -> bool:
+        try:
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    return not any(alive(p) for p in tree)
 
 
 def _started(server: Server, token: str) -> list[psutil.Process]:
