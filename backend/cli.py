@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 import time
 from datetime import datetime, timedelta
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from backend.database import DatabaseUrl, migrate, start_embedded
-from backend.settings import Settings, SettingsError
+from backend.settings import MAX_WORKERS, Settings, SettingsError
 
 if TYPE_CHECKING:
     from projections.base import Projection
@@ -97,29 +96,22 @@ def _duration(span: timedelta) -> str:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from granian import Granian
-    from granian.constants import Interfaces, Loops
+    from backend.serve import default_workers, serve
 
     database = _database(settings)
     migrate(database)
     if args.demo:
         _load_demo(database)
-    # The server's workers inherit this, so they use the same database we just set up.
-    os.environ["DATABASE_URL"] = database.url
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
+    workers = args.workers or settings.workers or default_workers()
     base = f"http://{host}:{port}"
-    print(f"\nFolgja is running at {base}\nOpenAPI docs: {base}/schema\n", flush=True)
-    Granian(
-        "backend.app:app_from_env",
-        factory=True,
-        interface=Interfaces.ASGI,
-        address=host,
-        port=port,
-        workers=1,
-        loop=Loops.uvloop,
-        log_access=False,
-    ).serve()
+    print(
+        f"\nFolgja is running at {base} ({workers} worker{'s' if workers != 1 else ''})\n"
+        f"OpenAPI docs: {base}/schema\n",
+        flush=True,
+    )
+    serve(database.url, settings, host=host, port=port, workers=workers)
     return 0
 
 
@@ -309,6 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--demo", action="store_true", help="load the demo data set first")
     run.add_argument("--host", help="address to listen on (default FOLGJA_HOST, 127.0.0.1)")
     run.add_argument("--port", type=int, help="port to listen on (default FOLGJA_PORT, 8000)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        choices=range(1, MAX_WORKERS + 1),
+        metavar="N",
+        help=f"HTTP worker processes, 1-{MAX_WORKERS} (default FOLGJA_WORKERS, one per core)",
+    )
     run.set_defaults(handler=cmd_run)
     sub.add_parser("migrate", help="migrate the database to the newest schema").set_defaults(
         handler=cmd_migrate

@@ -1,9 +1,10 @@
 """The scheduler: time-based rules, run by exactly one process at a time (the leader).
 
-Every process starts an APScheduler ``AsyncIOScheduler`` that ticks every minute. A tick
-first tries to take (or confirms it still holds) a PostgreSQL session advisory lock on a
-dedicated connection; only the holder runs the jobs. When the leader dies, its session
-ends, the lock is freed, and another process takes over at its next tick.
+Every process starts an APScheduler ``AsyncIOScheduler`` that ticks every minute. At start
+and at every tick, a process tries to take (or confirms it still holds) a PostgreSQL
+session advisory lock on a dedicated connection; only the holder runs the jobs. When the
+leader dies, its session ends, the lock is freed, and another process takes over at its
+next tick.
 
 Every job is idempotent: it decides from the write model what is due, and a second run (or
 a second leader racing the first) finds nothing left to do or loses the optimistic-
@@ -121,6 +122,10 @@ class Scheduler:
         )
         scheduler.start()
         self._scheduler = scheduler
+        # Elect the leader now rather than at the first tick, a minute away: with several
+        # workers (or servers), which one leads is then known (pg_locks) from the start.
+        # Only the lock is taken here; the jobs still run at the ticks.
+        await self._lead()
 
     async def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:

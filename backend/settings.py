@@ -24,6 +24,8 @@ MAX_PROJECTION_BATCH_SIZE = 24_000
 # lease bounds how long a lost or stolen device keeps working without the server.
 MAX_OFFLINE_LEASE_DAYS = 90
 MAX_READ_YOUR_WRITES_TIMEOUT_S = 60.0
+# HTTP worker processes `folgja run` may start (FOLGJA_WORKERS); unset: one per core.
+MAX_WORKERS = 64
 
 
 class SettingsError(ValueError):
@@ -46,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (comma-separated; "" for none), default DEFAULT_PROJECTION_CHILD.
     projection_child: tuple[str, ...] = ()
     run_scheduler: bool = True
+    # HTTP worker processes of `folgja run`; None: one per core the process may use
+    # (backend.serve.default_workers). Projections run once, in `folgja run`'s own process.
+    workers: int | None = None
     offline_lease_days: int = 14  # a device not synced for longer must sign in again
 
     @classmethod
@@ -77,6 +82,7 @@ ENV_VARS: dict[str, str] = {
     "run_projections": "FOLGJA_RUN_PROJECTIONS",
     "projection_child": "FOLGJA_PROJECTION_CHILD",
     "run_scheduler": "FOLGJA_RUN_SCHEDULER",
+    "workers": "FOLGJA_WORKERS",
     "offline_lease_days": "FOLGJA_OFFLINE_LEASE_DAYS",
 }
 
@@ -132,5 +138,6 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "run_projections": _flag,
     "projection_child": _names,
     "run_scheduler": _flag,
+    "workers": _int_between(1, MAX_WORKERS),
     "offline_lease_days": _int_between(1, MAX_OFFLINE_LEASE_DAYS),
 }

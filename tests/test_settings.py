@@ -39,6 +39,7 @@ NOT_DEFAULT: dict[str, tuple[str, object]] = {
     "run_projections": ("false", False),
     "projection_child": ("caseload, risk_timeline", ("caseload", "risk_timeline")),
     "run_scheduler": ("no", False),
+    "workers": ("3", 3),
     "offline_lease_days": ("3", 3),
 }
 
@@ -85,6 +86,9 @@ def test_unset_variables_keep_the_defaults() -> None:
         ("FOLGJA_OFFLINE_LEASE_DAYS", "-14"),
         ("FOLGJA_OFFLINE_LEASE_DAYS", "91"),
         ("FOLGJA_OFFLINE_LEASE_DAYS", "14.5"),
+        ("FOLGJA_WORKERS", "0"),
+        ("FOLGJA_WORKERS", "65"),
+        ("FOLGJA_WORKERS", "auto"),
     ],
 )
 def test_a_value_out_of_bounds_is_refused_naming_the_variable(var: str, raw: str) -> None:
