@@ -83,7 +83,6 @@ LEVEL_THRESHOLDS: tuple[tuple[int, RiskLevel], ...] = (
 )
 
 
-
 def level_for(score: int) -> RiskLevel:
     for threshold, level in LEVEL_THRESHOLDS:
         if score >= threshold:
