@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from backend.serve import default_workers
 from backend.settings import Settings
 from bench import floor as floor_app
 from bench import measure, mixed, readside
@@ -108,9 +109,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--events", type=int, help="events in the read-side log (default 200,000; 50,000 quick)"
     )
     parser.add_argument(
-        "--server", choices=SERVERS, default="granian", help="ASGI server for the main table"
+        "--server",
+        choices=SERVERS,
+        default="folgja",
+        help="server for the main table (folgja: `folgja run`, as a municipality runs it)",
     )
-    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="server worker processes (default: as `folgja run`, one per core)",
+    )
     parser.add_argument(
         "--app",
         help="ASGI factory to serve instead of backend.app:app_from_env (what-if variants; "

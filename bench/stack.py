@@ -33,7 +33,9 @@ APP = "backend.app:app_from_env"
 TUNED_APP = "bench.tuned:app_from_env"
 # A bare Litestar app doing the least a completion or a cheap GET could (bench/floor.py).
 FLOOR_APP = "bench.floor:app_from_env"
-SERVERS = ("granian", "uvicorn")
+# "folgja": the product as `folgja run` serves it (granian workers, the projections once in
+# the main process, decision 51); another app (the floor) under granian with as many workers.
+SERVERS = ("folgja", "granian", "uvicorn")
 
 # What the watchdog must clean up if a run hangs: started servers, the embedded data dir.
 _live_servers: set[ServerProcess] = set()
@@ -135,7 +137,20 @@ def free_port() -> int:
 
 
 def server_command(kind: str, app: str, port: int, workers: int = 1) -> list[str]:
-    if kind == "granian":
+    if kind == "folgja" and app == APP:
+        return [
+            sys.executable,
+            "-m",
+            "backend.cli",
+            "run",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+    if kind in ("folgja", "granian"):
         return [
             sys.executable,
             "-m",
