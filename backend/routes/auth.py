@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
@@ -26,7 +27,8 @@ from backend.auth.roles import Principal, Role
 from backend.auth.throttle import throttle_of
 from backend.auth.tokens import MAX_TOKEN_LENGTH, AccessGrant, TokenPair
 from backend.openapi import problem_response
-from backend.runtime import Runtime
+from backend.runtime import Clock
+from backend.settings import Settings
 from domain.errors import UnknownAggregate
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -87,15 +89,16 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[Login],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
     ) -> TokenPair:
-        now = runtime.clock()
+        now = clock()
         throttle = throttle_of(request.app)
         # The address the server sees: behind a municipality's NAT or proxy, a whole
         # office shares it (the throttle is built for that, see backend/auth/throttle.py).
         address = request.client.host if request.client else "unknown"
         throttle.check(data.username, address, now)
-        async with runtime.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             user = await store.verify_password(conn, data.username, data.password)
             if user is None:
                 throttle.failed(data.username, address, now)
@@ -123,14 +126,18 @@ class AuthController(Controller):
         },
     )
     async def refresh(
-        self, data: JSONBody[Refresh], runtime: NamedDependency[Runtime]
+        self,
+        data: JSONBody[Refresh],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
     ) -> TokenPair:
-        async with runtime.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             return await store.refresh(
                 conn,
                 data.refresh_token,
-                now=runtime.clock(),
-                lease_days=runtime.settings.offline_lease_days,
+                now=clock(),
+                lease_days=settings.offline_lease_days,
             )
 
     @post(
@@ -139,13 +146,16 @@ class AuthController(Controller):
         summary="Sign out: revoke this sign-in's access and refresh tokens",
     )
     async def logout(
-        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+        self,
+        request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
     ) -> None:
         token = bearer_token(request.headers)
         if token is None:
             return
-        async with runtime.pool.acquire() as conn:
-            await store.revoke_token_family(conn, token, runtime.clock())
+        async with pool.acquire() as conn:
+            await store.revoke_token_family(conn, token, clock())
 
     @post(
         "/device-token",
@@ -160,14 +170,18 @@ class AuthController(Controller):
         },
     )
     async def device_token(
-        self, data: JSONBody[DeviceCredential], runtime: NamedDependency[Runtime]
+        self,
+        data: JSONBody[DeviceCredential],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
     ) -> AccessGrant:
-        async with runtime.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             return await store.exchange_device_credential(
                 conn,
                 data.device_credential,
-                now=runtime.clock(),
-                lease_days=runtime.settings.offline_lease_days,
+                now=clock(),
+                lease_days=settings.offline_lease_days,
             )
 
 
@@ -185,11 +199,12 @@ class DeviceController(Controller):
         self,
         data: JSONBody[NewDevice],
         principal: NamedDependency[Principal],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
     ) -> DeviceRegistered:
-        async with runtime.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             device, credential = await store.register_device(
-                conn, principal.user_id, data.label, now=runtime.clock()
+                conn, principal.user_id, data.label, now=clock()
             )
         return DeviceRegistered(
             device_id=device.id,
@@ -212,9 +227,10 @@ class DeviceController(Controller):
         self,
         device_id: FromPath[UUID],
         principal: NamedDependency[Principal],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
     ) -> store.DeviceRow:
-        async with runtime.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             device = await store.device_by_id(conn, device_id)
             if device is None:
                 raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
@@ -226,6 +242,4 @@ class DeviceController(Controller):
                         "a team lead revokes only the devices of their own service",
                         field="device_id",
                     )
-            return await store.revoke_device(
-                conn, device_id, by=principal.user_id, now=runtime.clock()
-            )
+            return await store.revoke_device(conn, device_id, by=principal.user_id, now=clock())
