@@ -17,9 +17,9 @@ from domain.risk import Assessment
 from domain.tenant import TenantRegistered
 from projections import events as event_log
 from projections.pagination import DEFAULT_PAGE_SIZE
-from projections.risk_timeline import (
+from projections.risk_timeline import RiskTimelineProjection
+from projections.risk_timeline_queries import (
     RiskTimelineEntry,
-    RiskTimelineProjection,
     SeriesPoint,
     current_risk,
     risk_series,

@@ -26,8 +26,8 @@ from domain.events import Actor
 from domain.tenant import Tenant, TenantRegistered
 from domain.write_model import CommandResult
 from projections import events as event_log
-from projections.timeline import PROJECTION as TIMELINE_PROJECTION
-from projections.timeline import TimelineEntry, tenant_timeline
+from projections.risk_timeline_queries import PROJECTION as TIMELINE_PROJECTION
+from projections.risk_timeline_queries import TimelineEntry, tenant_timeline
 
 
 class TenantController(Controller):
