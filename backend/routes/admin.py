@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from backend.auth import access_log, store
+from backend.auth import access_log, users
 from backend.auth.access_log import AccessAction, AccessLogEntry
 from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.roles import Principal, Role
@@ -31,7 +31,7 @@ class NewUser(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     service: Service
     roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=len(Role))]
-    password: Annotated[str, msgspec.Meta(min_length=store.MIN_PASSWORD_LENGTH, max_length=1024)]
+    password: Annotated[str, msgspec.Meta(min_length=users.MIN_PASSWORD_LENGTH, max_length=1024)]
     user_id: UUID | None = None
 
 
@@ -54,9 +54,9 @@ class AdminController(Controller):
         data: JSONBody[NewUser],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
-    ) -> store.UserRow:
+    ) -> users.UserRow:
         async with pool.acquire() as conn:
-            return await store.create_user(
+            return await users.create_user(
                 conn,
                 username=data.username,
                 display_name=data.display_name,
@@ -70,9 +70,9 @@ class AdminController(Controller):
     @get("/users", summary="Users by username")
     async def users(
         self, pool: NamedDependency[asyncpg.Pool], cursor: Cursor = None, limit: Limit = 50
-    ) -> Page[store.UserRow]:
+    ) -> Page[users.UserRow]:
         async with pool.acquire() as conn:
-            return await store.list_users(conn, cursor=cursor, limit=limit)
+            return await users.list_users(conn, cursor=cursor, limit=limit)
 
     @get("/access-log", summary="Who read or changed what, newest first; per tenant and/or user")
     async def access_log(

@@ -19,7 +19,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from backend.auth import store
+from backend.auth import devices, sessions, users
 from backend.auth.errors import Forbidden, invalid_credentials
 from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.issuer import bearer_token
@@ -99,14 +99,14 @@ class AuthController(Controller):
         address = request.client.host if request.client else "unknown"
         throttle.check(data.username, address, now)
         async with pool.acquire() as conn:
-            user = await store.verify_password(conn, data.username, data.password)
+            user = await users.verify_password(conn, data.username, data.password)
             if user is None:
                 throttle.failed(data.username, address, now)
                 raise invalid_credentials()
             throttle.succeeded(data.username, address)
             if data.device_id is None:
-                return await store.issue_pair(conn, user.id, now=now)
-            return await store.sign_in_on_device(conn, user, data.device_id, now=now)
+                return await sessions.issue_pair(conn, user.id, now=now)
+            return await devices.sign_in_on_device(conn, user, data.device_id, now=now)
 
     @get("/me", summary="The signed-in caller: user, service, roles, device")
     async def me(self, principal: NamedDependency[Principal]) -> Principal:
@@ -133,7 +133,7 @@ class AuthController(Controller):
         settings: NamedDependency[Settings],
     ) -> TokenPair:
         async with pool.acquire() as conn:
-            return await store.refresh(
+            return await sessions.refresh(
                 conn,
                 data.refresh_token,
                 now=clock(),
@@ -155,7 +155,7 @@ class AuthController(Controller):
         if token is None:
             return
         async with pool.acquire() as conn:
-            await store.revoke_token_family(conn, token, clock())
+            await sessions.revoke_token_family(conn, token, clock())
 
     @post(
         "/device-token",
@@ -177,7 +177,7 @@ class AuthController(Controller):
         settings: NamedDependency[Settings],
     ) -> AccessGrant:
         async with pool.acquire() as conn:
-            return await store.exchange_device_credential(
+            return await devices.exchange_device_credential(
                 conn,
                 data.device_credential,
                 now=clock(),
@@ -203,7 +203,7 @@ class DeviceController(Controller):
         clock: NamedDependency[Clock],
     ) -> DeviceRegistered:
         async with pool.acquire() as conn:
-            device, credential = await store.register_device(
+            device, credential = await devices.register_device(
                 conn, principal.user_id, data.label, now=clock()
             )
         return DeviceRegistered(
@@ -229,17 +229,17 @@ class DeviceController(Controller):
         principal: NamedDependency[Principal],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
-    ) -> store.DeviceRow:
+    ) -> devices.DeviceRow:
         async with pool.acquire() as conn:
-            device = await store.device_by_id(conn, device_id)
+            device = await devices.device_by_id(conn, device_id)
             if device is None:
                 raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
             if not principal.has_any(Role.ADMIN):
-                owner = await store.user_by_id(conn, device.user_id)
+                owner = await users.user_by_id(conn, device.user_id)
                 if owner is None or owner.service is not principal.service:
                     raise Forbidden(
                         "same_service",
                         "a team lead revokes only the devices of their own service",
                         field="device_id",
                     )
-            return await store.revoke_device(conn, device_id, by=principal.user_id, now=clock())
+            return await devices.revoke_device(conn, device_id, by=principal.user_id, now=clock())
