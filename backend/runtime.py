@@ -199,6 +199,26 @@ class Projections:
             await self.pool.close()
 
 
+Clock = Callable[[], datetime]
+
+
+class ReadModels:
+    """Read-your-writes: wait until a read model shows a command's log position."""
+
+    def __init__(self, waiter: PositionWaiter, timeout_s: float) -> None:
+        self._waiter = waiter
+        self._timeout_s = timeout_s
+
+    async def at(self, projection: str, position: int | None) -> None:
+        """Return once ``projection`` shows every event up to ``position``; 503 after the
+        timeout (:class:`ProjectionNotCaughtUp`), 422 at once for a position no event has
+        reached (:class:`~projections.waiter.PositionBeyondHead`)."""
+        if position is None or position <= 0:
+            return
+        if not await self._waiter.wait_for(projection, position, self._timeout_s):
+            raise ProjectionNotCaughtUp(projection, position)
+
+
 class Runtime:
     """Everything a request handler needs; built by :meth:`open`, closed by :meth:`close`."""
 
@@ -217,6 +237,7 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.write_model = write_model
+        self.read_models = ReadModels(waiter, settings.read_your_writes_timeout_s)
         self.pool = pool
         self.waiter = waiter
         self.runner = runner
@@ -261,9 +282,4 @@ class Runtime:
 
     async def read_model_at(self, projection: str, position: int | None) -> None:
         """Wait until ``projection`` shows every event up to ``position`` (read-your-writes)."""
-        if position is None or position <= 0:
-            return
-        if not await self.waiter.wait_for(
-            projection, position, self.settings.read_your_writes_timeout_s
-        ):
-            raise ProjectionNotCaughtUp(projection, position)
+        await self.read_models.at(projection, position)

@@ -25,7 +25,7 @@ from uuid import UUID
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from backend.auth import store
+from backend.auth import sessions
 from backend.write_access import WriteAccess
 from domain.errors import ConcurrentChange, DomainError, IllegalStateChange
 from projections.handovers import due_handovers
@@ -79,11 +79,11 @@ async def purge_expired_tokens(runtime: Runtime) -> int:
     Housekeeping: an expired token is refused whether or not its row is there, so this
     only keeps ``auth_tokens`` from growing with every sign-in (indexed on expiry). A
     device's latest tokens stay, so that a revoked tablet coming back after any time
-    offline is still told to wipe (``store.purge_expired_tokens``); device credentials
+    offline is still told to wipe (``sessions.purge_expired_tokens``); device credentials
     never expire.
     """
     async with runtime.pool.acquire() as conn:
-        purged = await store.purge_expired_tokens(conn, runtime.clock() - EXPIRED_TOKEN_GRACE)
+        purged = await sessions.purge_expired_tokens(conn, runtime.clock() - EXPIRED_TOKEN_GRACE)
     if purged:
         log.info("purged %d expired token(s)", purged)
     return purged

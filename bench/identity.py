@@ -14,7 +14,7 @@ from uuid import UUID
 
 import asyncpg
 
-from backend.auth import store
+from backend.auth import sessions, users
 from backend.auth.roles import Role, SignIn
 from bench.fixtures import HEADERS, WORKER
 from domain.services import Service
@@ -31,8 +31,8 @@ async def bearer_for(
 ) -> dict[str, str]:
     """Bearer headers of the user ``user_id`` (made as ``username`` if new)."""
     now = datetime.now(UTC)
-    if await store.user_by_id(conn, user_id) is None:
-        await store.create_user(
+    if await users.user_by_id(conn, user_id) is None:
+        await users.create_user(
             conn,
             username=username,
             display_name="Benchmark user",
@@ -42,7 +42,7 @@ async def bearer_for(
             now=now,
             user_id=user_id,
         )
-    token = await store.issue_access(
+    token = await sessions.issue_access(
         conn, user_id, now=now, signed_in_with=SignIn.PASSWORD, ttl=TOKEN_TTL
     )
     return {"authorization": f"Bearer {token}"}

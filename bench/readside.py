@@ -33,7 +33,7 @@ from projections import events as event_log
 from projections.caseload_queries import caseload_for_team, caseload_for_worker
 from projections.rebuild import rebuild
 from projections.registry import all_projections
-from projections.risk_timeline import current_risk, risk_series, risk_timeline
+from projections.risk_timeline_queries import current_risk, risk_series, risk_timeline
 
 READ_BATCH = 500
 

@@ -27,7 +27,7 @@ from domain import risk
 from domain.risk import Assessment, RiskLevel
 from domain.services import Service
 from projections.pagination import Page, decode_cursor, page_of
-from projections.risk_timeline import risk_columns, risk_now
+from projections.risk_timeline_queries import risk_columns, risk_now
 
 
 class CaseloadEntry(msgspec.Struct, frozen=True):

@@ -37,14 +37,8 @@ import asyncpg
 from projections import events as event_log
 from projections import tracking
 from projections.base import Projection
-from projections.runner import (
-    CATCH_UP_BATCH,
-    READER_CACHE_EVENTS,
-    EventReader,
-    rebuild_key,
-    write_batch,
-    write_key,
-)
+from projections.log_reader import READER_CACHE_EVENTS, EventReader
+from projections.runner import CATCH_UP_BATCH, rebuild_key, write_batch, write_key
 from projections.tracking import REBUILD_SCHEMA_PREFIX, quote_ident
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from litestar.testing import TestClient
 
-from backend.auth import store
+from backend.auth import users
 from backend.auth.roles import Role
 from domain.services import Service
 
@@ -37,7 +37,7 @@ def make_user(
     now = client.app.state.runtime.clock()
     user = in_app(
         client,
-        lambda conn: store.create_user(
+        lambda conn: users.create_user(
             conn,
             username=username,
             display_name=username.title(),

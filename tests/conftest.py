@@ -23,7 +23,7 @@ import pytest
 from litestar.testing import TestClient
 
 from backend.app import create_app
-from backend.auth import store
+from backend.auth import sessions, users
 from backend.auth.roles import Role, SignIn
 from backend.database import DatabaseUrl, migrate, start_embedded, stop_embedded
 from backend.settings import Settings
@@ -39,7 +39,7 @@ from domain.write_model import WriteModel
 # the public ones needs a bearer token, and the event actor is the token's user. As a TEST
 # CONVENIENCE, the test client turns such headers into a real token: on first sight of a
 # user id it creates that user (same id and service, a role by service) in the app's own
-# database, issues an access token through ``backend.auth.store`` (on the app's pool, in
+# database, issues an access token through ``backend.auth.sessions`` (on the app's pool, in
 # the app's event loop, timed by the app's clock), and sends ``Authorization: Bearer``
 # *instead of* the headers. The server therefore still verifies the token on every request
 # (hash lookup, expiry, user, device); only the sign-in step is skipped. A request that
@@ -177,9 +177,9 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
         roles = sorted(r.value for r in wanted)
         now = runtime.clock()
         async with runtime.pool.acquire() as conn:
-            existing = await store.user_by_id(conn, user_id)
+            existing = await users.user_by_id(conn, user_id)
             if existing is None:
-                await store.create_user(
+                await users.create_user(
                     conn,
                     username=f"u-{user_id.hex}",
                     display_name=f"Test user {user_id.hex[:8]}",
@@ -200,7 +200,7 @@ class HeaderTokenClient(TestClient):  # type: ignore[type-arg]
                     roles,
                 )
             if user_id not in self._tokens:
-                self._tokens[user_id] = await store.issue_access(
+                self._tokens[user_id] = await sessions.issue_access(
                     conn, user_id, now=now, signed_in_with=SignIn.PASSWORD, ttl=TEST_TOKEN_TTL
                 )
 

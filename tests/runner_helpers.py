@@ -18,7 +18,8 @@ from domain.application import FollowUpApplication
 from projections import events as event_log
 from projections import tracking
 from projections.base import PositionedEvent, Projection
-from projections.runner import EventReader, write_batch, write_key
+from projections.log_reader import EventReader
+from projections.runner import write_batch, write_key
 from tests.projection_helpers import Wrapped, head, report, tracked, until, write_tenants
 
 SEEN = "test_seen"

@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from backend.app import create_app
-from backend.auth import store
+from backend.auth import sessions
 from backend.auth.roles import Role, SignIn
 from backend.database import DatabaseUrl
 from backend.settings import Settings
@@ -157,7 +157,7 @@ def _token(client: HeaderTokenClient, user_id: uuid.UUID, service: Service, role
     async def issue() -> str:
         runtime = client.app.state.runtime
         async with runtime.pool.acquire() as conn:
-            token: str = await store.issue_access(
+            token: str = await sessions.issue_access(
                 conn,
                 user_id,
                 now=runtime.clock(),

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from litestar.testing import TestClient
 
-from backend.auth import store
+from backend.auth import users
 from backend.auth.demo_users import DEMO_USERS, ensure_demo_users, issue_demo_tokens
 from backend.auth.passwords import hash_password, needs_rehash, verify_password
 from backend.auth.roles import Role
@@ -340,7 +340,7 @@ def test_demo_users_match_the_demo_actors_and_their_tokens_work(client: TestClie
 
 
 def test_unknown_roles_stored_in_the_database_grant_nothing() -> None:
-    assert store.known_roles(["admin", "superuser", "field_worker"]) == [
+    assert users.known_roles(["admin", "superuser", "field_worker"]) == [
         Role.FIELD_WORKER,
         Role.ADMIN,
     ]

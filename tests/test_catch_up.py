@@ -19,6 +19,7 @@ import pytest
 
 from domain import risk
 from domain.application import FollowUpApplication
+from projections import log_reader
 from projections import runner as runner_module
 from projections.base import PositionedEvent, Projection
 from projections.nav_inbox import NavInboxProjection
@@ -94,7 +95,7 @@ async def test_batches_grow_while_behind_and_are_small_again_when_live(
 async def test_the_reader_keeps_only_a_recent_stretch_once_every_projection_is_live(
     app: FollowUpApplication, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runner_module, "READER_CACHE_EVENTS", 50)
+    monkeypatch.setattr(log_reader, "READER_CACHE_EVENTS", 50)
     write_tenants(app, 60)  # 306 events
     projection = Batches(SafetyRegisterProjection())
     runner = ProjectionRunner(pool, [projection], batch_size=5, max_batch_size=40)
@@ -113,8 +114,8 @@ async def test_projections_catching_up_together_decode_the_log_once(
 ) -> None:
     # A cache far smaller than the log: without pacing, the fast projections would leave
     # it behind and the slow one would read and decode the log a second time.
-    monkeypatch.setattr(runner_module, "READER_CACHE_EVENTS", 0)
-    monkeypatch.setattr(runner_module, "PACE_WAIT_S", 60.0)
+    monkeypatch.setattr(log_reader, "READER_CACHE_EVENTS", 0)
+    monkeypatch.setattr(log_reader, "PACE_WAIT_S", 60.0)
     about = write_tenants(app, 100)  # 510 events
     slow = Batches(RiskTimelineProjection(), pause_s=0.01)
     fast = [Batches(SafetyRegisterProjection()), Batches(NavInboxProjection())]

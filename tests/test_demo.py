@@ -18,7 +18,7 @@ from domain.codec import decode_event
 from domain.events import local_date
 from domain.lease import LeaseStarted
 from domain.tenant_events import FollowUpStarted, ResponsibilityAssigned, TenantMovedIn
-from projections.risk_timeline import risk_series
+from projections.risk_timeline_queries import risk_series
 
 DEMO_TENANTS = [key for key, *_ in TENANTS] + ["tenant:delta", "tenant:echo"]
 # The day a summary names: "Follow-up started 2026-01-05, ...", "Lease started ...".

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from backend.auth import store
+from backend.auth import devices, sessions
 from backend.auth.roles import Role
 from backend.scheduler import purge_expired_tokens
 from domain.services import Service
@@ -142,7 +142,7 @@ def test_a_sync_renews_the_lease(client: TestClient, clock: Any) -> None:
     device_id = uuid.UUID(device["device_id"])
     clock.advance(days=10)
     now = clock.now
-    in_app(client, lambda c: store.touch_last_synced(c, device_id, now))
+    in_app(client, lambda c: devices.touch_last_synced(c, device_id, now))
     clock.advance(days=10)
     assert device_token(client, device["device_credential"]).status_code == 200
 
@@ -160,9 +160,9 @@ def test_signing_in_on_a_device_that_is_not_yours_is_refused(client: TestClient)
 
 def test_the_lease_length_is_a_setting() -> None:
     synced = datetime(2026, 3, 1, tzinfo=UTC)
-    assert not store.lease_expired(synced, synced + timedelta(days=14), 14)
-    assert store.lease_expired(synced, synced + timedelta(days=14, seconds=1), 14)
-    assert store.lease_expired(synced, synced + timedelta(days=3, seconds=1), 3)
+    assert not sessions.lease_expired(synced, synced + timedelta(days=14), 14)
+    assert sessions.lease_expired(synced, synced + timedelta(days=14, seconds=1), 14)
+    assert sessions.lease_expired(synced, synced + timedelta(days=3, seconds=1), 3)
 
 
 def purge(client: TestClient) -> int:

@@ -49,12 +49,8 @@ from projections import runner as runner_module
 from projections.base import PositionedEvent, Projection
 from projections.caseload import CaseloadProjection
 from projections.caseload_queries import caseload_for_worker, tenants_without_responsible_service
-from projections.risk_timeline import (
-    RiskTimelineProjection,
-    current_risk,
-    risk_series,
-    risk_timeline,
-)
+from projections.risk_timeline import RiskTimelineProjection
+from projections.risk_timeline_queries import current_risk, risk_series, risk_timeline
 from projections.runner import ProjectionRunner
 from tests.projection_helpers import head, tracked, until
 from tests.staff import enrol_staff

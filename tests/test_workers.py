@@ -28,7 +28,7 @@ import asyncpg
 import psutil
 import pytest
 
-from backend.auth import store
+from backend.auth import sessions, users
 from backend.auth.roles import Role, SignIn
 from backend.database import DatabaseUrl
 from backend.scheduler import LEADER_LOCK_KEY
@@ -69,7 +69,7 @@ def _token(database: DatabaseUrl) -> tuple[uuid.UUID, str]:
         conn = await asyncpg.connect(database.url)
         try:
             now = datetime.now(UTC)
-            user = await store.create_user(
+            user = await users.create_user(
                 conn,
                 username="workers-test-lead",
                 display_name="Workers Test",
@@ -78,7 +78,7 @@ def _token(database: DatabaseUrl) -> tuple[uuid.UUID, str]:
                 password=None,
                 now=now,
             )
-            token = await store.issue_access(
+            token = await sessions.issue_access(
                 conn, user.id, now=now, signed_in_with=SignIn.PASSWORD, ttl=timedelta(hours=1)
             )
             return user.id, token

@@ -27,7 +27,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 
-from backend.auth import store
+from backend.auth import users
 from backend.auth.errors import Forbidden
 from backend.auth.guards import authenticate, is_public
 from backend.auth.need_to_know import (
@@ -318,7 +318,7 @@ async def _check_worker(runtime: Runtime, principal: Principal, worker_id: UUID)
         return
     if principal.has_any(Role.TEAM_LEAD, Role.SERVICE_STAFF):
         async with runtime.pool.acquire() as conn:
-            worker = await store.user_by_id(conn, worker_id)
+            worker = await users.user_by_id(conn, worker_id)
         if worker is not None and worker.service is principal.service:
             return
     raise Forbidden("own_caseload", "a field worker sees their own caseload; a lead their team's")

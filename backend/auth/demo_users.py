@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from backend.auth import store
+from backend.auth import sessions, users
 from backend.auth.roles import Role
 from backend.demo import demo_id
 from backend.runtime import utc_now
@@ -108,7 +108,7 @@ async def ensure_demo_users(
             user.display_name,
             user.service.value,
             [user.role.value],
-            await store.hash_password(password),
+            await users.hash_password(password),
             created_at,
         )
         credentials[user.role] = (user.username, password)
@@ -140,6 +140,6 @@ async def issue_demo_tokens(
     """An access token per demo role, valid for ``ttl`` (the demo users must exist)."""
     issued_at = now or utc_now()
     return {
-        user.role: await store.issue_access(conn, user.user_id, now=issued_at, ttl=ttl)
+        user.role: await sessions.issue_access(conn, user.user_id, now=issued_at, ttl=ttl)
         for user in DEMO_USERS
     }

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from backend.auth import store
+from backend.auth import sessions
 from backend.auth.errors import AuthRefused
 from backend.auth.roles import Principal, TokenKind
 
@@ -61,8 +61,8 @@ class DatabaseTokenIssuer:
         if token is None:
             return None
         async with self.pool.acquire() as conn:
-            record = await store.lookup_token(conn, token)
-        checked = store.check_token(
+            record = await sessions.lookup_token(conn, token)
+        checked = sessions.check_token(
             record, TokenKind.ACCESS, now=self.clock(), lease_days=self.offline_lease_days
         )
         return checked.principal()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from backend.auth.policy import View
 from backend.auth.roles import Principal, Role
-from backend.runtime import Runtime
+from backend.runtime import ReadModels, Runtime
 from domain.handover import HandoverStatus
 from domain.services import Service
 from domain.tenant import Tenant
@@ -128,7 +129,7 @@ async def read_facts(
         notification_id is not None or (tenant_id is not None and View.NAV in wanted)
     )
     if nav:
-        await nav_inbox_current(runtime)
+        await nav_inbox_current(runtime.pool, runtime.read_models)
     if not (handovers or nav):
         return ReadFacts()
     facts = ReadFacts()
@@ -150,15 +151,15 @@ async def read_facts(
     return facts
 
 
-async def nav_inbox_current(runtime: Runtime) -> None:
+async def nav_inbox_current(pool: asyncpg.Pool, read_models: ReadModels) -> None:
     """Wait until the NAV inbox shows every event committed before this request.
 
     A withdrawn consent must take effect on the very next request, so NAV's access is
     decided on a read model that has seen the withdrawal.
     """
-    async with runtime.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         head = await event_log.head_position(conn)
-    await runtime.read_model_at(NavInboxProjection.name, head)
+    await read_models.at(NavInboxProjection.name, head)
 
 
 def board_service(principal: Principal) -> Service | None:

@@ -9,18 +9,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, Parameter
 
-from backend.auth import access_log, store
+from backend.auth import access_log, users
 from backend.auth.access_log import AccessAction, AccessLogEntry
 from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.roles import Principal, Role
 from backend.openapi import problem_response
 from backend.routes.params import Cursor, Limit
-from backend.runtime import Runtime
+from backend.runtime import Clock
 from domain.services import Service
 from projections.pagination import DEFAULT_PAGE_SIZE, Page
 
@@ -30,7 +31,7 @@ class NewUser(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     service: Service
     roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=len(Role))]
-    password: Annotated[str, msgspec.Meta(min_length=store.MIN_PASSWORD_LENGTH, max_length=1024)]
+    password: Annotated[str, msgspec.Meta(min_length=users.MIN_PASSWORD_LENGTH, max_length=1024)]
     user_id: UUID | None = None
 
 
@@ -49,33 +50,37 @@ class AdminController(Controller):
         },
     )
     async def create_user(
-        self, data: JSONBody[NewUser], runtime: NamedDependency[Runtime]
-    ) -> store.UserRow:
-        async with runtime.pool.acquire() as conn:
-            return await store.create_user(
+        self,
+        data: JSONBody[NewUser],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> users.UserRow:
+        async with pool.acquire() as conn:
+            return await users.create_user(
                 conn,
                 username=data.username,
                 display_name=data.display_name,
                 service=data.service,
                 roles=data.roles,
                 password=data.password,
-                now=runtime.clock(),
+                now=clock(),
                 user_id=data.user_id,
             )
 
     @get("/users", summary="Users by username")
     async def users(
-        self, runtime: NamedDependency[Runtime], cursor: Cursor = None, limit: Limit = 50
-    ) -> Page[store.UserRow]:
-        async with runtime.pool.acquire() as conn:
-            return await store.list_users(conn, cursor=cursor, limit=limit)
+        self, pool: NamedDependency[asyncpg.Pool], cursor: Cursor = None, limit: Limit = 50
+    ) -> Page[users.UserRow]:
+        async with pool.acquire() as conn:
+            return await users.list_users(conn, cursor=cursor, limit=limit)
 
     @get("/access-log", summary="Who read or changed what, newest first; per tenant and/or user")
     async def access_log(
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
         tenant_id: Annotated[
             UUID | None, Parameter(description="Entries about this tenant")
         ] = None,
@@ -83,7 +88,7 @@ class AdminController(Controller):
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Page[AccessLogEntry]:
-        async with runtime.pool.acquire() as conn:
+        async with pool.acquire() as conn:
             page = await access_log.access_entries(
                 conn, tenant_id=tenant_id, user_id=user_id, cursor=cursor, limit=limit
             )
@@ -96,6 +101,6 @@ class AdminController(Controller):
                     access_log.endpoint_of(request),
                     None,
                     200,
-                    at=runtime.clock(),
+                    at=clock(),
                 )
         return page

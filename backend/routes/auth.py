@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from backend.auth import store
+from backend.auth import devices, sessions, users
 from backend.auth.errors import Forbidden, invalid_credentials
 from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.issuer import bearer_token
@@ -26,7 +27,8 @@ from backend.auth.roles import Principal, Role
 from backend.auth.throttle import throttle_of
 from backend.auth.tokens import MAX_TOKEN_LENGTH, AccessGrant, TokenPair
 from backend.openapi import problem_response
-from backend.runtime import Runtime
+from backend.runtime import Clock
+from backend.settings import Settings
 from domain.errors import UnknownAggregate
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -87,23 +89,24 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[Login],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
     ) -> TokenPair:
-        now = runtime.clock()
+        now = clock()
         throttle = throttle_of(request.app)
         # The address the server sees: behind a municipality's NAT or proxy, a whole
         # office shares it (the throttle is built for that, see backend/auth/throttle.py).
         address = request.client.host if request.client else "unknown"
         throttle.check(data.username, address, now)
-        async with runtime.pool.acquire() as conn:
-            user = await store.verify_password(conn, data.username, data.password)
+        async with pool.acquire() as conn:
+            user = await users.verify_password(conn, data.username, data.password)
             if user is None:
                 throttle.failed(data.username, address, now)
                 raise invalid_credentials()
             throttle.succeeded(data.username, address)
             if data.device_id is None:
-                return await store.issue_pair(conn, user.id, now=now)
-            return await store.sign_in_on_device(conn, user, data.device_id, now=now)
+                return await sessions.issue_pair(conn, user.id, now=now)
+            return await devices.sign_in_on_device(conn, user, data.device_id, now=now)
 
     @get("/me", summary="The signed-in caller: user, service, roles, device")
     async def me(self, principal: NamedDependency[Principal]) -> Principal:
@@ -123,14 +126,18 @@ class AuthController(Controller):
         },
     )
     async def refresh(
-        self, data: JSONBody[Refresh], runtime: NamedDependency[Runtime]
+        self,
+        data: JSONBody[Refresh],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
     ) -> TokenPair:
-        async with runtime.pool.acquire() as conn:
-            return await store.refresh(
+        async with pool.acquire() as conn:
+            return await sessions.refresh(
                 conn,
                 data.refresh_token,
-                now=runtime.clock(),
-                lease_days=runtime.settings.offline_lease_days,
+                now=clock(),
+                lease_days=settings.offline_lease_days,
             )
 
     @post(
@@ -139,13 +146,16 @@ class AuthController(Controller):
         summary="Sign out: revoke this sign-in's access and refresh tokens",
     )
     async def logout(
-        self, request: Request[Any, Any, Any], runtime: NamedDependency[Runtime]
+        self,
+        request: Request[Any, Any, Any],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
     ) -> None:
         token = bearer_token(request.headers)
         if token is None:
             return
-        async with runtime.pool.acquire() as conn:
-            await store.revoke_token_family(conn, token, runtime.clock())
+        async with pool.acquire() as conn:
+            await sessions.revoke_token_family(conn, token, clock())
 
     @post(
         "/device-token",
@@ -160,14 +170,18 @@ class AuthController(Controller):
         },
     )
     async def device_token(
-        self, data: JSONBody[DeviceCredential], runtime: NamedDependency[Runtime]
+        self,
+        data: JSONBody[DeviceCredential],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        settings: NamedDependency[Settings],
     ) -> AccessGrant:
-        async with runtime.pool.acquire() as conn:
-            return await store.exchange_device_credential(
+        async with pool.acquire() as conn:
+            return await devices.exchange_device_credential(
                 conn,
                 data.device_credential,
-                now=runtime.clock(),
-                lease_days=runtime.settings.offline_lease_days,
+                now=clock(),
+                lease_days=settings.offline_lease_days,
             )
 
 
@@ -185,11 +199,12 @@ class DeviceController(Controller):
         self,
         data: JSONBody[NewDevice],
         principal: NamedDependency[Principal],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
     ) -> DeviceRegistered:
-        async with runtime.pool.acquire() as conn:
-            device, credential = await store.register_device(
-                conn, principal.user_id, data.label, now=runtime.clock()
+        async with pool.acquire() as conn:
+            device, credential = await devices.register_device(
+                conn, principal.user_id, data.label, now=clock()
             )
         return DeviceRegistered(
             device_id=device.id,
@@ -212,20 +227,19 @@ class DeviceController(Controller):
         self,
         device_id: FromPath[UUID],
         principal: NamedDependency[Principal],
-        runtime: NamedDependency[Runtime],
-    ) -> store.DeviceRow:
-        async with runtime.pool.acquire() as conn:
-            device = await store.device_by_id(conn, device_id)
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> devices.DeviceRow:
+        async with pool.acquire() as conn:
+            device = await devices.device_by_id(conn, device_id)
             if device is None:
                 raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
             if not principal.has_any(Role.ADMIN):
-                owner = await store.user_by_id(conn, device.user_id)
+                owner = await users.user_by_id(conn, device.user_id)
                 if owner is None or owner.service is not principal.service:
                     raise Forbidden(
                         "same_service",
                         "a team lead revokes only the devices of their own service",
                         field="device_id",
                     )
-            return await store.revoke_device(
-                conn, device_id, by=principal.user_id, now=runtime.clock()
-            )
+            return await devices.revoke_device(conn, device_id, by=principal.user_id, now=clock())

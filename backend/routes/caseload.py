@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
 from backend.auth.access_log import show_tenants
 from backend.routes.params import Cursor, Limit, MinPosition
-from backend.runtime import Runtime
+from backend.runtime import Clock, ReadModels
 from domain.risk import RiskLevel
 from domain.services import Service
 from projections.caseload import CaseloadProjection
@@ -48,10 +49,10 @@ def _filters(
     )
 
 
-async def _caught_up(runtime: Runtime, min_position: int | None) -> None:
+async def _caught_up(read_models: ReadModels, min_position: int | None) -> None:
     # The caseload shows both projections' work: its own rows and the risk inputs.
-    await runtime.read_model_at(CaseloadProjection.name, min_position)
-    await runtime.read_model_at(RiskTimelineProjection.name, min_position)
+    await read_models.at(CaseloadProjection.name, min_position)
+    await read_models.at(RiskTimelineProjection.name, min_position)
 
 
 class CaseloadController(Controller):
@@ -67,7 +68,9 @@ class CaseloadController(Controller):
         self,
         request: Request[Any, Any, Any],
         worker_id: FromPath[UUID],
-        runtime: NamedDependency[Runtime],
+        read_models: NamedDependency[ReadModels],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
         risk_level: RiskLevels = None,
         overdue_only: OverdueOnly = False,
         flagged_only: FlaggedOnly = False,
@@ -75,12 +78,10 @@ class CaseloadController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> Page[CaseloadEntry]:
-        await _caught_up(runtime, min_position)
+        await _caught_up(read_models, min_position)
         filters = _filters(risk_level, overdue_only, flagged_only)
-        async with runtime.pool.acquire() as conn:
-            page = await caseload_for_worker(
-                conn, worker_id, runtime.clock(), filters, cursor, limit
-            )
+        async with pool.acquire() as conn:
+            page = await caseload_for_worker(conn, worker_id, clock(), filters, cursor, limit)
         show_tenants(request, ((e.tenant_id, None) for e in page.items))
         return page
 
@@ -92,7 +93,9 @@ class CaseloadController(Controller):
         self,
         request: Request[Any, Any, Any],
         service: Annotated[Service, Parameter(description="The responsible service")],
-        runtime: NamedDependency[Runtime],
+        read_models: NamedDependency[ReadModels],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
         risk_level: RiskLevels = None,
         overdue_only: OverdueOnly = False,
         flagged_only: FlaggedOnly = False,
@@ -100,10 +103,10 @@ class CaseloadController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> Page[CaseloadEntry]:
-        await _caught_up(runtime, min_position)
+        await _caught_up(read_models, min_position)
         filters = _filters(risk_level, overdue_only, flagged_only)
-        async with runtime.pool.acquire() as conn:
-            page = await caseload_for_team(conn, service, runtime.clock(), filters, cursor, limit)
+        async with pool.acquire() as conn:
+            page = await caseload_for_team(conn, service, clock(), filters, cursor, limit)
         show_tenants(request, ((e.tenant_id, None) for e in page.items))
         return page
 
@@ -120,13 +123,14 @@ class TenantsWithoutServiceController(Controller):
     async def without_responsible_service(
         self,
         request: Request[Any, Any, Any],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        read_models: NamedDependency[ReadModels],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> Page[WithoutServiceEntry]:
-        await runtime.read_model_at(CaseloadProjection.name, min_position)
-        async with runtime.pool.acquire() as conn:
+        await read_models.at(CaseloadProjection.name, min_position)
+        async with pool.acquire() as conn:
             page = await tenants_without_responsible_service(conn, cursor, limit)
         show_tenants(request, ((e.tenant_id, None) for e in page.items))
         return page

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
@@ -14,7 +15,7 @@ from backend.auth.access_log import show_tenants
 from backend.auth.authorize import Access
 from backend.auth.need_to_know import board_service
 from backend.routes.params import Cursor, Limit, MinPosition
-from backend.runtime import Runtime
+from backend.runtime import Clock, ReadModels
 from backend.write_access import WriteAccess
 from domain.concern import Concern, ConcernCategory
 from domain.concern_commands import (
@@ -54,7 +55,9 @@ class ConcernController(Controller):
     async def tracker(
         self,
         request: Request[Any, Any, Any],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        read_models: NamedDependency[ReadModels],
         access: NamedDependency[Access],
         raised_by: Annotated[
             Service | None, Parameter(description="The service that raised the concern")
@@ -74,11 +77,11 @@ class ConcernController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> Page[ConcernTrackerRow]:
-        await runtime.read_model_at(ConcernTrackerProjection.name, min_position)
-        async with runtime.pool.acquire() as conn:
+        await read_models.at(ConcernTrackerProjection.name, min_position)
+        async with pool.acquire() as conn:
             page = await concern_list(
                 conn,
-                now=runtime.clock(),
+                now=clock(),
                 raised_by=raised_by,
                 holder=holder,
                 involving=board_service(access.principal),

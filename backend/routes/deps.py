@@ -13,11 +13,6 @@ from backend.runtime import Runtime
 from backend.write_access import WriteAccess, request_records
 
 
-def runtime(request: Request[Any, Any, Any]) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
 def write_access(request: Request[Any, Any, Any]) -> WriteAccess:
     rt: Runtime = request.app.state.runtime
     return WriteAccess(
@@ -28,8 +23,21 @@ def write_access(request: Request[Any, Any, Any]) -> WriteAccess:
     )
 
 
+def _runtime_part(name: str) -> Provide:
+    def provide(request: Request[Any, Any, Any]) -> Any:
+        return getattr(request.app.state.runtime, name)
+
+    return Provide(provide, sync_to_thread=False)
+
+
 DEPENDENCIES = {
-    "runtime": Provide(runtime, sync_to_thread=False),
+    # The narrow parts a handler names: the request pool, the clock, read-your-writes, the
+    # settings, this process's projection runner (None where another process runs them).
+    "pool": _runtime_part("pool"),
+    "clock": _runtime_part("clock"),
+    "read_models": _runtime_part("read_models"),
+    "settings": _runtime_part("settings"),
+    "runner": _runtime_part("runner"),
     # The write model for this request (commands run their need-to-know check in it).
     "write": Provide(write_access, sync_to_thread=False),
     # From the verified bearer token (the app-wide guard), never from the request.

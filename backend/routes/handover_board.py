@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
@@ -15,7 +16,8 @@ from backend.auth.access_log import show_tenants
 from backend.auth.authorize import Access
 from backend.auth.need_to_know import LEAD_ROLES, board_service
 from backend.routes.params import Cursor, Limit, MinPosition
-from backend.runtime import Runtime
+from backend.runtime import Clock, ReadModels
+from domain.events import local_date
 from domain.handover import HandoverStatus
 from domain.services import Service
 from projections.caseload import CaseloadProjection
@@ -41,7 +43,9 @@ class HandoverBoardController(Controller):
     async def board(
         self,
         request: Request[Any, Any, Any],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        read_models: NamedDependency[ReadModels],
         access: NamedDependency[Access],
         status: Annotated[
             list[HandoverStatus] | None, Parameter(description="One or more statuses")
@@ -60,12 +64,12 @@ class HandoverBoardController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> HandoverBoard:
-        await runtime.read_model_at(HandoverScheduleProjection.name, min_position)
-        await runtime.read_model_at(CaseloadProjection.name, min_position)
-        async with runtime.pool.acquire() as conn:
+        await read_models.at(HandoverScheduleProjection.name, min_position)
+        await read_models.at(CaseloadProjection.name, min_position)
+        async with pool.acquire() as conn:
             board = await handover_board(
                 conn,
-                today=runtime.today(),
+                today=local_date(clock()),
                 statuses=status or (),
                 overdue=overdue,
                 to_service=to_service,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import asyncpg
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from backend.routes.params import MinPosition
-from backend.runtime import Runtime
+from backend.runtime import ReadModels
 from backend.write_access import WriteAccess
 from domain.errors import UnknownAggregate
 from domain.events import Actor
@@ -91,11 +92,12 @@ class TenantResponsibilityController(Controller):
     async def handovers(
         self,
         tenant_id: FromPath[UUID],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        read_models: NamedDependency[ReadModels],
         min_position: MinPosition = None,
     ) -> list[HandoverRow]:
-        await runtime.read_model_at(HandoverScheduleProjection.name, min_position)
-        async with runtime.pool.acquire() as conn:
+        await read_models.at(HandoverScheduleProjection.name, min_position)
+        async with pool.acquire() as conn:
             rows = await handovers_for_tenant(conn, tenant_id)
             if not rows and not await event_log.record_exists(conn, tenant_id, TenantRegistered):
                 raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import msgspec
 from litestar import Controller, MediaType, Response, get, post
 from litestar.datastructures import State
@@ -12,13 +13,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from backend.metrics import request_metrics_text
 from backend.openapi import problem_response
-from backend.runtime import Runtime
 from domain.errors import UnknownAggregate
 from projections import events as event_log
 from projections import tracking
 from projections.base import Projection
 from projections.registry import all_projections
-from projections.runner import RetryOutcome, retry_parked
+from projections.runner import ProjectionRunner, RetryOutcome, retry_parked
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -32,22 +32,24 @@ class Health(msgspec.Struct):
     rebuilds: list[tracking.RebuildStatus]
 
 
-def _projections(runtime: Runtime) -> list[Projection]:
-    return runtime.runner.projections if runtime.runner else all_projections()
+def _projections(runner: ProjectionRunner | None) -> list[Projection]:
+    return runner.projections if runner else all_projections()
 
 
 class HealthController(Controller):
     tags = ["operations"]
 
     @get("/health", summary="Liveness, projection lag, parked events and rebuilds under way")
-    async def health(self, runtime: NamedDependency[Runtime]) -> Health:
-        names = [p.name for p in _projections(runtime)]
-        async with runtime.pool.acquire() as conn:
+    async def health(
+        self, runner: NamedDependency[ProjectionRunner | None], pool: NamedDependency[asyncpg.Pool]
+    ) -> Health:
+        names = [p.name for p in _projections(runner)]
+        async with pool.acquire() as conn:
             head = await event_log.head_position(conn)
             statuses = await tracking.statuses(conn, head, names)
             parked = await tracking.parked(conn)
             rebuilds = await tracking.rebuilds(conn)
-        active = sorted(runtime.runner.active) if runtime.runner else []
+        active = sorted(runner.active) if runner else []
         status = "degraded" if parked else "ok"
         return Health(status, head, statuses, parked, active, rebuilds)
 
@@ -57,13 +59,18 @@ class HealthController(Controller):
         "request count and latency per route",
         media_type=MediaType.TEXT,
     )
-    async def metrics(self, runtime: NamedDependency[Runtime], state: State) -> Response[str]:
-        names = [p.name for p in _projections(runtime)]
-        async with runtime.pool.acquire() as conn:
+    async def metrics(
+        self,
+        runner: NamedDependency[ProjectionRunner | None],
+        pool: NamedDependency[asyncpg.Pool],
+        state: State,
+    ) -> Response[str]:
+        names = [p.name for p in _projections(runner)]
+        async with pool.acquire() as conn:
             head = await event_log.head_position(conn)
             statuses = await tracking.statuses(conn, head, names)
             rebuilds = await tracking.rebuilds(conn)
-        active = runtime.runner.active if runtime.runner else set()
+        active = runner.active if runner else set()
         text = render_metrics(head, statuses, rebuilds, active) + request_metrics_text(state)
         return Response(text, media_type=PROMETHEUS_TEXT)
 
@@ -78,12 +85,15 @@ class HealthController(Controller):
         responses={404: problem_response("`name`/`exists`: no projection of that name.")},
     )
     async def retry_parked(
-        self, name: FromPath[str], runtime: NamedDependency[Runtime]
+        self,
+        name: FromPath[str],
+        runner: NamedDependency[ProjectionRunner | None],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> RetryOutcome:
-        projection = next((p for p in _projections(runtime) if p.name == name), None)
+        projection = next((p for p in _projections(runner) if p.name == name), None)
         if projection is None:
             raise UnknownAggregate("name", "exists", f"no projection named {name!r}")
-        return await retry_parked(runtime.pool, projection)
+        return await retry_parked(pool, projection)
 
     @get(
         "/ready",
@@ -96,9 +106,9 @@ class HealthController(Controller):
             )
         },
     )
-    async def ready(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, str]]:
+    async def ready(self, pool: NamedDependency[asyncpg.Pool]) -> Response[dict[str, str]]:
         try:
-            async with runtime.pool.acquire() as conn:
+            async with pool.acquire() as conn:
                 await conn.fetchval("SELECT 1")
         except Exception:
             return Response({"status": "unavailable"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from backend.routes.params import Cursor, Limit, MinPosition
-from backend.runtime import Runtime
+from backend.runtime import Clock, ReadModels
 from domain.errors import UnknownAggregate
 from domain.risk import Assessment
 from domain.tenant import TenantRegistered
 from projections import events as event_log
 from projections.pagination import DEFAULT_PAGE_SIZE
-from projections.risk_timeline import (
+from projections.risk_timeline import RiskTimelineProjection
+from projections.risk_timeline_queries import (
     RiskTimelineEntry,
-    RiskTimelineProjection,
     SeriesPoint,
     current_risk,
     risk_series,
@@ -49,14 +50,16 @@ class RiskController(Controller):
     async def risk_timeline(
         self,
         tenant_id: FromPath[UUID],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        read_models: NamedDependency[ReadModels],
         cursor: Cursor = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> RiskTimeline:
-        await runtime.read_model_at(RiskTimelineProjection.name, min_position)
-        now = runtime.clock()
-        async with runtime.pool.acquire() as conn:
+        await read_models.at(RiskTimelineProjection.name, min_position)
+        now = clock()
+        async with pool.acquire() as conn:
             page = await risk_timeline(conn, tenant_id, cursor, limit)
             current = await current_risk(conn, tenant_id, now)
             if current is None and not await event_log.record_exists(

@@ -6,14 +6,16 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
 from backend.routes.params import Cursor, Limit, MinPosition
-from backend.runtime import Runtime
+from backend.runtime import Clock, ReadModels
 from domain.dwelling import SafetyFlagKind, SafetyFlagReason
 from domain.errors import UnknownAggregate
+from domain.events import local_date
 from projections.pagination import DEFAULT_PAGE_SIZE, Page
 from projections.safety_register import (
     SafetyFlagHistory,
@@ -31,7 +33,9 @@ class SafetyRegisterController(Controller):
     @get("/", summary="Every address with an active safety flag, by address")
     async def active(
         self,
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        read_models: NamedDependency[ReadModels],
         kind: FromQuery[SafetyFlagKind | None] = None,
         reason: FromQuery[SafetyFlagReason | None] = None,
         review_due_by: Annotated[
@@ -42,11 +46,11 @@ class SafetyRegisterController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> Page[SafetyFlagRow]:
-        await runtime.read_model_at(SafetyRegisterProjection.name, min_position)
-        async with runtime.pool.acquire() as conn:
+        await read_models.at(SafetyRegisterProjection.name, min_position)
+        async with pool.acquire() as conn:
             return await active_flags(
                 conn,
-                today=runtime.today(),
+                today=local_date(clock()),
                 kind=kind,
                 reason=reason,
                 review_due_by=review_due_by,
@@ -58,11 +62,12 @@ class SafetyRegisterController(Controller):
     async def history(
         self,
         dwelling_id: FromPath[UUID],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        read_models: NamedDependency[ReadModels],
         min_position: MinPosition = None,
     ) -> SafetyFlagHistory:
-        await runtime.read_model_at(SafetyRegisterProjection.name, min_position)
-        async with runtime.pool.acquire() as conn:
+        await read_models.at(SafetyRegisterProjection.name, min_position)
+        async with pool.acquire() as conn:
             history = await flag_history(conn, dwelling_id)
         if history is None:
             raise UnknownAggregate(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from backend.auth.authorize import Access, tenant_fields
 from backend.routes.params import MinPosition
-from backend.runtime import Runtime
+from backend.runtime import ReadModels
 from backend.write_access import WriteAccess
 from domain.commands import (
     AssignResponsibility,
@@ -25,8 +26,8 @@ from domain.events import Actor
 from domain.tenant import Tenant, TenantRegistered
 from domain.write_model import CommandResult
 from projections import events as event_log
-from projections.timeline import PROJECTION as TIMELINE_PROJECTION
-from projections.timeline import TimelineEntry, tenant_timeline
+from projections.risk_timeline_queries import PROJECTION as TIMELINE_PROJECTION
+from projections.risk_timeline_queries import TimelineEntry, tenant_timeline
 
 
 class TenantController(Controller):
@@ -106,13 +107,14 @@ class TenantController(Controller):
     async def timeline(
         self,
         tenant_id: FromPath[UUID],
-        runtime: NamedDependency[Runtime],
+        pool: NamedDependency[asyncpg.Pool],
+        read_models: NamedDependency[ReadModels],
         min_position: MinPosition = None,
         after: Annotated[int, Parameter(ge=0, description="Page: entries after this position")] = 0,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 200,
     ) -> list[TimelineEntry]:
-        await runtime.read_model_at(TIMELINE_PROJECTION, min_position)
-        async with runtime.pool.acquire() as conn:
+        await read_models.at(TIMELINE_PROJECTION, min_position)
+        async with pool.acquire() as conn:
             entries = await tenant_timeline(conn, tenant_id, limit=limit, after=after)
             if not entries and not await event_log.record_exists(conn, tenant_id, TenantRegistered):
                 raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")

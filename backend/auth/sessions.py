@@ -1,172 +1,37 @@
-"""Users, devices and tokens in PostgreSQL (asyncpg).
+"""Sign-in sessions in PostgreSQL (asyncpg): access and refresh tokens, stored hashed.
 
-Every function takes ``now`` from the caller (the runtime's clock), never reads the time
-itself, so expiry and the offline lease are testable. Refusals raise
-:class:`~backend.auth.errors.AuthRefused` (401) with a rule a client can act on.
+A password or device sign-in starts a family of tokens; refreshing spends the refresh
+token, and a reused one revokes its whole family. Every function takes ``now`` from the
+caller (the runtime's clock), never reads the time itself, so expiry and the offline lease
+are testable. Refusals raise :class:`~backend.auth.errors.AuthRefused` (401) with a rule a
+client can act on.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import anyio.to_thread
 import asyncpg
 import msgspec
 
-from backend.auth import passwords
 from backend.auth.errors import AuthRefused, device_revoked, offline_lease_expired
 from backend.auth.roles import Principal, Role, SignIn, TokenKind
 from backend.auth.tokens import (
     ACCESS_TTL,
     MAX_TOKEN_LENGTH,
     REFRESH_TTL,
-    AccessGrant,
     TokenPair,
     new_token,
     token_hash,
 )
-from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
+from backend.auth.users import known_roles
 from domain.services import Service
-from projections.pagination import Page, decode_cursor, page_of
-
-MIN_PASSWORD_LENGTH = 12
 
 
-# --- users ------------------------------------------------------------------------------
-
-
-class UserRow(msgspec.Struct, frozen=True, kw_only=True):
-    """A user as admins see it (never the password hash)."""
-
-    id: UUID
-    username: str
-    display_name: str
-    service: Service
-    roles: list[Role]
-    active: bool
-    created_at: datetime
-
-
-def known_roles(names: Iterable[str]) -> list[Role]:
-    """The roles among ``names`` that this version knows (a stray name grants nothing)."""
-    valid = {r.value for r in Role}
-    return sorted((Role(n) for n in set(names) if n in valid), key=list(Role).index)
-
-
-def _user(row: asyncpg.Record) -> UserRow:
-    return UserRow(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        service=Service(row["service"]),
-        roles=known_roles(row["roles"]),
-        active=row["active"],
-        created_at=row["created_at"],
-    )
-
-
-_USER_COLUMNS = "id, username, display_name, service, roles, active, created_at"
-
-
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidValue(
-            "password", "length", f"a password has at least {MIN_PASSWORD_LENGTH} characters"
-        )
-
-
-async def hash_password(password: str) -> str:
-    """scrypt off the event loop (it takes ~0.1 s of CPU by design)."""
-    return await anyio.to_thread.run_sync(passwords.hash_password, password)
-
-
-async def create_user(
-    conn: asyncpg.Connection,
-    *,
-    username: str,
-    display_name: str,
-    service: Service,
-    roles: Sequence[Role],
-    password: str | None,
-    now: datetime,
-    user_id: UUID | None = None,
-) -> UserRow:
-    """A new user; ``password`` None for one who signs in through an external provider."""
-    password_hash = None
-    if password is not None:
-        check_password_strength(password)
-        password_hash = await hash_password(password)
-    try:
-        row = await conn.fetchrow(
-            f"""
-            INSERT INTO users (id, username, display_name, service, roles, password_hash,
-                               active, created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, true, $7)
-            RETURNING {_USER_COLUMNS}
-            """,
-            user_id or uuid.uuid4(),
-            username,
-            display_name,
-            service.value,
-            [r.value for r in dict.fromkeys(roles)],
-            password_hash,
-            now,
-        )
-    except asyncpg.UniqueViolationError as exc:
-        field = "username" if "username" in (exc.constraint_name or "") else "user_id"
-        raise IllegalStateChange(field, f"unique_{field}", f"{field} is taken") from None
-    assert row is not None
-    return _user(row)
-
-
-async def user_by_id(conn: asyncpg.Connection, user_id: UUID) -> UserRow | None:
-    row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
-    return _user(row) if row else None
-
-
-async def verify_password(conn: asyncpg.Connection, username: str, password: str) -> UserRow | None:
-    """The active user with this username and password, else None (same time either way)."""
-    row = await conn.fetchrow(
-        f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE username = $1", username
-    )
-    stored = row["password_hash"] if row is not None else None
-    ok = await anyio.to_thread.run_sync(passwords.verify_password, password, stored)
-    if not ok or row is None or not row["active"]:
-        return None
-    if passwords.needs_rehash(stored or ""):
-        # Raise the hash to today's parameters (no strength check: the password is in use).
-        await conn.execute(
-            "UPDATE users SET password_hash = $2 WHERE id = $1",
-            row["id"],
-            await hash_password(password),
-        )
-    return _user(row)
-
-
-async def list_users(
-    conn: asyncpg.Connection, *, cursor: str | None = None, limit: int = 50
-) -> Page[UserRow]:
-    after = decode_cursor(cursor, (str,))
-    rows = await conn.fetch(
-        f"""
-        SELECT {_USER_COLUMNS} FROM users
-        WHERE $1::text IS NULL OR username > $1
-        ORDER BY username LIMIT $2
-        """,
-        after[0] if after else None,
-        limit + 1,
-    )
-    return page_of([_user(r) for r in rows], limit, lambda u: (u.username,))
-
-
-# --- tokens -----------------------------------------------------------------------------
-
-
-async def _insert_token(
+async def insert_token(
     conn: asyncpg.Connection,
     kind: TokenKind,
     *,
@@ -223,8 +88,8 @@ async def issue_pair(
         "now": now,
     }
     async with conn.transaction():
-        access = await _insert_token(conn, TokenKind.ACCESS, ttl=access_ttl, **common)
-        refresh = await _insert_token(conn, TokenKind.REFRESH, ttl=end - now, **common)
+        access = await insert_token(conn, TokenKind.ACCESS, ttl=access_ttl, **common)
+        refresh = await insert_token(conn, TokenKind.REFRESH, ttl=end - now, **common)
     return TokenPair(
         access_token=access,
         refresh_token=refresh,
@@ -243,7 +108,7 @@ async def issue_access(
     ttl: timedelta = ACCESS_TTL,
 ) -> str:
     """One access token in a new family (device exchange, demo tokens)."""
-    return await _insert_token(
+    return await insert_token(
         conn,
         TokenKind.ACCESS,
         user_id=user_id,
@@ -452,135 +317,3 @@ async def purge_expired_tokens(conn: asyncpg.Connection, older_than: datetime) -
         DEVICE_TOKENS_KEPT,
     )
     return int(result.split()[-1])
-
-
-# --- devices ----------------------------------------------------------------------------
-
-
-class DeviceRow(msgspec.Struct, frozen=True, kw_only=True):
-    id: UUID
-    user_id: UUID
-    label: str
-    registered_at: datetime
-    revoked_at: datetime | None
-    revoked_by: UUID | None
-    last_synced_at: datetime
-
-
-_DEVICE_COLUMNS = "id, user_id, label, registered_at, revoked_at, revoked_by, last_synced_at"
-
-
-async def register_device(
-    conn: asyncpg.Connection, user_id: UUID, label: str, *, now: datetime
-) -> tuple[DeviceRow, str]:
-    """A new device bound to ``user_id`` and its credential (shown once, stored hashed)."""
-    async with conn.transaction():
-        row = await conn.fetchrow(
-            f"""
-            INSERT INTO devices (id, user_id, label, registered_at, last_synced_at)
-            VALUES ($1, $2, $3, $4, $4)
-            RETURNING {_DEVICE_COLUMNS}
-            """,
-            uuid.uuid4(),
-            user_id,
-            label,
-            now,
-        )
-        assert row is not None
-        device = DeviceRow(**dict(row))
-        credential = await _insert_token(
-            conn,
-            TokenKind.DEVICE,
-            user_id=user_id,
-            device_id=device.id,
-            family_id=uuid.uuid4(),
-            signed_in_with=SignIn.PASSWORD,
-            now=now,
-            ttl=None,
-        )
-    return device, credential
-
-
-async def device_by_id(conn: asyncpg.Connection, device_id: UUID) -> DeviceRow | None:
-    row = await conn.fetchrow(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = $1", device_id)
-    return DeviceRow(**dict(row)) if row else None
-
-
-async def revoke_device(
-    conn: asyncpg.Connection, device_id: UUID, *, by: UUID, now: datetime
-) -> DeviceRow:
-    """Revoke the device and every token bound to it; revoking twice keeps the first."""
-    async with conn.transaction():
-        row = await conn.fetchrow(
-            f"""
-            UPDATE devices SET revoked_at = coalesce(revoked_at, $2),
-                               revoked_by = coalesce(revoked_by, $3)
-            WHERE id = $1
-            RETURNING {_DEVICE_COLUMNS}
-            """,
-            device_id,
-            now,
-            by,
-        )
-        if row is None:
-            raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
-        await conn.execute(
-            "UPDATE auth_tokens SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL",
-            device_id,
-            now,
-        )
-    return DeviceRow(**dict(row))
-
-
-async def touch_last_synced(conn: asyncpg.Connection, device_id: UUID, now: datetime) -> None:
-    """The device synced (or its worker signed in on it): its offline lease starts anew."""
-    await conn.execute(
-        "UPDATE devices SET last_synced_at = greatest(last_synced_at, $2) "
-        "WHERE id = $1 AND revoked_at IS NULL",
-        device_id,
-        now,
-    )
-
-
-async def sign_in_on_device(
-    conn: asyncpg.Connection, user: UserRow, device_id: UUID, *, now: datetime
-) -> TokenPair:
-    """A password sign-in on a registered device: renews its lease, binds the tokens to it."""
-    device = await device_by_id(conn, device_id)
-    if device is None or device.user_id != user.id:
-        raise AuthRefused(
-            "unknown_device", "no such device is registered to this user", field="device_id"
-        )
-    if device.revoked_at is not None:
-        raise device_revoked()
-    await touch_last_synced(conn, device_id, now)
-    return await issue_pair(conn, user.id, now=now, device_id=device_id)
-
-
-async def exchange_device_credential(
-    conn: asyncpg.Connection, credential: str, *, now: datetime, lease_days: int
-) -> AccessGrant:
-    """An access token bound to the device, while it is not revoked and its lease holds."""
-    record = await lookup_token(conn, credential)
-    try:
-        check_token(
-            record, TokenKind.DEVICE, now=now, lease_days=lease_days, field="device_credential"
-        )
-    except AuthRefused as refused:
-        # A device credential is only ever revoked with its device.
-        if refused.rule == "token_revoked":
-            raise device_revoked() from None
-        raise
-    assert record is not None and record.device_id is not None
-    token = await issue_access(
-        conn,
-        record.user_id,
-        now=now,
-        device_id=record.device_id,
-        signed_in_with=SignIn.DEVICE_CREDENTIAL,
-    )
-    return AccessGrant(
-        access_token=token,
-        expires_in=int(ACCESS_TTL.total_seconds()),
-        device_id=record.device_id,
-    )

@@ -1,0 +1,152 @@
+"""Devices (tablets) in PostgreSQL (asyncpg): registration, credentials, the offline lease
+and revocation with the wipe instruction (docs/access.md).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from backend.auth.errors import AuthRefused, device_revoked
+from backend.auth.roles import SignIn, TokenKind
+from backend.auth.sessions import check_token, insert_token, issue_access, issue_pair, lookup_token
+from backend.auth.tokens import (
+    ACCESS_TTL,
+    AccessGrant,
+    TokenPair,
+)
+from backend.auth.users import UserRow
+from domain.errors import UnknownAggregate
+
+
+class DeviceRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: UUID
+    user_id: UUID
+    label: str
+    registered_at: datetime
+    revoked_at: datetime | None
+    revoked_by: UUID | None
+    last_synced_at: datetime
+
+
+_DEVICE_COLUMNS = "id, user_id, label, registered_at, revoked_at, revoked_by, last_synced_at"
+
+
+async def register_device(
+    conn: asyncpg.Connection, user_id: UUID, label: str, *, now: datetime
+) -> tuple[DeviceRow, str]:
+    """A new device bound to ``user_id`` and its credential (shown once, stored hashed)."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            f"""
+            INSERT INTO devices (id, user_id, label, registered_at, last_synced_at)
+            VALUES ($1, $2, $3, $4, $4)
+            RETURNING {_DEVICE_COLUMNS}
+            """,
+            uuid.uuid4(),
+            user_id,
+            label,
+            now,
+        )
+        assert row is not None
+        device = DeviceRow(**dict(row))
+        credential = await insert_token(
+            conn,
+            TokenKind.DEVICE,
+            user_id=user_id,
+            device_id=device.id,
+            family_id=uuid.uuid4(),
+            signed_in_with=SignIn.PASSWORD,
+            now=now,
+            ttl=None,
+        )
+    return device, credential
+
+
+async def device_by_id(conn: asyncpg.Connection, device_id: UUID) -> DeviceRow | None:
+    row = await conn.fetchrow(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = $1", device_id)
+    return DeviceRow(**dict(row)) if row else None
+
+
+async def revoke_device(
+    conn: asyncpg.Connection, device_id: UUID, *, by: UUID, now: datetime
+) -> DeviceRow:
+    """Revoke the device and every token bound to it; revoking twice keeps the first."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            f"""
+            UPDATE devices SET revoked_at = coalesce(revoked_at, $2),
+                               revoked_by = coalesce(revoked_by, $3)
+            WHERE id = $1
+            RETURNING {_DEVICE_COLUMNS}
+            """,
+            device_id,
+            now,
+            by,
+        )
+        if row is None:
+            raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
+        await conn.execute(
+            "UPDATE auth_tokens SET revoked_at = $2 WHERE device_id = $1 AND revoked_at IS NULL",
+            device_id,
+            now,
+        )
+    return DeviceRow(**dict(row))
+
+
+async def touch_last_synced(conn: asyncpg.Connection, device_id: UUID, now: datetime) -> None:
+    """The device synced (or its worker signed in on it): its offline lease starts anew."""
+    await conn.execute(
+        "UPDATE devices SET last_synced_at = greatest(last_synced_at, $2) "
+        "WHERE id = $1 AND revoked_at IS NULL",
+        device_id,
+        now,
+    )
+
+
+async def sign_in_on_device(
+    conn: asyncpg.Connection, user: UserRow, device_id: UUID, *, now: datetime
+) -> TokenPair:
+    """A password sign-in on a registered device: renews its lease, binds the tokens to it."""
+    device = await device_by_id(conn, device_id)
+    if device is None or device.user_id != user.id:
+        raise AuthRefused(
+            "unknown_device", "no such device is registered to this user", field="device_id"
+        )
+    if device.revoked_at is not None:
+        raise device_revoked()
+    await touch_last_synced(conn, device_id, now)
+    return await issue_pair(conn, user.id, now=now, device_id=device_id)
+
+
+async def exchange_device_credential(
+    conn: asyncpg.Connection, credential: str, *, now: datetime, lease_days: int
+) -> AccessGrant:
+    """An access token bound to the device, while it is not revoked and its lease holds."""
+    record = await lookup_token(conn, credential)
+    try:
+        check_token(
+            record, TokenKind.DEVICE, now=now, lease_days=lease_days, field="device_credential"
+        )
+    except AuthRefused as refused:
+        # A device credential is only ever revoked with its device.
+        if refused.rule == "token_revoked":
+            raise device_revoked() from None
+        raise
+    assert record is not None and record.device_id is not None
+    token = await issue_access(
+        conn,
+        record.user_id,
+        now=now,
+        device_id=record.device_id,
+        signed_in_with=SignIn.DEVICE_CREDENTIAL,
+    )
+    return AccessGrant(
+        access_token=token,
+        expires_in=int(ACCESS_TTL.total_seconds()),
+        device_id=record.device_id,
+    )
