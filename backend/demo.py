@@ -26,10 +26,10 @@ from domain.events import MUNICIPALITY_TZ, Actor, local_date
 from domain.handover import HandoverKind
 from domain.handover_commands import AnnounceHandover, StartIndividualPlan
 from domain.housing_commands import RegisterDwelling, SetSafetyFlag, StartLease
+from domain.municipal_services import Service
 from domain.nav_commands import AcknowledgeNavNotification
 from domain.rent import rent_case_id_for
 from domain.rent_commands import IssueEvictionWarning, OpenRentCase, ReportArrears
-from domain.services import Service
 from domain.tenant_events import InfoCategory
 from domain.usecases import UseCases
 from domain.visit import FailureReason, Observations, Wellbeing

@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresDatastore
 
 from domain.application import FollowUpApplication
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.staff import StaffMember
 from domain.write_model import WriteModel
 

@@ -18,7 +18,7 @@ from domain import tenant as tenants
 from domain import visit as visits
 from domain.application import FollowUpApplication
 from domain.events import Actor, DomainEvent, event_meta
-from domain.services import Service
+from domain.municipal_services import Service
 
 WORKER = UUID("00000000-0000-4000-8000-0000000000be")
 ACTOR = Actor(user_id=WORKER, service=Service.OUTREACH_TEAM)

@@ -17,7 +17,7 @@ import asyncpg
 from backend.auth import sessions, users
 from backend.auth.roles import Role, SignIn
 from bench.fixtures import HEADERS, WORKER
-from domain.services import Service
+from domain.municipal_services import Service
 
 TOKEN_TTL = timedelta(days=1)
 

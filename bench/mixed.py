@@ -40,7 +40,7 @@ from domain import tenant as tenants
 from domain import visit as visits
 from domain.codec import encode_state
 from domain.events import Actor, DomainEvent, EventMeta, event_meta, local_date
-from domain.services import Service
+from domain.municipal_services import Service
 
 TEAM = Service.OUTREACH_TEAM
 TEAM_WORKERS = 10

@@ -28,7 +28,7 @@ from bench.identity import bearer_for
 from bench.stats import percentile
 from domain import risk
 from domain.codec import decode_event
-from domain.services import Service
+from domain.municipal_services import Service
 from projections import events as event_log
 from projections.caseload_queries import caseload_for_team, caseload_for_worker
 from projections.rebuild import rebuild

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import msgspec
 
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import VisitIntervalDays
 from domain.visit import MAX_WORKERS_ON_VISIT, FailureReason, Observations, VisitLocation
 

@@ -15,7 +15,7 @@ from domain.concern import (
     ConcernOutcome,
     EscalationReason,
 )
-from domain.services import Service
+from domain.municipal_services import Service
 
 Description = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_DESCRIPTION_LENGTH)]
 OutcomeText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_OUTCOME_LENGTH)]

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from domain.errors import IllegalStateChange, InvalidValue
 from domain.events import EventMeta
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 from domain.tenant_events import (
     Consent,

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from domain.commands import Command
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant_events import InfoCategory
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from domain.errors import InvalidValue
-from domain.services import Service
+from domain.municipal_services import Service
 
 # A tablet's clock may run a little ahead of the server's; more than this is a mistake.
 MAX_CLOCK_SKEW = timedelta(minutes=5)

@@ -10,7 +10,7 @@ import msgspec
 
 from domain.commands import Command, Reason
 from domain.handover import HandoverKind
-from domain.services import Service
+from domain.municipal_services import Service
 
 # The responsibility group (ansvarsgruppe) names each service at most once.
 ServiceGroup = Annotated[tuple[Service, ...], msgspec.Meta(max_length=len(Service))]

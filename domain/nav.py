@@ -24,7 +24,7 @@ from domain.consent import consent_covering
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import DomainEvent, EventMeta
 from domain.kinds import Kind
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 from domain.tenant_events import InfoCategory
 

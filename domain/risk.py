@@ -35,6 +35,7 @@ from domain.handover import (
     HandoverKind,
     HandoverLapsed,
 )
+from domain.municipal_services import Service
 from domain.rent import (
     ArrearsCleared,
     ArrearsReported,
@@ -45,7 +46,6 @@ from domain.rent import (
     EvictionStage,
     EvictionWarningIssued,
 )
-from domain.services import Service
 from domain.tenant_events import (
     FollowUpEnded,
     FollowUpStarted,

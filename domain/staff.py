@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 
 from domain.errors import InvalidValue
-from domain.services import Service
+from domain.municipal_services import Service
 
 # Role names as sign-in stores them (backend/auth/roles.py; a test keeps them equal).
 FIELD_WORKER = "field_worker"

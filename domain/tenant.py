@@ -17,7 +17,7 @@ import msgspec
 from domain.errors import IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import EventMeta
 from domain.kinds import Kind
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant_events import (
     Consent,
     ConsentGiven,

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 
 from domain.events import DomainEvent
-from domain.services import Service
+from domain.municipal_services import Service
 
 
 class InfoCategory(StrEnum):

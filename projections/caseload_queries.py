@@ -24,8 +24,8 @@ import asyncpg
 import msgspec
 
 from domain import risk
+from domain.municipal_services import Service
 from domain.risk import Assessment, RiskLevel
-from domain.services import Service
 from projections.pagination import Page, decode_cursor, page_of
 from projections.risk_timeline_queries import risk_columns, risk_now
 

@@ -35,7 +35,7 @@ from domain.concern import (
     ConcernResolved,
     ConcernRouted,
 )
-from domain.services import Service
+from domain.municipal_services import Service
 from projections.base import PositionedEvent
 from projections.filters import Filters
 from projections.pagination import Page, decode_cursor, page_of

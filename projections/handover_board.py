@@ -17,7 +17,7 @@ import asyncpg
 import msgspec
 
 from domain.handover import HandoverKind, HandoverStatus, LapseReason
-from domain.services import Service
+from domain.municipal_services import Service
 from projections.caseload_queries import WithoutServiceEntry
 from projections.filters import Filters
 from projections.pagination import Page, decode_cursor, page_of

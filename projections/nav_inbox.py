@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from domain.municipal_services import Service
 from domain.nav import (
     NavAnswer,
     NavNotificationAcknowledged,
@@ -25,7 +26,6 @@ from domain.nav import (
     NavTrigger,
     NoticeBasis,
 )
-from domain.services import Service
 from domain.tenant_events import ConsentGiven, ConsentWithdrawn, InfoCategory
 from projections.base import PositionedEvent
 from projections.filters import Filters

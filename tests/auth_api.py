@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 
 from backend.auth import users
 from backend.auth.roles import Role
-from domain.services import Service
+from domain.municipal_services import Service
 
 T = TypeVar("T")
 

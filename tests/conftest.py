@@ -29,7 +29,7 @@ from backend.database import DatabaseUrl, migrate, start_embedded, stop_embedded
 from backend.settings import Settings
 from backend.staff_directory import open_write_model
 from domain.application import FollowUpApplication
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.write_model import WriteModel
 
 # --- identity headers → real bearer tokens -------------------------------------------------

@@ -19,7 +19,7 @@ from domain import tenant as tenants
 from domain import visit as visits
 from domain.application import FollowUpApplication
 from domain.events import Actor, DomainEvent, event_meta
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.visit import Observations, Wellbeing
 from projections.base import PositionedEvent, Projection
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import psycopg
 
 from backend.database import DatabaseUrl
-from domain.services import Service
+from domain.municipal_services import Service
 
 # By service: the role its staff have in these tests.
 ROLE_BY_SERVICE = {

@@ -13,7 +13,7 @@ from backend.auth import access_log, access_middleware
 from backend.auth.access_log import AccessAction
 from backend.auth.roles import Principal, Role
 from backend.database import DatabaseUrl
-from domain.services import Service
+from domain.municipal_services import Service
 from tests.api import assert_problem, head_position, post, tenant_in_follow_up
 from tests.auth_api import in_app, signed_in
 from tests.rent_api import (

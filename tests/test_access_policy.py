@@ -19,7 +19,7 @@ from backend.app import create_app
 from backend.auth.guards import is_public
 from backend.auth.policy import POLICY, matrix_markdown
 from backend.auth.roles import Role
-from domain.services import Service
+from domain.municipal_services import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 

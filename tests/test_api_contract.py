@@ -13,7 +13,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from backend.auth.roles import Role
-from domain.services import Service
+from domain.municipal_services import Service
 from tests.api import (
     OUTREACH,
     WORKER,

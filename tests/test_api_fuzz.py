@@ -45,7 +45,7 @@ from backend.auth import sessions
 from backend.auth.roles import Role, SignIn
 from backend.database import DatabaseUrl
 from backend.settings import Settings
-from domain.services import Service
+from domain.municipal_services import Service
 from projections import events as event_log
 from projections.events import EVENTS_TABLE
 from projections.registry import all_projections

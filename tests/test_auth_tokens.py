@@ -19,7 +19,7 @@ from backend.auth.tokens import token_hash
 from backend.database import DatabaseUrl
 from backend.demo import FIELD_WORKER, NAV_OFFICER, PROPERTY_MANAGER, TEAM_LEAD
 from backend.scheduler import purge_expired_tokens
-from domain.services import Service
+from domain.municipal_services import Service
 from tests.api import assert_problem
 from tests.auth_api import PASSWORD, bearer, in_app, login, make_user, me, signed_in
 

@@ -18,7 +18,7 @@ from backend.auth import access_log, access_middleware
 from backend.auth.access_log import AccessAction
 from backend.auth.guards import PUBLIC_ROUTES, is_public
 from backend.auth.roles import Role
-from domain.services import Service
+from domain.municipal_services import Service
 from tests.api import assert_problem, head_position
 from tests.auth_api import bearer, in_app, login, make_user, signed_in
 

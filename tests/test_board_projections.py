@@ -24,6 +24,7 @@ from domain.concern import ConcernCategory, ConcernOutcome, EscalationReason
 from domain.dwelling import DwellingOwner, SafetyFlagKind, SafetyFlagReason
 from domain.events import Actor, DomainEvent, EventMeta, event_meta
 from domain.handover import HandoverKind, LapseReason
+from domain.municipal_services import Service
 from domain.nav import (
     NavAnswer,
     NavNotificationAcknowledged,
@@ -32,7 +33,6 @@ from domain.nav import (
     NavTrigger,
     NoticeBasis,
 )
-from domain.services import Service
 from projections.base import Projection
 from projections.concern_tracker import ConcernTrackerProjection
 from projections.handovers import HandoverScheduleProjection

@@ -25,7 +25,7 @@ from domain.commands import (
     StartFollowUp,
 )
 from domain.events import Actor, DomainEvent, EventMeta, event_meta
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 from domain.usecases import UseCases
 from domain.visit import FailureReason, Observations, Wellbeing

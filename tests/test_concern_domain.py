@@ -21,7 +21,7 @@ from domain.concern import (
 )
 from domain.errors import DomainError, IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import Actor, EventMeta, event_meta
-from domain.services import Service
+from domain.municipal_services import Service
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)
 FBE = Actor(user_id=uuid.uuid4(), service=Service.PROPERTY_MANAGER)

@@ -11,7 +11,7 @@ from litestar.testing import TestClient
 from backend.auth import devices, sessions
 from backend.auth.roles import Role
 from backend.scheduler import purge_expired_tokens
-from domain.services import Service
+from domain.municipal_services import Service
 from tests.api import assert_problem
 from tests.auth_api import bearer, in_app, login, make_user, me, signed_in
 

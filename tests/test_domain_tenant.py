@@ -13,7 +13,7 @@ import pytest
 from domain import tenant as tenants
 from domain.errors import DomainError, IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import MAX_CLOCK_SKEW, Actor, EventMeta, event_meta
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import FollowUp, Tenant
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)

@@ -14,7 +14,7 @@ from domain import tenant as tenants
 from domain import visit as visits
 from domain.errors import DomainError, IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import Actor, EventMeta, event_meta
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 from domain.visit import (
     MAX_NOTE_LENGTH,

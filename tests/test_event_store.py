@@ -16,7 +16,7 @@ from domain import tenant as tenants
 from domain.commands import RegisterTenant
 from domain.errors import ConcurrentChange
 from domain.events import Actor, EventMeta
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.usecases import UseCases
 from domain.write_model import CommandResult, WriteModel
 

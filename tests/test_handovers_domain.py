@@ -22,7 +22,7 @@ from domain.handover import (
     HandoverStatus,
     LapseReason,
 )
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 from domain.tenant_events import ResponsibilityAssigned, ResponsibilityLapsed
 

@@ -27,7 +27,7 @@ from domain.dwelling import (
 from domain.errors import DomainError, IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import Actor, EventMeta, event_meta
 from domain.lease import Lease, LeaseEndReason
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 from domain.tenant_events import TenantMovedIn, TenantMovedOut
 from domain.visit import FailureReason, Observations, Visit, VisitLocation, Wellbeing

@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from backend.app import create_app
 from backend.database import DatabaseUrl
 from backend.settings import Settings
-from domain.services import Service
+from domain.municipal_services import Service
 from tests.api import (
     OUTREACH,
     PROBLEM_JSON,

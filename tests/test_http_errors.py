@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from domain.services import Service
+from domain.municipal_services import Service
 from tests.api import (
     OUTREACH,
     PROBLEM_JSON,

@@ -11,7 +11,7 @@ from domain import individual_plan as plans
 from domain import tenant as tenants
 from domain.errors import IllegalStateChange, InvalidValue
 from domain.events import Actor, EventMeta, event_meta
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 
 NOW = datetime(2026, 3, 6, 14, 30, tzinfo=UTC)

@@ -6,7 +6,7 @@ import uuid
 
 from litestar.testing import TestClient
 
-from domain.services import Service
+from domain.municipal_services import Service
 from tests.api import (
     OUTREACH,
     WORKER,

@@ -15,8 +15,8 @@ from domain import nav
 from domain import tenant as tenants
 from domain.errors import DomainError, IllegalStateChange, InvalidValue
 from domain.events import Actor, EventMeta, event_meta
+from domain.municipal_services import Service
 from domain.nav import NavAnswer, NavNotification, NavTrigger, NoticeBasis, WithheldReason
-from domain.services import Service
 from domain.tenant import Tenant
 from domain.tenant_events import InfoCategory
 

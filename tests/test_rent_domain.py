@@ -19,6 +19,7 @@ from domain import tenant as tenants
 from domain.errors import DomainError, IllegalStateChange, InvalidValue, UnknownAggregate
 from domain.events import Actor, EventMeta, event_meta
 from domain.lease import Lease, LeaseEndReason
+from domain.municipal_services import Service
 from domain.nav import NavTrigger, WithheldReason
 from domain.rent import (
     EvictionCancelReason,
@@ -29,7 +30,6 @@ from domain.rent import (
     RentDeduction,
     RepaymentAgreement,
 )
-from domain.services import Service
 from domain.tenant import Tenant
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)

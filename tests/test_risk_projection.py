@@ -38,9 +38,9 @@ from domain.housing_commands import (
     StartLease,
 )
 from domain.lease import LeaseEndReason
+from domain.municipal_services import Service
 from domain.rent_commands import IssueEvictionWarning, OpenRentCase, ReportArrears
 from domain.risk import RiskLevel
-from domain.services import Service
 from domain.usecases import UseCases
 from domain.visit import Observations, Wellbeing
 from domain.write_model import WriteModel

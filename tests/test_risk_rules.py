@@ -23,6 +23,7 @@ from domain.handover import (
     HandoverLapsed,
     LapseReason,
 )
+from domain.municipal_services import Service
 from domain.rent import (
     ArrearsCleared,
     ArrearsReported,
@@ -34,7 +35,6 @@ from domain.rent import (
     RentCaseOpened,
 )
 from domain.risk import RiskInputs, RiskLevel
-from domain.services import Service
 from domain.tenant_events import (
     FollowUpEnded,
     FollowUpStarted,

@@ -14,7 +14,7 @@ from domain import visit as visits
 from domain.dwelling import SafetyFlag, SafetyFlagKind, SafetyFlagReason
 from domain.errors import InvalidValue
 from domain.events import Actor, event_meta
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.visit import Observations, Wellbeing
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)

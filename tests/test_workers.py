@@ -32,7 +32,7 @@ from backend.auth import sessions, users
 from backend.auth.roles import Role, SignIn
 from backend.database import DatabaseUrl
 from backend.scheduler import LEADER_LOCK_KEY
-from domain.services import Service
+from domain.municipal_services import Service
 from projections.registry import all_projections
 from projections.runner import advisory_key
 

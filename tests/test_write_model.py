@@ -19,7 +19,7 @@ from domain import visit
 from domain.application import FollowUpApplication
 from domain.events import Actor, DomainEvent, event_meta
 from domain.kinds import Kind
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.write_model import WriteModel
 
 NOW = datetime(2026, 3, 6, 15, 30, tzinfo=UTC)

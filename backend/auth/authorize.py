@@ -52,7 +52,7 @@ from backend.runtime import Runtime
 from backend.write_access import request_records
 from domain.dwelling import Dwelling
 from domain.errors import UnknownAggregate
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 from domain.write_model import Records
 

@@ -18,7 +18,7 @@ from backend.auth import sessions, users
 from backend.auth.roles import Role
 from backend.demo import demo_id
 from backend.runtime import utc_now
-from domain.services import Service
+from domain.municipal_services import Service
 
 DEMO_TOKEN_TTL = timedelta(hours=12)
 

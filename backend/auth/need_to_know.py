@@ -18,7 +18,7 @@ from backend.auth.policy import View
 from backend.auth.roles import Principal, Role
 from backend.runtime import ReadModels, Runtime
 from domain.handover import HandoverStatus
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.tenant import Tenant
 from projections import events as event_log
 from projections.handovers import handovers_for_tenant

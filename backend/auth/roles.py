@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 
 from domain.events import Actor
-from domain.services import Service
+from domain.municipal_services import Service
 
 
 class Role(StrEnum):

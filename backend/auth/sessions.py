@@ -28,7 +28,7 @@ from backend.auth.tokens import (
     token_hash,
 )
 from backend.auth.users import known_roles
-from domain.services import Service
+from domain.municipal_services import Service
 
 
 async def insert_token(

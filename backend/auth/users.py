@@ -17,7 +17,7 @@ import msgspec
 from backend.auth import passwords
 from backend.auth.roles import Role
 from domain.errors import IllegalStateChange, InvalidValue
-from domain.services import Service
+from domain.municipal_services import Service
 from projections.pagination import Page, decode_cursor, page_of
 
 MIN_PASSWORD_LENGTH = 12

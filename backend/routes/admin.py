@@ -22,7 +22,7 @@ from backend.auth.roles import Principal, Role
 from backend.openapi import problem_response
 from backend.routes.params import Cursor, Limit
 from backend.runtime import Clock
-from domain.services import Service
+from domain.municipal_services import Service
 from projections.pagination import DEFAULT_PAGE_SIZE, Page
 
 

@@ -17,8 +17,8 @@ from litestar.params import FromPath, Parameter
 from backend.auth.access_log import show_tenants
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Clock, ReadModels
+from domain.municipal_services import Service
 from domain.risk import RiskLevel
-from domain.services import Service
 from projections.caseload import CaseloadProjection
 from projections.caseload_queries import (
     CaseloadEntry,

@@ -27,7 +27,7 @@ from domain.concern_commands import (
 )
 from domain.errors import UnknownAggregate
 from domain.events import Actor
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.write_model import CommandResult
 from projections.concern_tracker import (
     ConcernTrackerProjection,

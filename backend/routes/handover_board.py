@@ -19,7 +19,7 @@ from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Clock, ReadModels
 from domain.events import local_date
 from domain.handover import HandoverStatus
-from domain.services import Service
+from domain.municipal_services import Service
 from projections.caseload import CaseloadProjection
 from projections.caseload_queries import tenants_without_responsible_service
 from projections.handover_board import HandoverBoard, handover_board

@@ -9,7 +9,7 @@ from domain import individual_plan as plans
 from domain import staff
 from domain.events import Actor
 from domain.handover_commands import ChangeIndividualPlan, EndIndividualPlan, StartIndividualPlan
-from domain.services import Service
+from domain.municipal_services import Service
 from domain.write_model import CommandResult, Records
 
 
