@@ -76,6 +76,21 @@ def advisory_key(projection: str) -> int:
     return zlib.crc32(f"folgja.projection.{projection}".encode())
 
 
+async def running_anywhere(conn: asyncpg.Connection, names: Collection[str]) -> set[str]:
+    """The projections some process runs now against this database (it holds their lock).
+
+    Under `folgja run` the HTTP workers run none (decision 51), so a worker asks PostgreSQL
+    rather than its own runner.
+    """
+    keys = {advisory_key(name): name for name in names}
+    rows = await conn.fetch(
+        "SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l "
+        "JOIN pg_database d ON d.oid = l.database "
+        "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()"
+    )
+    return {keys[r["key"]] for r in rows if r["key"] in keys}
+
+
 def write_key(projection: str) -> int:
     """Transaction lock: shared by every batch, exclusive for a rebuild's swap or a retry."""
     return zlib.crc32(f"folgja.projection-write.{projection}".encode())

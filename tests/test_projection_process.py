@@ -36,10 +36,12 @@ async def _positions(conn: asyncpg.Connection) -> dict[str, int]:
 
 
 async def _lock_holders(conn: asyncpg.Connection, projection: str) -> list[int]:
-    """Backend pids holding the projection's session lock."""
+    """Backend pids holding the projection's session lock in this test's database (other
+    tests' databases on the same server take the same keys)."""
     rows = await conn.fetch(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND ((classid::bigint << 32) | objid::bigint) = $1",
+        "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+        "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database() "
+        "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
         advisory_key(projection),  # a crc32: below 2**32, so objid alone
     )
     return [r["pid"] for r in rows]

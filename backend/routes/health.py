@@ -18,7 +18,7 @@ from projections import events as event_log
 from projections import tracking
 from projections.base import Projection
 from projections.registry import all_projections
-from projections.runner import ProjectionRunner, RetryOutcome, retry_parked
+from projections.runner import ProjectionRunner, RetryOutcome, retry_parked, running_anywhere
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -49,7 +49,7 @@ class HealthController(Controller):
             statuses = await tracking.statuses(conn, head, names)
             parked = await tracking.parked(conn)
             rebuilds = await tracking.rebuilds(conn)
-        active = sorted(runner.active) if runner else []
+            active = sorted(await running_anywhere(conn, names))
         status = "degraded" if parked else "ok"
         return Health(status, head, statuses, parked, active, rebuilds)
 
@@ -70,7 +70,7 @@ class HealthController(Controller):
             head = await event_log.head_position(conn)
             statuses = await tracking.statuses(conn, head, names)
             rebuilds = await tracking.rebuilds(conn)
-        active = runner.active if runner else set()
+            active = await running_anywhere(conn, names)
         text = render_metrics(head, statuses, rebuilds, active) + request_metrics_text(state)
         return Response(text, media_type=PROMETHEUS_TEXT)
 
