@@ -101,7 +101,9 @@ def create_app(database_url: str) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await request_pool(database_url)
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
+            # Several workers start at once: one creates the table, the others wait.
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", TABLE)
             await conn.execute(DDL)
             await conn.execute(
                 f"INSERT INTO {TABLE} (originator_id, originator_version, topic, state) "
