@@ -24,9 +24,13 @@ class UsersTableDirectory:
     def members(self, ids: Collection[UUID]) -> Mapping[UUID, StaffMember]:
         if not ids:
             return {}
-        with self._datastore.transaction(commit=False) as cursor:
+        # One prepared statement on an autocommit connection: one round trip, no
+        # BEGIN/ROLLBACK around a single read.
+        with self._datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(
-                "SELECT id, service, roles, active FROM users WHERE id = ANY(%s)", (list(ids),)
+                "SELECT id, service, roles, active FROM users WHERE id = ANY(%s)",
+                (list(ids),),
+                prepare=True,
             )
             rows = cursor.fetchall()
         known = {s.value for s in Service}
