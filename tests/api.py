@@ -43,6 +43,23 @@ def planned_visit(client: TestClient, tenant_id: uuid.UUID) -> uuid.UUID:
     return visit_id
 
 
+def transfer_to_care(
+    client: TestClient, tenant_id: uuid.UUID, headers: dict[str, str] | None = None
+) -> uuid.UUID:
+    """An internal transfer of the tenant from the outreach team to omsorg, announced."""
+    handover_id = uuid.uuid4()
+    body = {
+        "handover_id": str(handover_id),
+        "tenant_id": str(tenant_id),
+        "from_service": "tiltaksteamet",
+        "to_service": "omsorg",
+        "kind": "internal_transfer",
+        "effective_on": "2026-04-01",
+    }
+    post(client, "/handovers", body, headers)
+    return handover_id
+
+
 PROBLEM_JSON = "application/problem+json"
 
 

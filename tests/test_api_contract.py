@@ -22,6 +22,7 @@ from tests.api import (
     planned_visit,
     post,
     tenant_in_follow_up,
+    transfer_to_care,
 )
 from tests.rent_api import FBE, housed
 
@@ -150,17 +151,7 @@ def test_the_contact_worker_is_a_real_user_of_the_responsible_service(client: Te
 def test_a_handover_is_accepted_with_a_contact_of_the_receiving_service(
     client: TestClient,
 ) -> None:
-    tenant_id = tenant_in_follow_up(client)
-    handover_id = uuid.uuid4()
-    announce = {
-        "handover_id": str(handover_id),
-        "tenant_id": str(tenant_id),
-        "from_service": "tiltaksteamet",
-        "to_service": "omsorg",
-        "kind": "internal_transfer",
-        "effective_on": "2026-04-01",
-    }
-    post(client, "/handovers", announce)
+    handover_id = transfer_to_care(client, tenant_in_follow_up(client))
     care_lead = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "omsorg"}
     path = f"/handovers/{handover_id}/acceptance"
     outreach_worker = {"contact_worker_id": str(WORKER)}

@@ -17,7 +17,15 @@ from litestar.testing import TestClient
 
 from backend.auth.policy import POLICY
 from domain.write_model import Records
-from tests.api import OUTREACH, WORKER, assert_problem, planned_visit, post, tenant_in_follow_up
+from tests.api import (
+    OUTREACH,
+    WORKER,
+    assert_problem,
+    planned_visit,
+    post,
+    tenant_in_follow_up,
+    transfer_to_care,
+)
 from tests.rent_api import FBE, NAV, consent_to_nav, get_case, housed, rent_case, step
 
 # The records a path parameter names, by the parameter's name.
@@ -48,16 +56,7 @@ def records(client: TestClient) -> dict[str, uuid.UUID]:
         "category": "damage",
         "description": "x",
     }
-    handover_id = uuid.uuid4()
-    announce = {
-        "handover_id": str(handover_id),
-        "tenant_id": str(tenant_id),
-        "from_service": "tiltaksteamet",
-        "to_service": "omsorg",
-        "kind": "internal_transfer",
-        "effective_on": "2026-04-01",
-    }
-    post(client, "/handovers", announce)
+    handover_id = transfer_to_care(client, tenant_id)
     return {
         "tenant": tenant_id,
         "dwelling": dwelling_id,

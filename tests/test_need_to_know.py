@@ -12,7 +12,7 @@ from typing import Any
 from litestar.testing import TestClient
 
 from backend.auth import access_log
-from tests.api import assert_problem, head_position, post
+from tests.api import assert_problem, head_position, post, transfer_to_care
 from tests.auth_api import in_app
 from tests.rent_api import FBE, NAV, consent_to_nav, get_case, housed, rent_case, step
 
@@ -273,20 +273,7 @@ def test_a_legal_basis_does_not_depend_on_consent(client: TestClient) -> None:
 
 def test_the_receiving_service_sees_the_tenant_to_decide_and_no_more(client: TestClient) -> None:
     tenant_id = tenant_of(client, ANNE)
-    handover_id = uuid.uuid4()
-    post(
-        client,
-        "/handovers",
-        {
-            "handover_id": str(handover_id),
-            "tenant_id": str(tenant_id),
-            "from_service": "tiltaksteamet",
-            "to_service": "omsorg",
-            "kind": "internal_transfer",
-            "effective_on": "2026-04-01",
-        },
-        LEAD,
-    )
+    handover_id = transfer_to_care(client, tenant_id, LEAD)
     # Who is named in a handover is read from the handover schedule: wait until it shows it.
     settled = {"min_position": head_position(client)}
     assert client.get(f"/tenants/{tenant_id}/handovers", params=settled, headers=LEAD).is_success

@@ -17,6 +17,7 @@ answers the fields of that view (:func:`tenant_fields`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -114,6 +115,14 @@ def _through(
     return Located(tenant=tenant, hidden=_hidden(field, what, record_id), **kw)
 
 
+# Records that belong to one tenant: the path parameter, the record's name, its loader.
+_OF_ONE_TENANT: dict[Subject, tuple[str, str, Callable[[Records, UUID], Any]]] = {
+    Subject.VISIT: ("visit_id", "visit", Records.visit),
+    Subject.LEASE: ("lease_id", "lease", Records.lease),
+    Subject.RENT_CASE: ("rent_case_id", "rent case", Records.rent_case),
+}
+
+
 def locate(
     records: Records,
     principal: Principal,
@@ -129,21 +138,12 @@ def locate(
         if body_tenant_id is None:
             return Located(missing=True)
         return _through(records, body_tenant_id, "tenant_id", "tenant", body_tenant_id)
-    if subject is Subject.VISIT:
-        visit = records.visit(params["visit_id"])
-        if visit is None:
+    if subject in _OF_ONE_TENANT:
+        field, what, load = _OF_ONE_TENANT[subject]
+        record = load(records, params[field])
+        if record is None:
             return Located(missing=True)
-        return _through(records, visit.tenant_id, "visit_id", "visit", visit.id)
-    if subject is Subject.LEASE:
-        lease = records.lease(params["lease_id"])
-        if lease is None:
-            return Located(missing=True)
-        return _through(records, lease.tenant_id, "lease_id", "lease", lease.id)
-    if subject is Subject.RENT_CASE:
-        case = records.rent_case(params["rent_case_id"])
-        if case is None:
-            return Located(missing=True)
-        return _through(records, case.tenant_id, "rent_case_id", "rent case", case.id)
+        return _through(records, record.tenant_id, field, what, record.id)
     if subject is Subject.CONCERN:
         concern = records.concern(params["concern_id"])
         if concern is None:
