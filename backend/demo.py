@@ -10,14 +10,6 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
-from domain.commands import (
-    AssignResponsibility,
-    CompleteVisit,
-    FailVisit,
-    PlanVisit,
-    RegisterTenant,
-    StartFollowUp,
-)
 from domain.concern import ConcernCategory
 from domain.concern_commands import RaiseConcern
 from domain.consent_commands import GiveConsent
@@ -30,9 +22,11 @@ from domain.municipal_services import Service
 from domain.nav_commands import AcknowledgeNavNotification
 from domain.rent import rent_case_id_for
 from domain.rent_commands import IssueEvictionWarning, OpenRentCase, ReportArrears
+from domain.tenant_commands import AssignResponsibility, RegisterTenant, StartFollowUp
 from domain.tenant_events import InfoCategory
 from domain.usecases import UseCases
 from domain.visit import FailureReason, Observations, Wellbeing
+from domain.visit_commands import CompleteVisit, FailVisit, PlanVisit
 from domain.write_model import WriteModel
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 completion or a cheap read could do.
 
 * ``POST /visits/{visit_id}/completion`` decodes the same body into the product's own
-  ``domain.commands.CompleteVisit`` (the same msgspec validation), INSERTs one row shaped
+  ``domain.visit_commands.CompleteVisit`` (the same msgspec validation), INSERTs one row shaped
   like an event (uuid, version, topic, the encoded body) through an asyncpg pool and
   answers 201 ``{"id", "position"}`` like the product. No authentication, no aggregate,
   no event store, no projections.
@@ -31,7 +31,7 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
 from backend.database import request_pool
-from domain.commands import CompleteVisit
+from domain.visit_commands import CompleteVisit
 
 TABLE = "bench_floor_rows"
 DDL = f"""

@@ -17,18 +17,13 @@ from backend.staff_directory import open_write_model
 from domain import tenant as tenants
 from domain import visit as visits
 from domain.codec import MsgspecMapper, decode_event, encode_state, event_class
-from domain.commands import (
-    AssignResponsibility,
-    CompleteVisit,
-    PlanVisit,
-    RegisterTenant,
-    StartFollowUp,
-)
 from domain.events import Actor, DomainEvent, EventMeta, event_meta
 from domain.municipal_services import Service
 from domain.tenant import Tenant
+from domain.tenant_commands import AssignResponsibility, RegisterTenant, StartFollowUp
 from domain.usecases import UseCases
 from domain.visit import FailureReason, Observations, Wellbeing
+from domain.visit_commands import CompleteVisit, PlanVisit
 from domain.write_model import Records, WriteModel
 from tests.staff import enrol_staff
 

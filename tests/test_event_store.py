@@ -13,10 +13,10 @@ import psycopg
 import pytest
 
 from domain import tenant as tenants
-from domain.commands import RegisterTenant
 from domain.errors import ConcurrentChange
 from domain.events import Actor, EventMeta
 from domain.municipal_services import Service
+from domain.tenant_commands import RegisterTenant
 from domain.usecases import UseCases
 from domain.write_model import CommandResult, WriteModel
 

@@ -19,13 +19,6 @@ import pytest
 
 from backend.database import DatabaseUrl
 from domain import risk
-from domain.commands import (
-    AssignResponsibility,
-    CompleteVisit,
-    PlanVisit,
-    RegisterTenant,
-    StartFollowUp,
-)
 from domain.concern import ConcernCategory, ConcernOutcome
 from domain.concern_commands import RaiseConcern, ResolveConcern
 from domain.dwelling import DwellingOwner, SafetyFlagKind, SafetyFlagReason
@@ -41,8 +34,10 @@ from domain.lease import LeaseEndReason
 from domain.municipal_services import Service
 from domain.rent_commands import IssueEvictionWarning, OpenRentCase, ReportArrears
 from domain.risk import RiskLevel
+from domain.tenant_commands import AssignResponsibility, RegisterTenant, StartFollowUp
 from domain.usecases import UseCases
 from domain.visit import Observations, Wellbeing
+from domain.visit_commands import CompleteVisit, PlanVisit
 from domain.write_model import WriteModel
 from projections import rebuild as rebuilds
 from projections import runner as runner_module

@@ -14,16 +14,11 @@ from backend.auth.authorize import Access, tenant_fields
 from backend.routes.params import MinPosition
 from backend.runtime import ReadModels
 from backend.write_access import WriteAccess
-from domain.commands import (
-    AssignResponsibility,
-    EndFollowUp,
-    PlanVisit,
-    RegisterTenant,
-    StartFollowUp,
-)
 from domain.errors import UnknownAggregate
 from domain.events import Actor
 from domain.tenant import Tenant, TenantRegistered
+from domain.tenant_commands import AssignResponsibility, EndFollowUp, RegisterTenant, StartFollowUp
+from domain.visit_commands import PlanVisit
 from domain.write_model import CommandResult
 from projections import events as event_log
 from projections.risk_timeline_queries import PROJECTION as TIMELINE_PROJECTION

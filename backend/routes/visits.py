@@ -9,10 +9,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from backend.write_access import WriteAccess
-from domain.commands import CompleteVisit, FailVisit
 from domain.errors import UnknownAggregate
 from domain.events import Actor
 from domain.visit import Visit
+from domain.visit_commands import CompleteVisit, FailVisit
 from domain.write_model import CommandResult
 
 

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from domain import staff
 from domain import tenant as tenants
-from domain.commands import AssignResponsibility, EndFollowUp, RegisterTenant, StartFollowUp
 from domain.events import Actor
+from domain.tenant_commands import AssignResponsibility, EndFollowUp, RegisterTenant, StartFollowUp
 from domain.write_model import CommandResult, Records
 
 

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from domain import staff
 from domain import visit as visits
-from domain.commands import CompleteVisit, FailVisit, PlanVisit
 from domain.dwelling import SafetyFlag
 from domain.events import Actor
 from domain.tenant import Tenant
+from domain.visit_commands import CompleteVisit, FailVisit, PlanVisit
 from domain.write_model import CommandResult, Records
 
 
