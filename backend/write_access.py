@@ -62,9 +62,17 @@ class WriteAccess:
         """Run ``select(use_cases)(*args, now)`` in one thread hop, after the need-to-know
         check the guard left for it (refused exactly as the guard would: 404, nothing
         written)."""
+        now: datetime = self._runtime.clock()
+        return await self._checked(lambda use_cases: select(use_cases)(*args, now))
+
+    async def read(self, fn: Callable[[UseCases], T]) -> T:
+        """Read the write model in one thread hop (records the guard loaded are reused; a
+        need-to-know check left by the guard is made first, as for a command)."""
+        return await self._checked(fn)
+
+    async def _checked(self, fn: Callable[[UseCases], T]) -> T:
         from backend.auth.authorize import Located, ReadFactsNeeded, decide
 
-        now: datetime = self._runtime.clock()
         check, self._need_to_know = self._need_to_know, None
         use_cases = self._use_cases
         state = self._state
@@ -75,7 +83,7 @@ class WriteAccess:
                 if not located:
                     located.append(check.locate(use_cases.records))
                 decide(located[0], check.principal, check.line, state, facts)
-            return select(use_cases)(*args, now)
+            return fn(use_cases)
 
         try:
             return await anyio.to_thread.run_sync(run, None)
@@ -85,7 +93,3 @@ class WriteAccess:
             assert check is not None and located
             facts = await check.read_facts(self._runtime, located[0])
             return await anyio.to_thread.run_sync(run, facts)
-
-    async def read(self, fn: Callable[[UseCases], T]) -> T:
-        """Read the write model in one thread hop (records the guard loaded are reused)."""
-        return await anyio.to_thread.run_sync(fn, self._use_cases)

@@ -7,6 +7,7 @@ written, while every role it names gets past the role check.
 
 from __future__ import annotations
 
+import inspect
 import re
 import uuid
 from pathlib import Path
@@ -98,3 +99,22 @@ def test_roles_outside_the_line_are_refused_and_those_in_it_pass(
         else:
             assert response.status_code == 403, (role, response.text)
             assert rule == "role_required", (role, response.text)
+
+
+def test_every_command_about_a_record_runs_its_need_to_know_check() -> None:
+    """The guard leaves the need-to-know check of a POST about a record to the command
+    (decision 46): its handler must go through ``write`` (WriteAccess), which makes it."""
+    from backend.auth.authorize import COMMAND_METHODS
+    from backend.auth.policy import Subject, rule_for
+
+    undecided = {Subject.NONE, Subject.WORKER, Subject.TEAM}
+    unchecked = []
+    for route in create_app().routes:
+        for handler in route.route_handlers:  # type: ignore[attr-defined]
+            for method in set(handler.http_methods) & COMMAND_METHODS:
+                line = rule_for(method, route.path)
+                if line is None or line.subject in undecided:
+                    continue
+                if "write" not in inspect.signature(handler.fn).parameters:
+                    unchecked.append((method, route.path))
+    assert unchecked == []
