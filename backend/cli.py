@@ -239,8 +239,7 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
     ``--exit-with-stdin``, until standard input ends: the server starts it so)."""
     import signal
 
-    import asyncpg
-
+    from backend.database import runner_home, runner_pool
     from projections.registry import all_projections
     from projections.runner import ProjectionRunner
 
@@ -270,9 +269,15 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
                 stop.set()
 
             watcher = asyncio.create_task(until_end_of_stdin())
-        pool = await asyncpg.create_pool(database.url, min_size=1, max_size=2 * len(names) + 2)
+        pool = await runner_pool(database.url, max_size=2 * len(names) + 2)
         try:
-            runner = ProjectionRunner(pool, projections, only=names, batch_size=batch_size)
+            runner = ProjectionRunner(
+                pool,
+                projections,
+                only=names,
+                batch_size=batch_size,
+                connect_home=runner_home(database.url),
+            )
             await runner.start()
             log.info("running projections %s", ", ".join(names))
             try:

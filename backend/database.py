@@ -7,6 +7,7 @@ import os
 import signal
 import time
 import warnings
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -47,10 +48,21 @@ async def request_pool(url: str) -> asyncpg.Pool:
 async def runner_pool(url: str, *, max_size: int) -> asyncpg.Pool:
     """The projection runner's own pool: it never takes a request handler's connection.
 
-    It keeps asyncpg's full reset: the runner's home connection LISTENs and holds session
-    advisory locks, and a broken one is released back to this pool.
+    Its connections carry batches (each in one transaction, with transaction-scoped
+    locks and settings only) and log reads, so they too go back without a reset. The
+    runner's home connection, which LISTENs and holds the session advisory locks, is not
+    from this pool: it is its own (:func:`runner_home`), closed when given up.
     """
-    return await asyncpg.create_pool(url, min_size=1, max_size=max_size)
+    return await asyncpg.create_pool(url, min_size=1, max_size=max_size, reset=_keep_session)
+
+
+def runner_home(url: str) -> Callable[[], Awaitable[asyncpg.Connection]]:
+    """How a runner opens its home connection (for ``ProjectionRunner(connect_home=)``)."""
+
+    async def connect() -> asyncpg.Connection:
+        return await asyncpg.connect(url)
+
+    return connect
 
 
 class DatabaseUrl(msgspec.Struct, frozen=True):

@@ -14,7 +14,7 @@ from typing import TypeVar
 import anyio.to_thread
 import asyncpg
 
-from backend.database import DatabaseUrl, request_pool, runner_pool
+from backend.database import DatabaseUrl, request_pool, runner_home, runner_pool
 from backend.scheduler import Scheduler
 from backend.settings import Settings
 from backend.staff_directory import open_write_model
@@ -180,6 +180,7 @@ class Projections:
                 only=here,
                 batch_size=settings.projection_batch_size,
                 on_advance=on_advance,
+                connect_home=runner_home(database_url),
             )
             await runner.start()
         except BaseException:

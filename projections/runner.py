@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import cast
 
 import asyncpg
@@ -131,8 +131,13 @@ class ProjectionRunner:
         max_batch_size: int = CATCH_UP_BATCH,
         concurrency: int = 4,
         on_advance: Callable[[str, int], None] | None = None,
+        connect_home: Callable[[], Awaitable[asyncpg.Connection]] | None = None,
     ) -> None:
         self._pool = pool
+        # The home connection (LISTEN, session locks): from the pool by default, or a
+        # connection of its own, closed rather than released (then the pool needs no
+        # reset for its batch connections: see backend.database.runner_pool).
+        self._connect_home = connect_home
         self._all = list(projections)
         self._projections = [p for p in self._all if only is None or p.name in only]
         self._batch_size = batch_size
@@ -180,7 +185,15 @@ class ProjectionRunner:
             home, self._home = self._home, None
             with contextlib.suppress(Exception):
                 await home.remove_listener(event_log.EVENTS_CHANNEL, self._wake_all)
-            # Releasing runs pg_advisory_unlock_all(): every projection lock goes with it.
+            await self._let_go(home)
+
+    async def _let_go(self, home: asyncpg.Connection) -> None:
+        """Give the home connection up, and every projection lock with it: closing ends the
+        session; releasing to a pool runs asyncpg's reset (pg_advisory_unlock_all)."""
+        if self._connect_home is not None:
+            with contextlib.suppress(Exception):
+                await home.close()
+        else:
             await self._pool.release(home)
 
     def _wake_all(self, *_: object) -> None:
@@ -194,8 +207,8 @@ class ProjectionRunner:
         if self._home is not None:
             broken, self._home = self._home, None
             with contextlib.suppress(Exception):
-                await self._pool.release(broken)
-        home = await self._pool.acquire()
+                await self._let_go(broken)
+        home = await (self._connect_home() if self._connect_home else self._pool.acquire())
         await home.add_listener(event_log.EVENTS_CHANNEL, self._wake_all)
         self._home = home
         return home
