@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from backend.database import DatabaseUrl
+from backend.database import DatabaseUrl, runner_home, runner_pool
 from domain.application import FollowUpApplication
 from projections import runner as runner_module
 from projections import tracking
@@ -351,3 +351,37 @@ async def test_only_one_runner_holds_a_projection_at_a_time(
         for runner in runners:
             await runner.stop()
         await other_pool.close()
+
+
+async def test_a_home_connection_of_its_own_holds_the_locks_and_takes_them_when_closed(
+    app: FollowUpApplication, database: DatabaseUrl
+) -> None:
+    """As the server runs it (decision 47): the locks on the home connection, the pool's
+    connections released without a reset, every lock gone when the runner stops."""
+    pool = await runner_pool(database.url, max_size=4)
+    write_tenants(app, 20)
+    projection = RiskTimelineProjection()
+    runner = ProjectionRunner(
+        pool, [projection], batch_size=16, connect_home=runner_home(database.url)
+    )
+    try:
+        await runner.start()
+        await caught_up(pool)
+        async with pool.acquire() as conn:
+            assert await advisory_holders(conn, projection.name) == 1
+            holder = await conn.fetchval(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = 0 AND objid::bigint = $1",
+                advisory_key(projection.name),
+            )
+            # Not a pooled connection: those hold no session lock.
+            assert holder != conn.get_server_pid()
+    finally:
+        await runner.stop()
+    async with pool.acquire() as conn:
+
+        async def released() -> bool:
+            return await advisory_holders(conn, projection.name) == 0
+
+        await until(released, "the runner's lock released with its home connection")
+    await pool.close()
