@@ -189,12 +189,16 @@ class ProjectionRunner:
 
     async def _let_go(self, home: asyncpg.Connection) -> None:
         """Give the home connection up, and every projection lock with it: closing ends the
-        session; releasing to a pool runs asyncpg's reset (pg_advisory_unlock_all)."""
+        session; back to a pool, its locks and LISTEN are dropped first (whatever reset the
+        pool does)."""
         if self._connect_home is not None:
             with contextlib.suppress(Exception):
                 await home.close()
-        else:
-            await self._pool.release(home)
+            return
+        if not home.is_closed():
+            with contextlib.suppress(Exception):
+                await home.execute("SELECT pg_advisory_unlock_all(); UNLISTEN *")
+        await self._pool.release(home)
 
     def _wake_all(self, *_: object) -> None:
         for wakeup in self._wakeups.values():
