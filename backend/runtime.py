@@ -280,7 +280,3 @@ class Runtime:
     def today(self) -> date:
         """The municipality's date now (Europe/Oslo), by the runtime's clock."""
         return local_date(self.clock())
-
-    async def read_model_at(self, projection: str, position: int | None) -> None:
-        """Wait until ``projection`` shows every event up to ``position`` (read-your-writes)."""
-        await self.read_models.at(projection, position)

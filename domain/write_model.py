@@ -116,11 +116,6 @@ class WriteModel:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
 
-    def forget(self) -> None:
-        """Drop every remembered state (the next loads replay from the first event)."""
-        with self._lock:
-            self._cache.clear()
-
     def first_event(self, record_id: UUID) -> DomainEvent | None:
         for first in self.app.events.get(record_id, limit=1):
             return first  # type: ignore[return-value]

@@ -97,7 +97,7 @@ def tick(client: TestClient) -> list[uuid.UUID]:
     head = head_position(client)
 
     async def run() -> list[uuid.UUID]:
-        await runtime.read_model_at(HandoverScheduleProjection.name, head)
+        await runtime.read_models.at(HandoverScheduleProjection.name, head)
         return await settle_due_handovers(runtime)
 
     settled: list[uuid.UUID] = client.blocking_portal.call(run)

@@ -58,7 +58,7 @@ def tick(client: TestClient) -> list[uuid.UUID]:
     rt = runtime(client)
 
     async def run() -> list[uuid.UUID]:
-        await rt.read_model_at(HandoverScheduleProjection.name, await head(rt))
+        await rt.read_models.at(HandoverScheduleProjection.name, await head(rt))
         return await settle_due_handovers(rt)
 
     result: list[uuid.UUID] = client.blocking_portal.call(run)
@@ -404,7 +404,7 @@ def test_two_ticks_at_once_record_each_settlement_once(client: TestClient, clock
     rt = runtime(client)
 
     async def two_ticks() -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-        await rt.read_model_at(HandoverScheduleProjection.name, await head(rt))
+        await rt.read_models.at(HandoverScheduleProjection.name, await head(rt))
         return await asyncio.gather(settle_due_handovers(rt), settle_due_handovers(rt))
 
     first, second = client.blocking_portal.call(two_ticks)
@@ -425,7 +425,7 @@ def test_only_one_scheduler_leads(client: TestClient, database: DatabaseUrl, clo
     first, second = Scheduler(rt, database.url), Scheduler(rt, database.url)
 
     async def scenario() -> tuple[list[bool], bool]:
-        await rt.read_model_at(HandoverScheduleProjection.name, await head(rt))
+        await rt.read_models.at(HandoverScheduleProjection.name, await head(rt))
         led = await asyncio.gather(first.tick(), second.tick())
         leader, follower = (first, second) if led[0] else (second, first)
         await leader.stop()  # the leader's process ends: its session and lock go with it

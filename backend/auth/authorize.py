@@ -9,7 +9,9 @@ route's line in the table and refuses:
 * 403 ``own_caseload`` / ``own_service``: another worker's or another team's caseload;
 * 404 ``must_exist``: the caller has no need to know the tenant the request is about —
   the same answer as for a tenant (or visit, concern, ...) that does not exist, so an id
-  cannot be probed.
+  cannot be probed. For a command about a record (a POST whose line names a subject),
+  this check is left to the command's own call into the write model
+  (:class:`backend.write_access.WriteAccess`, decision 46), on the records it then uses.
 
 What the caller may see of the tenant (:class:`Access`) is kept for the handler, which
 answers the fields of that view (:func:`tenant_fields`).
