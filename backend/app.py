@@ -32,6 +32,7 @@ from backend.routes.nav_inbox import NavInboxController
 from backend.routes.rent import RentCaseController, TenantRentCasesController
 from backend.routes.risk import RiskController
 from backend.routes.safety_register import SafetyRegisterController
+from backend.routes.sync import SyncController
 from backend.routes.tenants import TenantController
 from backend.routes.visits import VisitController
 from backend.runtime import ProjectionNotCaughtUp, Runtime, utc_now
@@ -89,6 +90,7 @@ def create_app(
             TenantsWithoutServiceController,
             TenantController,
             VisitController,
+            SyncController,
             HealthController,
             HandoverController,
             TenantResponsibilityController,

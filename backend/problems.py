@@ -63,11 +63,23 @@ def problem(
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+class RequestRefused(DomainError):
+    """A request refused as a whole with a status of its own (e.g. 400 for a sync protocol
+    version the server does not speak, 403 for sync without a device)."""
+
+    def __init__(self, status: int, field: str, rule: str, detail: str) -> None:
+        super().__init__(field, rule, detail)
+        self.status = status
+
+
 def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    status, kind = next(
-        (v for cls, v in _STATUS_BY_ERROR.items() if isinstance(exc, cls)),
-        (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-value"),
-    )
+    if isinstance(exc, RequestRefused):
+        status, kind = exc.status, "request-refused"
+    else:
+        status, kind = next(
+            (v for cls, v in _STATUS_BY_ERROR.items() if isinstance(exc, cls)),
+            (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-value"),
+        )
     error = {"field": exc.field, "rule": exc.rule, "detail": exc.detail}
     return problem(status, kind, exc.detail, [error])
 

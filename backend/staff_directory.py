@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.postgres import PostgresDatastore
 
+from backend.event_store import RECORDER_ENV
 from domain.application import FollowUpApplication
 from domain.municipal_services import Service
 from domain.staff import StaffMember
@@ -48,7 +49,7 @@ class UsersTableDirectory:
 
 def open_write_model(env: Mapping[str, str]) -> WriteModel:
     """The write model, with the users table as the directory of the staff commands name."""
-    app = FollowUpApplication(env)
+    app = FollowUpApplication({**env, **RECORDER_ENV})
     datastore = getattr(app.recorder, "datastore", None)
     if not isinstance(datastore, PostgresDatastore):
         app.close()

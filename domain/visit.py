@@ -230,11 +230,22 @@ def _safety_breaches(
     return breaches
 
 
-def _review_reasons(breaches: Sequence[DomainError], recorded_offline: bool) -> tuple[str, ...]:
+def _review_reasons(
+    breaches: Sequence[DomainError], recorded_offline: bool, also_review: Sequence[str] = ()
+) -> tuple[str, ...]:
     """Refuse a breach; a visit recorded offline is kept, marked with the broken rules."""
     if breaches and not recorded_offline:
         raise breaches[0]
-    return tuple(dict.fromkeys(breach.rule for breach in breaches))
+    extra = also_review if recorded_offline else ()
+    return tuple(dict.fromkeys([*(breach.rule for breach in breaches), *extra]))
+
+
+def _follow_up_breaches(tenant: Tenant) -> list[DomainError]:
+    try:
+        _require_active_follow_up(tenant)
+    except DomainError as ended:
+        return [ended]
+    return []
 
 
 def _breaches(
@@ -298,14 +309,19 @@ def complete(
     safety_flag: SafetyFlag | None = None,
     recorded_offline: bool = False,
     not_visitors: Collection[UUID] = (),
+    also_review: Sequence[str] = (),
 ) -> VisitCompleted:
     """Record a visit that took place; see :func:`fail` for the rules offline."""
     _require_planned(visit)
-    _require_active_follow_up(tenant)
+    if not recorded_offline:
+        _require_active_follow_up(tenant)
     if len(observations.note) > MAX_NOTE_LENGTH:
         raise InvalidValue("observations.note", "max_length_10000", "the note is too long")
     workers = _checked_workers(worker_ids)
-    breaches = _breaches(safety_flag, visit.location, workers, not_visitors, planning=False)
+    breaches = [
+        *_follow_up_breaches(tenant),
+        *_breaches(safety_flag, visit.location, workers, not_visitors, planning=False),
+    ]
     return VisitCompleted(
         originator_id=visit.id,
         originator_version=visit.version + 1,
@@ -313,7 +329,7 @@ def complete(
         tenant_id=visit.tenant_id,
         worker_ids=workers,
         observations=observations,
-        review_reasons=_review_reasons(breaches, recorded_offline),
+        review_reasons=_review_reasons(breaches, recorded_offline, also_review),
     )
 
 
@@ -327,6 +343,7 @@ def fail(
     safety_flag: SafetyFlag | None = None,
     recorded_offline: bool = False,
     not_visitors: Collection[UUID] = (),
+    also_review: Sequence[str] = (),
 ) -> VisitFailed:
     """Record a visit that did not happen.
 
@@ -335,19 +352,26 @@ def fail(
     recorded (otherwise a home visit planned before a no-entry flag could never be
     closed). A named worker who is no active follow-up worker (``not_visitors``) is
     refused, cancelled or not. A breach recorded offline is kept, with the broken rules as
-    review reasons (decision 14).
+    review reasons (decision 14), and so is one for a tenant whose follow-up ended meanwhile
+    (``follow_up_active``). ``also_review`` adds reasons found outside the visit's own
+    rules (the sync push: ``outside_caseload``, the worker no longer follows the tenant);
+    they count only for a visit recorded offline.
     """
     _require_planned(visit)
-    _require_active_follow_up(tenant)
+    if not recorded_offline:
+        _require_active_follow_up(tenant)
     workers = _checked_workers(worker_ids)
-    breaches = _breaches(
-        safety_flag,
-        visit.location,
-        workers,
-        not_visitors,
-        planning=False,
-        at_address=reason is not FailureReason.CANCELLED,
-    )
+    breaches = [
+        *_follow_up_breaches(tenant),
+        *_breaches(
+            safety_flag,
+            visit.location,
+            workers,
+            not_visitors,
+            planning=False,
+            at_address=reason is not FailureReason.CANCELLED,
+        ),
+    ]
     return VisitFailed(
         originator_id=visit.id,
         originator_version=visit.version + 1,
@@ -355,5 +379,5 @@ def fail(
         tenant_id=visit.tenant_id,
         worker_ids=workers,
         reason=reason,
-        review_reasons=_review_reasons(breaches, recorded_offline),
+        review_reasons=_review_reasons(breaches, recorded_offline, also_review),
     )

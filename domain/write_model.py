@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -121,10 +121,15 @@ class WriteModel:
             return first  # type: ignore[return-value]
         return None
 
-    def commit(self, *events: DomainEvent) -> int:
-        """Store events atomically; answer the highest log position they got."""
+    def commit(self, *events: DomainEvent, receipt: object = None) -> int:
+        """Store events atomically; answer the highest log position they got.
+
+        A ``receipt`` is stored by the event store in the same transaction (a device's
+        item outcome, :mod:`sync.outcomes`): both are stored, or neither.
+        """
+        kwargs = {} if receipt is None else {"receipt": receipt}
         try:
-            recordings = self.app.save(*events)
+            recordings = self.app.save(*events, **kwargs)
         except IntegrityError as error:
             raise ConcurrentChange(
                 "id", "no_concurrent_change", "the record changed meanwhile; read it and retry"
@@ -138,12 +143,22 @@ class WriteModel:
         return self.staff.members({i for i in ids if i is not None})
 
 
+class CommitReceipt(Protocol):
+    """Something the event store writes in the same transaction as a commit's events."""
+
+    def written_with(self, events: Sequence[DomainEvent]) -> object:
+        """What to store with ``events`` (the event store knows how to write it)."""
+        ...
+
+
 class Records:
     """One request's records: each loaded at most once, whichever code asks first."""
 
-    def __init__(self, model: WriteModel) -> None:
+    def __init__(self, model: WriteModel, receipt: CommitReceipt | None = None) -> None:
         self.model = model
         self._loaded: dict[UUID, tuple[Kind[Any], Any]] = {}
+        # Set by a caller whose commit must carry a receipt (the sync push).
+        self.receipt = receipt
 
     def load(self, kind: Kind[StateT], record_id: UUID) -> StateT | None:
         if record_id in self._loaded:
@@ -224,7 +239,8 @@ class Records:
         return record_id in self._loaded or self.model.first_event(record_id) is not None
 
     def commit(self, *events: DomainEvent) -> int:
-        position = self.model.commit(*events)
+        receipt = None if self.receipt is None else self.receipt.written_with(events)
+        position = self.model.commit(*events, receipt=receipt)
         for event in events:  # changed: loaded afresh if asked again
             self._loaded.pop(event.originator_id, None)
         return position

@@ -192,6 +192,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/auth/logout"): rule(ANYONE),
     ("POST", "/devices"): rule((FW,), password_sign_in=True),
     ("POST", "/devices/{device_id:uuid}/revocation"): rule((TL, ADMIN)),
+    # --- offline sync (docs/sync-protocol.md): a field worker's registered tablet ----------
+    # Need to know is decided per item and per tenant sent, by the lines of the commands.
+    ("POST", "/sync/{version:str}/push"): rule((FW,)),
+    ("POST", "/sync/{version:str}/pull"): rule((FW,)),
     ("GET", "/admin/users"): rule((ADMIN,)),
     ("POST", "/admin/users"): rule((ADMIN,)),
     ("GET", "/admin/access-log"): rule((ADMIN,)),

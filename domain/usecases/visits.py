@@ -40,7 +40,13 @@ class VisitUseCases:
         return self.records.created(cmd.visit_id, event, "visit_id")
 
     def complete_visit(
-        self, visit_id: UUID, cmd: CompleteVisit, actor: Actor, now: datetime
+        self,
+        visit_id: UUID,
+        cmd: CompleteVisit,
+        actor: Actor,
+        now: datetime,
+        *,
+        also_review: Sequence[str] = (),
     ) -> CommandResult:
         meta = self.records.meta(cmd, actor, now)
         visit = self.records.existing_visit(visit_id)
@@ -54,11 +60,18 @@ class VisitUseCases:
             safety_flag=_flag_at_home(self.records, tenant),
             recorded_offline=cmd.recorded_offline,
             not_visitors=self._not_visitors(cmd.worker_ids),
+            also_review=also_review,
         )
         return self.records.result(visit_id, event)
 
     def fail_visit(
-        self, visit_id: UUID, cmd: FailVisit, actor: Actor, now: datetime
+        self,
+        visit_id: UUID,
+        cmd: FailVisit,
+        actor: Actor,
+        now: datetime,
+        *,
+        also_review: Sequence[str] = (),
     ) -> CommandResult:
         meta = self.records.meta(cmd, actor, now)
         visit = self.records.existing_visit(visit_id)
@@ -72,6 +85,7 @@ class VisitUseCases:
             safety_flag=_flag_at_home(self.records, tenant),
             recorded_offline=cmd.recorded_offline,
             not_visitors=self._not_visitors(cmd.worker_ids),
+            also_review=also_review,
         )
         return self.records.result(visit_id, event)
 

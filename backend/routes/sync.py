@@ -1,0 +1,149 @@
+"""Offline sync for the field tablets (docs/sync-protocol.md): push and pull, version 1.
+
+The handlers wire the protocol (:mod:`sync.push`, :mod:`sync.pull`) to the caller's
+device, the access policy and the access log; the use cases decide every item.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from backend.auth.access_log import show_tenants
+from backend.auth.authorize import Access, tenant_fields
+from backend.auth.devices import touch_last_synced
+from backend.auth.need_to_know import standing_from, views_on
+from backend.auth.policy import POLICY, View
+from backend.auth.roles import Principal
+from backend.problems import RequestRefused
+from backend.runtime import Clock, Runtime
+from domain.tenant import Tenant
+from sync import pull as pulls
+from sync import push as pushes
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    CompleteVisitItem,
+    FailVisitItem,
+    ItemCommand,
+    ItemProblem,
+    PlanVisitItem,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    RaiseConcernItem,
+)
+
+SUPPORTED = f"v{PROTOCOL_VERSION}"
+
+# Each command a device may push is the HTTP API's command: the same policy line decides it.
+ROUTE_OF: dict[type[Any], tuple[str, str]] = {
+    PlanVisitItem: ("POST", "/tenants/{tenant_id:uuid}/visits"),
+    CompleteVisitItem: ("POST", "/visits/{visit_id:uuid}/completion"),
+    FailVisitItem: ("POST", "/visits/{visit_id:uuid}/failure"),
+    RaiseConcernItem: ("POST", "/concerns"),
+}
+
+
+class PolicyAuthority:
+    """The access policy, as :mod:`sync.push` asks it about each item."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    def refusal(self, command: ItemCommand) -> ItemProblem | None:
+        line = POLICY[ROUTE_OF[type(command)]]
+        if self.principal.has_any(*line.roles):
+            return None
+        return ItemProblem(
+            status=403,
+            field="command.type",
+            rule="role_required",
+            detail=f"the user's roles may not {command.__struct_config__.tag}",
+        )
+
+    def follows(self, tenant: Tenant) -> bool:
+        return View.FULL in views_on(self.principal, standing_from(tenant))
+
+    def present(self, tenant: Tenant) -> dict[str, Any]:
+        return tenant_fields(Access(self.principal, View.FULL), tenant)
+
+
+def _device_of(principal: Principal, version: str) -> UUID:
+    if version != SUPPORTED:
+        raise RequestRefused(
+            400,
+            "version",
+            "supported_version",
+            f"this server speaks sync protocol {SUPPORTED} only (/sync/{SUPPORTED}/...)",
+        )
+    if principal.device_id is None:
+        raise RequestRefused(
+            403,
+            "authorization",
+            "device_token_required",
+            "sync needs an access token bound to a registered device "
+            "(POST /auth/device-token, or POST /auth/login with device_id)",
+        )
+    return principal.device_id
+
+
+class SyncController(Controller):
+    path = "/sync/{version:str}"
+    tags = ["sync"]
+
+    @post(
+        "/push",
+        status_code=200,
+        summary="Push items recorded on the device; each answered with its outcome",
+    )
+    async def push(
+        self,
+        request: Request[Any, Any, Any],
+        version: FromPath[str],
+        data: JSONBody[PushRequest],
+        access: NamedDependency[Access],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> PushResponse:
+        principal = access.principal
+        device_id = _device_of(principal, version)
+        runtime: Runtime = request.app.state.runtime
+        pusher = pushes.Pusher(device_id=device_id, actor=principal.actor(), now=clock())
+        response = await pushes.push(
+            pool, runtime.write_model, PolicyAuthority(principal), pusher, data
+        )
+        async with pool.acquire() as conn:
+            await touch_last_synced(conn, device_id, pusher.now)
+        return response
+
+    @post(
+        "/pull",
+        status_code=200,
+        summary="Pull safety flags, purges and the device's tenants, page by page",
+    )
+    async def pull(
+        self,
+        request: Request[Any, Any, Any],
+        version: FromPath[str],
+        data: JSONBody[PullRequest],
+        access: NamedDependency[Access],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> PullResponse:
+        principal = access.principal
+        device_id = _device_of(principal, version)
+        runtime: Runtime = request.app.state.runtime
+        authority = PolicyAuthority(principal)
+        puller = pulls.Puller(device_id=device_id, user_id=principal.user_id, now=clock())
+        viewer = pulls.Viewer(follows=authority.follows, present=authority.present)
+        response, shown = await pulls.pull(pool, runtime.write_model, viewer, puller, data)
+        show_tenants(request, [(t, None) for t in shown])
+        async with pool.acquire() as conn:
+            await touch_last_synced(conn, device_id, puller.now)
+        return response

@@ -1,0 +1,97 @@
+"""What became of a pushed item, stored so that no crash applies it twice or loses it.
+
+An item that produces events has its outcome written by the event store in the same
+transaction as those events (:class:`ItemReceipt`, via ``backend.event_store``): keyed by
+(device, sequence number), so a second attempt to decide the same item fails and stores
+nothing. An item that produces no events (kept for review, refused, or a creation the log
+already holds) has its outcome written on its own; deciding it again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+from eventsourcing.postgres import PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from domain.events import DomainEvent
+from sync.protocol import ItemProblem, ItemStatus
+
+_INSERT = """
+    INSERT INTO sync_outcomes (device_id, seq, status, tenant_id, position, review_reasons,
+                               problem, decided_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+class Decided(msgspec.Struct, frozen=True, kw_only=True):
+    status: ItemStatus
+    tenant_id: UUID | None = None
+    position: int | None = None
+    review_reasons: tuple[str, ...] = ()
+    problem: ItemProblem | None = None
+
+
+def _row(device_id: UUID, seq: int, decided: Decided, now: datetime) -> tuple[object, ...]:
+    problem = None if decided.problem is None else Jsonb(msgspec.to_builtins(decided.problem))
+    return (
+        device_id,
+        seq,
+        decided.status.value,
+        decided.tenant_id,
+        decided.position,
+        list(decided.review_reasons),
+        problem,
+        now,
+    )
+
+
+class ItemReceipt:
+    """A :class:`domain.write_model.CommitReceipt`: the item's outcome, with its events."""
+
+    def __init__(self, device_id: UUID, seq: int, tenant_id: UUID | None, now: datetime):
+        self.device_id = device_id
+        self.seq = seq
+        self.tenant_id = tenant_id
+        self.now = now
+        # Set once the event store has written the outcome (its transaction may still fail:
+        # the caller clears it then).
+        self.written: Decided | None = None
+
+    def written_with(self, events: Sequence[DomainEvent]) -> _OutcomeWithEvents:
+        reasons = tuple(
+            dict.fromkeys(r for e in events for r in getattr(e, "review_reasons", ()) or ())
+        )
+        return _OutcomeWithEvents(self, reasons)
+
+
+class _OutcomeWithEvents:
+    def __init__(self, receipt: ItemReceipt, reasons: tuple[str, ...]) -> None:
+        self.receipt = receipt
+        self.reasons = reasons
+
+    def write(self, cursor: Cursor[DictRow], position: int) -> None:
+        r = self.receipt
+        decided = Decided(
+            status=ItemStatus.APPLIED_FOR_REVIEW if self.reasons else ItemStatus.APPLIED,
+            tenant_id=r.tenant_id,
+            position=position,
+            review_reasons=self.reasons,
+        )
+        cursor.execute(_INSERT, _row(r.device_id, r.seq, decided, r.now))
+        r.written = decided
+
+
+def write_outcome(
+    datastore: PostgresDatastore, device_id: UUID, seq: int, decided: Decided, now: datetime
+) -> None:
+    """An outcome with no events of its own; an item decided already keeps its outcome."""
+    with datastore.transaction(commit=True) as cursor:
+        cursor.execute(
+            _INSERT + " ON CONFLICT (device_id, seq) DO NOTHING", _row(device_id, seq, decided, now)
+        )

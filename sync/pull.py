@@ -1,0 +1,476 @@
+"""Pull: safety flags first, then purges, then the device's tenants, page by page.
+
+A device's *scope* is the tenants its user follows as contact worker, in active follow-up
+(the caseload read model), each confirmed against the write model's need-to-know view.
+What the device holds is known only from what it acknowledged: a page's tenants count as
+held once the device presents the cursor that came with the page (it stores the page and
+the cursor together). So a lost response, or a device killed before storing a page, costs
+a repeated page, never a missing tenant.
+
+A pull cycle is fixed at a position of the read models (``target``); its pages send, in
+tenant id order, every tenant in scope the device does not hold and every held tenant
+with a change after the previous cycle's position (``base``). A tenant changed during the
+cycle is sent again in the next one. Held tenants that left the scope are purged: asked
+in every pull until the device says it has purged them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import anyio.to_thread
+import asyncpg
+import msgspec
+
+from domain.errors import InvalidValue
+from domain.tenant import Tenant
+from domain.write_model import WriteModel
+from sync.protocol import (
+    CHANGES_MAX_ENTRIES,
+    HISTORY_DAYS,
+    HISTORY_MAX_ENTRIES,
+    PROTOCOL_VERSION,
+    OpenConcernRecord,
+    PlannedVisitRecord,
+    PullRequest,
+    PullResponse,
+    SafetyFlagRecord,
+    TenantRecord,
+    TimelineRecord,
+)
+
+CURSOR_PREFIX = "v1."
+# The read models a tenant's record is made from: a cycle's position is where all have got.
+SOURCES = ("caseload", "risk_timeline", "concern_tracker")
+FLAGS_SOURCE = "safety_register"
+
+
+class Puller(msgspec.Struct, frozen=True, kw_only=True):
+    device_id: UUID
+    user_id: UUID
+    now: datetime
+
+
+class Viewer(msgspec.Struct, frozen=True, kw_only=True):
+    """What the backend's access policy says of one tenant for the device's user."""
+
+    follows: Callable[[Tenant], bool]
+    present: Callable[[Tenant], dict[str, Any]]
+
+
+class _Cursor(msgspec.Struct, frozen=True):
+    cursor_id: UUID
+    base: int
+    target: int | None
+    after: UUID | None
+    issued_at: datetime
+
+
+def encode_cursor(cursor_id: UUID) -> str:
+    return CURSOR_PREFIX + cursor_id.hex
+
+
+def _cursor_id(cursor: str) -> UUID:
+    try:
+        if not cursor.startswith(CURSOR_PREFIX):
+            raise ValueError(cursor)
+        return UUID(hex=cursor.removeprefix(CURSOR_PREFIX))
+    except ValueError:
+        raise InvalidValue(
+            "cursor", "valid_cursor", "the cursor is not one this server hands out"
+        ) from None
+
+
+async def pull(
+    pool: asyncpg.Pool, model: WriteModel, viewer: Viewer, puller: Puller, request: PullRequest
+) -> tuple[PullResponse, list[UUID]]:
+    """The response, and the tenants it shows (for the access log)."""
+    async with pool.acquire() as conn:
+        cursor = None if request.cursor is None else await _known_cursor(conn, puller, request)
+        async with conn.transaction():
+            await _acknowledge(conn, puller, request, cursor)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            flags, flags_through = await _flags_after(conn, request.flags_through)
+            target = await _sources_position(conn)
+            decided_through = await conn.fetchval(
+                "SELECT decided_through FROM sync_devices WHERE device_id = $1", puller.device_id
+            )
+            base = 0 if cursor is None else cursor.base
+            in_cycle = cursor is not None and cursor.target is not None
+            if in_cycle:
+                assert cursor is not None and cursor.target is not None
+                target = cursor.target
+            after = cursor.after if in_cycle and cursor is not None else None
+            scope = await _scope(conn, puller, base)
+        purge = await _purges(conn, puller, set(scope))
+        candidates = sorted(
+            t
+            for t, (held, changed) in scope.items()
+            if (not held or changed) and (after is None or t > after) and t not in purge
+        )
+        page_ids = candidates[: request.limit]
+        tenants = await _tenant_records(conn, model, viewer, puller, page_ids, scope, base)
+        has_more = len(candidates) > request.limit
+        next_cursor = await _issue_cursor(
+            conn,
+            puller,
+            base=base if has_more else target,
+            target=target if has_more else None,
+            after=page_ids[-1] if has_more else None,
+            page=[t.tenant_id for t in tenants],
+        )
+    response = PullResponse(
+        protocol=PROTOCOL_VERSION,
+        safety_flags=flags,
+        flags_through=flags_through,
+        decided_through=decided_through or 0,
+        purge=sorted(purge),
+        tenants=tenants,
+        cursor=encode_cursor(next_cursor),
+        has_more=has_more,
+        server_time=puller.now,
+    )
+    return response, [t.tenant_id for t in tenants]
+
+
+async def _known_cursor(conn: asyncpg.Connection, puller: Puller, request: PullRequest) -> _Cursor:
+    assert request.cursor is not None
+    cursor_id = _cursor_id(request.cursor)
+    row = await conn.fetchrow(
+        "SELECT cursor_id, base_position, target_position, after_tenant, issued_at "
+        "FROM sync_cursors WHERE cursor_id = $1 AND device_id = $2",
+        cursor_id,
+        puller.device_id,
+    )
+    if row is None:
+        raise InvalidValue(
+            "cursor",
+            "known_cursor",
+            "this device was not handed this cursor, or it is no longer valid: pull again "
+            "without a cursor (a clean resync)",
+        )
+    return _Cursor(*row.values())
+
+
+async def _acknowledge(
+    conn: asyncpg.Connection, puller: Puller, request: PullRequest, cursor: _Cursor | None
+) -> None:
+    """What the request says the device has stored: a page, purges, the flags."""
+    device = puller.device_id
+    await conn.execute(
+        "INSERT INTO sync_devices (device_id) VALUES ($1) ON CONFLICT (device_id) DO NOTHING",
+        device,
+    )
+    if cursor is None:
+        # No cursor: the device holds no tenant (first pull, or a clean resync after it
+        # wiped its tenants). Purges it was asked for are done with the rest.
+        await conn.execute(
+            """
+            WITH gone AS (
+                DELETE FROM sync_device_tenants WHERE device_id = $1
+                RETURNING tenant_id, purge_asked_at
+            )
+            INSERT INTO sync_purges (device_id, tenant_id, asked_at, purged_at)
+            SELECT $1, tenant_id, purge_asked_at, $2 FROM gone WHERE purge_asked_at IS NOT NULL
+            """,
+            device,
+            puller.now,
+        )
+    else:
+        await conn.execute(
+            """
+            INSERT INTO sync_device_tenants (device_id, tenant_id, held_since)
+            SELECT $1, t, $3 FROM sync_cursors, unnest(page_tenants) AS t
+            WHERE cursor_id = $2
+            ON CONFLICT (device_id, tenant_id) DO NOTHING
+            """,
+            device,
+            cursor.cursor_id,
+            puller.now,
+        )
+        # Only the newest cursor the device stored can come back (or this one again).
+        await conn.execute(
+            "DELETE FROM sync_cursors WHERE device_id = $1 AND issued_at < $2",
+            device,
+            cursor.issued_at,
+        )
+    if request.purged:
+        await _purged(conn, puller, request.purged)
+    register: int = await conn.fetchval(
+        "SELECT coalesce(max(position), 0) FROM projection_tracking WHERE projection = $1",
+        FLAGS_SOURCE,
+    )
+    if request.flags_through > register:
+        raise InvalidValue(
+            "flags_through",
+            "not_beyond_head",
+            "flags_through is beyond any flags_through this server has answered",
+        )
+    skew = None
+    if request.device_time is not None:
+        skew = int((request.device_time - puller.now).total_seconds())
+    await conn.execute(
+        """
+        UPDATE sync_devices SET
+            flags_confirmed_at = CASE WHEN $2 > flags_through THEN $3 ELSE flags_confirmed_at END,
+            flags_through = greatest(flags_through, $2),
+            last_pull_at = $3,
+            clock_skew_seconds = coalesce($4, clock_skew_seconds)
+        WHERE device_id = $1
+        """,
+        device,
+        request.flags_through,
+        puller.now,
+        skew,
+    )
+
+
+async def _purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUID]) -> None:
+    asked = {
+        r["tenant_id"]: r["purge_asked_at"]
+        for r in await conn.fetch(
+            "SELECT tenant_id, purge_asked_at FROM sync_device_tenants "
+            "WHERE device_id = $1 AND tenant_id = ANY($2::uuid[]) AND purge_asked_at IS NOT NULL",
+            puller.device_id,
+            list(purged),
+        )
+    }
+    before = {
+        r["tenant_id"]
+        for r in await conn.fetch(
+            "SELECT DISTINCT tenant_id FROM sync_purges "
+            "WHERE device_id = $1 AND tenant_id = ANY($2::uuid[])",
+            puller.device_id,
+            list(purged),
+        )
+    }
+    for n, tenant_id in enumerate(purged):
+        if tenant_id not in asked and tenant_id not in before:
+            raise InvalidValue(
+                f"purged[{n}]", "asked_to_purge", "this device was not asked to purge that tenant"
+            )
+    if not asked:
+        return
+    await conn.execute(
+        """
+        WITH gone AS (
+            DELETE FROM sync_device_tenants
+            WHERE device_id = $1 AND tenant_id = ANY($2::uuid[]) AND purge_asked_at IS NOT NULL
+            RETURNING tenant_id, purge_asked_at
+        )
+        INSERT INTO sync_purges (device_id, tenant_id, asked_at, purged_at)
+        SELECT $1, tenant_id, purge_asked_at, $3 FROM gone
+        """,
+        puller.device_id,
+        list(asked),
+        puller.now,
+    )
+
+
+async def _flags_after(
+    conn: asyncpg.Connection, through: int
+) -> tuple[list[SafetyFlagRecord], int]:
+    register: int = await conn.fetchval(
+        "SELECT coalesce(max(position), 0) FROM projection_tracking WHERE projection = $1",
+        FLAGS_SOURCE,
+    )
+    rows = await conn.fetch(
+        """
+        SELECT dwelling_id, address, unit, postcode,
+               CASE WHEN lifted_at IS NULL THEN kind END AS kind,
+               CASE WHEN lifted_at IS NULL THEN reason END AS reason,
+               CASE WHEN lifted_at IS NULL THEN review_on END AS review_on,
+               position
+        FROM safety_flags
+        WHERE position > $1 AND (kind IS NOT NULL OR lifted_at IS NOT NULL)
+        ORDER BY position
+        """,
+        through,
+    )
+    return [SafetyFlagRecord(**dict(r)) for r in rows], max(register, through)
+
+
+async def _sources_position(conn: asyncpg.Connection) -> int:
+    position: int = await conn.fetchval(
+        "SELECT coalesce(min(position), 0) FROM projection_tracking "
+        "WHERE projection = ANY($1::text[])",
+        list(SOURCES),
+    )
+    return position
+
+
+async def _scope(
+    conn: asyncpg.Connection, puller: Puller, base: int
+) -> dict[UUID, tuple[bool, bool]]:
+    """Each tenant in scope: (held by the device, changed after ``base``)."""
+    rows = await conn.fetch(
+        """
+        SELECT c.tenant_id, h.tenant_id IS NOT NULL AS held,
+               c.position > $3
+               OR EXISTS (SELECT 1 FROM risk_timeline t
+                          WHERE t.tenant_id = c.tenant_id AND t.position > $3)
+               OR EXISTS (SELECT 1 FROM concerns k
+                          WHERE k.tenant_id = c.tenant_id AND k.position > $3) AS changed
+        FROM caseload c
+        LEFT JOIN sync_device_tenants h ON h.device_id = $2 AND h.tenant_id = c.tenant_id
+        WHERE c.contact_worker_id = $1 AND (c.follow_up_active OR c.follow_up_ended_on IS NULL)
+        """,
+        puller.user_id,
+        puller.device_id,
+        base,
+    )
+    return {r["tenant_id"]: (r["held"], r["changed"]) for r in rows}
+
+
+async def _purges(conn: asyncpg.Connection, puller: Puller, scope: set[UUID]) -> set[UUID]:
+    """Held tenants out of scope (asked from now on), and those asked before, not yet done."""
+    rows = await conn.fetch(
+        """
+        UPDATE sync_device_tenants SET purge_asked_at = $3
+        WHERE device_id = $1 AND purge_asked_at IS NULL AND NOT tenant_id = ANY($2::uuid[])
+        """
+        " RETURNING tenant_id",
+        puller.device_id,
+        list(scope),
+        puller.now,
+    )
+    asked = await conn.fetch(
+        "SELECT tenant_id FROM sync_device_tenants "
+        "WHERE device_id = $1 AND purge_asked_at IS NOT NULL",
+        puller.device_id,
+    )
+    return {r["tenant_id"] for r in rows} | {r["tenant_id"] for r in asked}
+
+
+async def _tenant_records(
+    conn: asyncpg.Connection,
+    model: WriteModel,
+    viewer: Viewer,
+    puller: Puller,
+    tenant_ids: Sequence[UUID],
+    scope: dict[UUID, tuple[bool, bool]],
+    base: int,
+) -> list[TenantRecord]:
+    if not tenant_ids:
+        return []
+
+    def load() -> list[Tenant]:
+        records = model.records()
+        loaded = (records.tenant(t) for t in tenant_ids)
+        # The caseload may lag the write model by a moment: only who follows now.
+        return [t for t in loaded if t is not None and viewer.follows(t)]
+
+    states = await anyio.to_thread.run_sync(load)
+    ids = [t.id for t in states]
+    new = [t for t in ids if not scope[t][0]]
+    changed = [t for t in ids if scope[t][0]]
+    caseload = {
+        r["tenant_id"]: r
+        for r in await conn.fetch(
+            "SELECT tenant_id, address, safety_flag, visit_due_at FROM caseload "
+            "WHERE tenant_id = ANY($1::uuid[])",
+            ids,
+        )
+    }
+    visits: dict[UUID, list[PlannedVisitRecord]] = {t: [] for t in ids}
+    for r in await conn.fetch(
+        "SELECT tenant_id, visit_id, planned_for FROM caseload_planned_visits "
+        "WHERE tenant_id = ANY($1::uuid[]) ORDER BY planned_for, visit_id",
+        ids,
+    ):
+        visits[r["tenant_id"]].append(PlannedVisitRecord(visit_id=r[1], planned_for=r[2]))
+    concerns: dict[UUID, list[OpenConcernRecord]] = {t: [] for t in ids}
+    for r in await conn.fetch(
+        "SELECT tenant_id, concern_id, category, status, raised_at FROM concerns "
+        "WHERE tenant_id = ANY($1::uuid[]) AND status <> 'resolved' ORDER BY raised_at",
+        ids,
+    ):
+        concerns[r["tenant_id"]].append(
+            OpenConcernRecord(concern_id=r[1], category=r[2], status=r[3], raised_at=r[4])
+        )
+    timeline = await _timeline(
+        conn, new, HISTORY_MAX_ENTRIES, "occurred_at >= $3", puller.now - timedelta(HISTORY_DAYS)
+    )
+    timeline.update(await _timeline(conn, changed, CHANGES_MAX_ENTRIES, "position > $3", base))
+    records = []
+    for tenant in states:
+        row = caseload.get(tenant.id)
+        entries, complete = timeline.get(tenant.id, ([], True))
+        records.append(
+            TenantRecord(
+                tenant_id=tenant.id,
+                version=tenant.version,
+                state=viewer.present(tenant),
+                address=None if row is None else row["address"],
+                safety_flag=None if row is None else row["safety_flag"],
+                visit_due_at=None if row is None else row["visit_due_at"],
+                planned_visits=visits[tenant.id],
+                open_concerns=concerns[tenant.id],
+                timeline=entries,
+                timeline_complete=complete,
+            )
+        )
+    return records
+
+
+async def _timeline(
+    conn: asyncpg.Connection, tenant_ids: Sequence[UUID], cap: int, since: str, value: Any
+) -> dict[UUID, tuple[list[TimelineRecord], bool]]:
+    """The newest ``cap`` entries of each tenant matching ``since``, oldest first."""
+    if not tenant_ids:
+        return {}
+    rows = await conn.fetch(
+        f"""
+        SELECT tenant_id, position, event_type, occurred_at, summary FROM (
+            SELECT tenant_id, position, event_type, occurred_at, summary,
+                   row_number() OVER (PARTITION BY tenant_id ORDER BY position DESC) AS n
+            FROM risk_timeline WHERE tenant_id = ANY($1::uuid[]) AND {since}
+        ) newest WHERE n <= $2
+        ORDER BY tenant_id, position
+        """,
+        list(tenant_ids),
+        cap + 1,
+        value,
+    )
+    found: dict[UUID, list[TimelineRecord]] = {t: [] for t in tenant_ids}
+    for r in rows:
+        found[r["tenant_id"]].append(
+            TimelineRecord(
+                position=r["position"],
+                event_type=r["event_type"],
+                occurred_at=r["occurred_at"],
+                summary=r["summary"],
+            )
+        )
+    return {t: (e[-cap:], len(e) <= cap) for t, e in found.items()}
+
+
+async def _issue_cursor(
+    conn: asyncpg.Connection,
+    puller: Puller,
+    *,
+    base: int,
+    target: int | None,
+    after: UUID | None,
+    page: list[UUID],
+) -> UUID:
+    cursor_id = uuid.uuid4()
+    await conn.execute(
+        """
+        INSERT INTO sync_cursors (cursor_id, device_id, base_position, target_position,
+                                  after_tenant, page_tenants, issued_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """,
+        cursor_id,
+        puller.device_id,
+        base,
+        target,
+        after,
+        page,
+        puller.now,
+    )
+    return cursor_id

@@ -1,0 +1,372 @@
+"""Push: a device's items, stored as received, then decided in the device's order.
+
+Every item is stored before anything is decided (field data is never lost). Items are
+decided in sequence order, one after another, from the one after the highest decided so
+far; an item after a gap waits, stored, until the gap is filled. Each item goes through
+the use cases, so the domain decides: applied, applied and marked for review, kept for
+review (not applied, with its problem), or refused (the user's role may not do it). An
+item that cannot be applied is decided all the same, so it never blocks those behind it.
+One device's pushes are decided one at a time (a PostgreSQL advisory lock), so a batch
+sent twice at once is decided once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import anyio.to_thread
+import asyncpg
+import msgspec
+from eventsourcing.postgres import PostgresDatastore
+
+from domain.concern_commands import RaiseConcern
+from domain.errors import (
+    ConcurrentChange,
+    DomainError,
+    IllegalStateChange,
+    InvalidValue,
+    UnknownAggregate,
+)
+from domain.events import Actor
+from domain.tenant import Tenant
+from domain.usecases import UseCases
+from domain.visit_commands import CompleteVisit, FailVisit, PlanVisit
+from domain.write_model import CommandResult, Records, WriteModel
+from sync.outcomes import Decided, ItemReceipt, write_outcome
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    CompleteVisitItem,
+    FailVisitItem,
+    ItemCommand,
+    ItemOutcome,
+    ItemProblem,
+    ItemStatus,
+    PlanVisitItem,
+    PushRequest,
+    PushResponse,
+    RaiseConcernItem,
+)
+
+# A use case that keeps losing a race with the web (someone changing the same record) is
+# tried this often before the item is kept for review instead.
+ATTEMPTS = 3
+
+_STATUS = {UnknownAggregate: 404, IllegalStateChange: 409, ConcurrentChange: 409}
+
+
+class Authority(Protocol):
+    """What the user behind a device may do (the backend's access policy)."""
+
+    def refusal(self, command: ItemCommand) -> ItemProblem | None:
+        """Why the user's roles may not send this command at all; None if they may."""
+        ...
+
+    def follows(self, tenant: Tenant) -> bool:
+        """Whether the user follows the tenant (holds the full view) as of now."""
+        ...
+
+
+class Pusher(msgspec.Struct, frozen=True, kw_only=True):
+    device_id: UUID
+    actor: Actor
+    now: datetime
+
+
+class SequenceError(InvalidValue):
+    """A batch whose sequence numbers or ids contradict each other or what is stored."""
+
+
+def problem_of(error: DomainError) -> ItemProblem:
+    status = next((s for t, s in _STATUS.items() if isinstance(error, t)), 422)
+    return ItemProblem(status=status, field=error.field, rule=error.rule, detail=error.detail)
+
+
+def lock_key(device_id: UUID) -> int:
+    digest = hashlib.blake2b(b"sync-push:" + device_id.bytes, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def push(
+    pool: asyncpg.Pool,
+    model: WriteModel,
+    authority: Authority,
+    pusher: Pusher,
+    request: PushRequest,
+) -> PushResponse:
+    _check_batch(request)
+    device_id = pusher.device_id
+    async with pool.acquire() as conn:
+        key = lock_key(device_id)
+        await conn.execute("SELECT pg_advisory_lock($1)", key)
+        try:
+            await _check_against_stored(conn, device_id, request)
+            await _store_received(conn, pusher, request)
+            decided_through = await _decide_in_order(conn, model, authority, pusher)
+            outcomes = await outcomes_of(conn, device_id, [i.seq for i in request.items])
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", key)
+    return PushResponse(
+        protocol=PROTOCOL_VERSION,
+        device_id=device_id,
+        decided_through=decided_through,
+        outcomes=outcomes,
+    )
+
+
+def _check_batch(request: PushRequest) -> None:
+    seqs: dict[int, UUID] = {}
+    ids: dict[UUID, int] = {}
+    for n, item in enumerate(request.items):
+        if seqs.setdefault(item.seq, item.item_id) != item.item_id:
+            raise SequenceError(
+                f"items[{n}].seq", "one_item_per_seq", f"two items in the batch have seq {item.seq}"
+            )
+        if ids.setdefault(item.item_id, item.seq) != item.seq:
+            raise SequenceError(
+                f"items[{n}].item_id",
+                "one_seq_per_item",
+                "the batch sends the same item_id with two sequence numbers",
+            )
+
+
+async def _check_against_stored(
+    conn: asyncpg.Connection, device_id: UUID, request: PushRequest
+) -> None:
+    rows = await conn.fetch(
+        "SELECT device_id, seq, item_id FROM sync_items "
+        "WHERE (device_id = $1 AND seq = ANY($2::bigint[])) OR item_id = ANY($3::uuid[])",
+        device_id,
+        [i.seq for i in request.items],
+        [i.item_id for i in request.items],
+    )
+    by_seq = {r["seq"]: r["item_id"] for r in rows if r["device_id"] == device_id}
+    by_id = {r["item_id"]: (r["device_id"], r["seq"]) for r in rows}
+    for n, item in enumerate(request.items):
+        stored = by_seq.get(item.seq)
+        if stored is not None and stored != item.item_id:
+            raise SequenceError(
+                f"items[{n}].seq",
+                "one_item_per_seq",
+                f"seq {item.seq} of this device is already another item",
+            )
+        where = by_id.get(item.item_id)
+        if where is not None and where != (device_id, item.seq):
+            raise SequenceError(
+                f"items[{n}].item_id",
+                "unique_id",
+                "item_id was already sent with another device or sequence number",
+            )
+
+
+async def _store_received(conn: asyncpg.Connection, pusher: Pusher, request: PushRequest) -> None:
+    items = request.items
+    async with conn.transaction():
+        await conn.execute(
+            """
+            INSERT INTO sync_devices (device_id, last_push_at) VALUES ($1, $2)
+            ON CONFLICT (device_id) DO UPDATE SET last_push_at = excluded.last_push_at
+            """,
+            pusher.device_id,
+            pusher.now,
+        )
+        await conn.execute(
+            """
+            INSERT INTO sync_items (device_id, seq, item_id, user_id, command_type, command,
+                                    tenant_version, occurred_at, received_at)
+            SELECT $1, s.seq, s.item_id, $2, s.command_type, s.command::jsonb,
+                   s.tenant_version, s.occurred_at, $3
+            FROM unnest($4::bigint[], $5::uuid[], $6::text[], $7::text[], $8::int[],
+                        $9::timestamptz[]) AS s(seq, item_id, command_type, command,
+                                                 tenant_version, occurred_at)
+            ON CONFLICT (device_id, seq) DO NOTHING
+            """,
+            pusher.device_id,
+            pusher.actor.user_id,
+            pusher.now,
+            [i.seq for i in items],
+            [i.item_id for i in items],
+            [type(i.command).__struct_config__.tag for i in items],
+            [msgspec.json.encode(i.command).decode() for i in items],
+            [i.tenant_version for i in items],
+            [i.occurred_at for i in items],
+        )
+
+
+class _Undecided(msgspec.Struct, frozen=True):
+    seq: int
+    command: ItemCommand
+    occurred_at: datetime
+
+
+async def _decide_in_order(
+    conn: asyncpg.Connection, model: WriteModel, authority: Authority, pusher: Pusher
+) -> int:
+    """Decide every item that follows the last decided one without a gap."""
+    through: int = (
+        await conn.fetchval(
+            "SELECT decided_through FROM sync_devices WHERE device_id = $1", pusher.device_id
+        )
+        or 0
+    )
+    rows = await conn.fetch(
+        """
+        SELECT i.seq, i.command::text AS command, i.occurred_at, o.seq IS NOT NULL AS decided
+        FROM sync_items i LEFT JOIN sync_outcomes o USING (device_id, seq)
+        WHERE i.device_id = $1 AND i.seq > $2
+        ORDER BY i.seq
+        """,
+        pusher.device_id,
+        through,
+    )
+    run: list[_Undecided] = []
+    expected = through + 1
+    for row in rows:
+        if row["seq"] != expected:
+            break  # a gap: the rest wait for it
+        if not row["decided"]:
+            command = msgspec.json.decode(row["command"], type=ItemCommand)
+            run.append(_Undecided(row["seq"], command, row["occurred_at"]))
+        expected += 1
+    if run:
+        await anyio.to_thread.run_sync(_decide_all, model, authority, pusher, run)
+    if expected - 1 != through:
+        await conn.execute(
+            "UPDATE sync_devices SET decided_through = greatest(decided_through, $2) "
+            "WHERE device_id = $1",
+            pusher.device_id,
+            expected - 1,
+        )
+    return expected - 1
+
+
+def _decide_all(
+    model: WriteModel, authority: Authority, pusher: Pusher, run: Sequence[_Undecided]
+) -> None:
+    datastore = model.app.recorder.datastore  # type: ignore[attr-defined]
+    assert isinstance(datastore, PostgresDatastore)
+    for item in run:
+        decided = _decide(model, authority, pusher, item)
+        if decided is not None:
+            write_outcome(datastore, pusher.device_id, item.seq, decided, pusher.now)
+
+
+def _decide(
+    model: WriteModel, authority: Authority, pusher: Pusher, item: _Undecided
+) -> Decided | None:
+    """The item's outcome, if it still has to be written (None: written with its events)."""
+    lost_race: ConcurrentChange | None = None
+    for _ in range(ATTEMPTS):
+        receipt = ItemReceipt(pusher.device_id, item.seq, None, pusher.now)
+        records = model.records()
+        try:
+            result = _apply(UseCases(records), records, receipt, authority, pusher, item)
+        except ConcurrentChange as error:
+            lost_race = error
+            continue
+        except DomainError as refused:
+            return Decided(
+                status=ItemStatus.KEPT_FOR_REVIEW,
+                tenant_id=receipt.tenant_id,
+                problem=problem_of(refused),
+            )
+        if isinstance(result, Decided):
+            return result
+        if receipt.written is not None:
+            return None
+        # A creation the log already held (sent over HTTP first, say): nothing new written.
+        return Decided(
+            status=ItemStatus.APPLIED, tenant_id=receipt.tenant_id, position=result.position
+        )
+    assert lost_race is not None
+    return Decided(status=ItemStatus.KEPT_FOR_REVIEW, problem=problem_of(lost_race))
+
+
+def _plain(command: ItemCommand, plain: type[Any], *path_ids: str) -> Any:
+    fields = msgspec.structs.asdict(command)
+    for name in path_ids:
+        del fields[name]
+    return plain(**fields)
+
+
+def _apply(
+    uc: UseCases,
+    records: Records,
+    receipt: ItemReceipt,
+    authority: Authority,
+    pusher: Pusher,
+    item: _Undecided,
+) -> CommandResult | Decided:
+    command = item.command
+    refusal = authority.refusal(command)
+    if refusal is not None:
+        return Decided(status=ItemStatus.REFUSED, problem=refusal)
+    if command.occurred_at is None:
+        command = msgspec.structs.replace(command, occurred_at=item.occurred_at)
+    actor, now = pusher.actor, pusher.now
+    if isinstance(command, PlanVisitItem):
+        tenant = records.existing_tenant(command.tenant_id)
+        receipt.tenant_id = tenant.id
+        if not authority.follows(tenant):
+            return Decided(
+                status=ItemStatus.KEPT_FOR_REVIEW,
+                tenant_id=tenant.id,
+                problem=ItemProblem(
+                    status=404,
+                    field="tenant_id",
+                    rule="in_caseload",
+                    detail="the user no longer follows this tenant: nothing was planned",
+                ),
+            )
+        records.receipt = receipt
+        return uc.visits.plan_visit(tenant.id, _plain(command, PlanVisit, "tenant_id"), actor, now)
+    if isinstance(command, CompleteVisitItem | FailVisitItem):
+        visit = records.existing_visit(command.visit_id)
+        tenant = records.existing_tenant(visit.tenant_id)
+        receipt.tenant_id = tenant.id
+        also = () if authority.follows(tenant) else ("outside_caseload",)
+        records.receipt = receipt
+        command = msgspec.structs.replace(command, recorded_offline=True)
+        if isinstance(command, CompleteVisitItem):
+            cmd = _plain(command, CompleteVisit, "visit_id")
+            return uc.visits.complete_visit(visit.id, cmd, actor, now, also_review=also)
+        cmd = _plain(command, FailVisit, "visit_id")
+        return uc.visits.fail_visit(visit.id, cmd, actor, now, also_review=also)
+    assert isinstance(command, RaiseConcernItem)
+    receipt.tenant_id = command.tenant_id
+    records.receipt = receipt
+    return uc.concerns.raise_concern(_plain(command, RaiseConcern), actor, now)
+
+
+async def outcomes_of(
+    conn: asyncpg.Connection, device_id: UUID, seqs: Sequence[int]
+) -> list[ItemOutcome]:
+    """The outcome of each of the device's items, in the order asked."""
+    rows = await conn.fetch(
+        """
+        SELECT i.seq, i.item_id, o.status, o.position, o.review_reasons, o.problem::text
+        FROM sync_items i LEFT JOIN sync_outcomes o USING (device_id, seq)
+        WHERE i.device_id = $1 AND i.seq = ANY($2::bigint[])
+        """,
+        device_id,
+        list(seqs),
+    )
+    by_seq = {r["seq"]: r for r in rows}
+    outcomes = []
+    for seq in seqs:
+        r = by_seq[seq]
+        problem = r["problem"]
+        outcomes.append(
+            ItemOutcome(
+                item_id=r["item_id"],
+                seq=seq,
+                status=ItemStatus(r["status"] or ItemStatus.WAITING),
+                position=r["position"],
+                review_reasons=list(r["review_reasons"] or ()),
+                problem=None if problem is None else msgspec.json.decode(problem, type=ItemProblem),
+            )
+        )
+    return outcomes

@@ -1,0 +1,84 @@
+"""Helpers for the sync tests: a field worker with a registered tablet, over real HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar.testing import TestClient
+
+from backend.auth.roles import Role
+from domain.municipal_services import Service
+from projections.registry import all_projections
+from tests.api import head_position, post
+from tests.auth_api import bearer, login, make_user
+
+
+class Tablet:
+    """A field worker's registered tablet: its user id, device id and bearer header."""
+
+    def __init__(self, client: TestClient, username: str, service: Service) -> None:
+        self.user_id = make_user(client, username, Role.FIELD_WORKER, service=service)
+        on_web = bearer(login(client, username)["access_token"])
+        registered = client.post(
+            "/devices", json={"label": f"{username}s nettbrett"}, headers=on_web
+        )
+        assert registered.status_code == 201, registered.text
+        self.device_id = uuid.UUID(registered.json()["device_id"])
+        grant = client.post(
+            "/auth/device-token",
+            json={"device_credential": registered.json()["device_credential"]},
+        )
+        assert grant.status_code == 200, grant.text
+        self.headers = bearer(grant.json()["access_token"])
+        self.client = client
+
+    def push(self, items: list[dict[str, Any]]) -> Any:
+        return self.client.post("/sync/v1/push", json={"items": items}, headers=self.headers)
+
+    def pull(self, **body: Any) -> Any:
+        settled(self.client)
+        return self.client.post("/sync/v1/pull", json=body, headers=self.headers)
+
+
+def settled(client: TestClient) -> None:
+    """Every projection has applied the whole log (the pull reads the read models)."""
+    head = head_position(client)
+    read_models = client.app.state.runtime.read_models
+    for projection in all_projections():
+        client.blocking_portal.call(read_models.at, projection.name, head)
+
+
+def followed_by(
+    client: TestClient, tablet: Tablet, service: Service = Service.OUTREACH_TEAM
+) -> uuid.UUID:
+    """A tenant in follow-up whose contact worker is the tablet's user."""
+    tenant_id = uuid.uuid4()
+    post(client, "/tenants", {"tenant_id": str(tenant_id), "full_name": "Test Beboer"})
+    post(
+        client,
+        f"/tenants/{tenant_id}/follow-up",
+        {"visit_interval_days": 14, "started_on": "2026-03-01"},
+    )
+    post(
+        client,
+        f"/tenants/{tenant_id}/responsibility",
+        {"service": service.value, "contact_worker_id": str(tablet.user_id)},
+    )
+    return tenant_id
+
+
+def complete_item(
+    seq: int, visit_id: uuid.UUID, worker_ids: list[uuid.UUID], note: str = "Alt vel"
+) -> dict[str, Any]:
+    return {
+        "item_id": str(uuid.uuid4()),
+        "seq": seq,
+        "occurred_at": "2026-03-06T12:00:00+01:00",
+        "command": {
+            "type": "complete_visit",
+            "visit_id": str(visit_id),
+            "worker_ids": [str(w) for w in worker_ids],
+            "observations": {"wellbeing": "good", "note": note},
+        },
+    }

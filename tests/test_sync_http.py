@@ -1,0 +1,81 @@
+"""Offline sync v1 over the real app: push, pull, purge, flags (docs/sync-protocol.md)."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar.testing import TestClient
+
+from domain.municipal_services import Service
+from tests.api import assert_problem, post
+from tests.sync_api import Tablet, complete_item, followed_by
+
+
+def planned_for(client: TestClient, tablet: Tablet, tenant_id: uuid.UUID) -> uuid.UUID:
+    visit_id = uuid.uuid4()
+    post(
+        client,
+        f"/tenants/{tenant_id}/visits",
+        {
+            "visit_id": str(visit_id),
+            "planned_for": "2026-03-07T10:00:00+01:00",
+            "worker_ids": [str(tablet.user_id)],
+        },
+    )
+    return visit_id
+
+
+def test_a_visit_recorded_offline_is_applied_once_and_its_tenant_pulled(
+    client: TestClient,
+) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, tablet)
+    visit_id = planned_for(client, tablet, tenant_id)
+
+    first = tablet.pull()
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [t["tenant_id"] for t in page["tenants"]] == [str(tenant_id)]
+    assert page["tenants"][0]["planned_visits"][0]["visit_id"] == str(visit_id)
+    item = complete_item(1, visit_id, [tablet.user_id])
+    pushed = tablet.push([item])
+    assert pushed.status_code == 200, pushed.text
+    outcome = pushed.json()["outcomes"][0]
+    # Alone at an unflagged address: applied.
+    assert outcome["status"] == "applied", outcome["problem"]
+    assert pushed.json()["decided_through"] == 1
+    again = tablet.push([item])
+    assert again.json()["outcomes"] == pushed.json()["outcomes"]
+
+    second = tablet.pull(cursor=page["cursor"], flags_through=page["flags_through"]).json()
+    assert second["decided_through"] == 1
+    assert [t["tenant_id"] for t in second["tenants"]] == [str(tenant_id)]
+    assert second["tenants"][0]["planned_visits"] == []
+
+
+def test_an_item_after_a_gap_waits_for_it(client: TestClient) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, tablet)
+    first_visit = planned_for(client, tablet, tenant_id)
+    second_visit = planned_for(client, tablet, tenant_id)
+    later = complete_item(2, second_visit, [tablet.user_id])
+    waiting = tablet.push([later]).json()
+    assert waiting["outcomes"][0]["status"] == "waiting" and waiting["decided_through"] == 0
+    filled = tablet.push([complete_item(1, first_visit, [tablet.user_id])]).json()
+    assert filled["decided_through"] == 2
+    assert tablet.push([later]).json()["outcomes"][0]["status"] == "applied"
+
+
+def test_a_seq_sent_again_with_another_item_is_refused(client: TestClient) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, tablet)
+    visit_id = planned_for(client, tablet, tenant_id)
+    tablet.push([complete_item(1, visit_id, [tablet.user_id])])
+    response = tablet.push([complete_item(1, visit_id, [tablet.user_id])])
+    assert_problem(response, 422, "items[0].seq", "one_item_per_seq")
+
+
+def test_an_unknown_protocol_version_is_told_so(client: TestClient) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    response = client.post("/sync/v2/pull", json={}, headers=tablet.headers)
+    assert_problem(response, 400, "version", "supported_version")
