@@ -20,6 +20,7 @@ class Device:
 
     def __init__(self, client: TestClient, tmp_path: Path, username: str, service: Service) -> None:
         self.tablet = Tablet(client, username, service)
+        self.service = service
         self.user_id = self.tablet.user_id
         self.device_id = self.tablet.device_id
         self.headers = self.tablet.headers
@@ -44,7 +45,17 @@ class Device:
         return self.app.pull_page()
 
 
-def plan(client: TestClient, tenant_id: uuid.UUID, *workers: uuid.UUID) -> uuid.UUID:
+def lead_of(service: Service) -> dict[str, str]:
+    """Identity headers of a new lead (or staff) of the service (tests/conftest.py)."""
+    return {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": service.value}
+
+
+def plan(
+    client: TestClient,
+    tenant_id: uuid.UUID,
+    *workers: uuid.UUID,
+    headers: dict[str, str] | None = None,
+) -> uuid.UUID:
     visit_id = uuid.uuid4()
     post(
         client,
@@ -54,6 +65,7 @@ def plan(client: TestClient, tenant_id: uuid.UUID, *workers: uuid.UUID) -> uuid.
             "planned_for": "2026-03-07T10:00:00+01:00",
             "worker_ids": [str(w) for w in workers],
         },
+        headers,
     )
     return visit_id
 
