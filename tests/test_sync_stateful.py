@@ -4,8 +4,8 @@ Three field workers (two of tiltaksteamet, one of omsorg), each with a tablet ru
 reference client (sync/client.py) against the real app and database. Between steps the
 tablets go offline and record visits, push (whole, twice, a reordered subset, or with the
 response lost), pull pages (or die before storing one), restart on their SQLite file, and
-sync; the server reassigns tenants between the workers (across services too), plans
-visits, and sets and lifts two-person flags.
+sync; the server reassigns tenants between the workers (across services too), ends
+follow-ups, plans visits, and sets and lifts two-person flags.
 
 After a final sync of every tablet: every item recorded on any tablet has exactly one
 outcome, applied or kept for review, and produced its events at most once; every tablet
@@ -61,6 +61,10 @@ class Tablets(RuleBasedStateMachine):
         self.dwellings: dict[uuid.UUID, bool] = {}
         self.recorded: dict[int, list[uuid.UUID]] = {n: [] for n in range(len(self.devices))}
         self.visits: dict[uuid.UUID, int] = {}
+        self.ended: set[uuid.UUID] = set()
+
+    def active(self) -> list[uuid.UUID]:
+        return [t for t in self.contact if t not in self.ended]
 
     def _plan(self, tenant_id: uuid.UUID) -> None:
         device = self.devices[self.contact[tenant_id]]
@@ -177,7 +181,7 @@ class Tablets(RuleBasedStateMachine):
     def reassign(self, data: st.DataObject, to: int) -> None:
         """A tenant gets a new contact worker (another tablet's user, maybe of another
         service), set by a lead of the service that follows the tenant now."""
-        tenant_id = data.draw(st.sampled_from(list(self.contact)))
+        tenant_id = data.draw(st.sampled_from(self.active()))
         now = self.devices[self.contact[tenant_id]]
         target = self.devices[to]
         post(
@@ -190,7 +194,19 @@ class Tablets(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def plan_visit(self, data: st.DataObject) -> None:
-        self._plan(data.draw(st.sampled_from(list(self.contact))))
+        self._plan(data.draw(st.sampled_from(self.active())))
+
+    @rule(data=st.data())
+    def end_follow_up(self, data: st.DataObject) -> None:
+        """The follow-up ends: the tenant leaves its worker's scope (two stay active)."""
+        active = self.active()
+        if len(active) <= 2:
+            return
+        tenant_id = data.draw(st.sampled_from(active))
+        lead = self.leads[self.devices[self.contact[tenant_id]].service]
+        body = {"ended_on": "2026-03-06", "reason": "Flyttet"}
+        post(self.client, f"/tenants/{tenant_id}/follow-up/end", body, lead)
+        self.ended.add(tenant_id)
 
     @rule(data=st.data())
     def toggle_flag(self, data: st.DataObject) -> None:
@@ -213,7 +229,7 @@ class Tablets(RuleBasedStateMachine):
         client = self.client
         for n, device in enumerate(self.devices):
             self._every_item_decided_once(n, device)
-            expected = {t for t, owner in self.contact.items() if owner == n}
+            expected = {t for t in self.active() if self.contact[t] == n}
             scope = {
                 r["tenant_id"]
                 for r in fetch(
