@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import msgspec
 import pytest
 from litestar.testing import TestClient
 
@@ -16,6 +17,7 @@ from backend.auth.roles import Role
 from domain.municipal_services import Service
 from sync.client import DeviceWiped, TabletClient
 from sync.protocol import MAX_ITEMS_PER_PUSH
+from tests.api import post
 from tests.auth_api import in_app, signed_in
 from tests.sync_api import followed_by, settled
 from tests.sync_tablets import Device, completion, concern, failure, fetchval, plan
@@ -125,7 +127,7 @@ def test_a_command_the_protocol_does_not_know_is_not_recorded(
     client: TestClient, tmp_path: Path
 ) -> None:
     app = TabletClient(client, str(tmp_path / "t.sqlite"), {})
-    with pytest.raises(Exception):  # noqa: B017 (msgspec's ValidationError)
+    with pytest.raises(msgspec.ValidationError):
         app.record({"type": "delete_tenant", "tenant_id": str(uuid.uuid4())})
     assert app.outbox() == []
 
@@ -163,3 +165,27 @@ def test_a_revoked_tablet_wipes_everything(client: TestClient, tmp_path: Path) -
     app = kari.restart()
     assert app.tenant_ids() == set() and app.outbox() == [] and app.flags() == {}
     assert app.cursor is None and app.flags_through == 0
+
+
+def test_a_purge_acknowledgement_survives_a_restart(client: TestClient, tmp_path: Path) -> None:
+    kari = Device(client, tmp_path, "kari", Service.OUTREACH_TEAM)
+    per = Device(client, tmp_path, "per", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, kari.tablet)
+    kari.sync()
+    followed_by(client, kari.tablet)  # kari keeps one tenant; this one goes to per
+    post(
+        client,
+        f"/tenants/{tenant_id}/responsibility",
+        {"service": Service.OUTREACH_TEAM.value, "contact_worker_id": str(per.user_id)},
+    )
+    assert kari.pull_page() is False
+    assert tenant_id not in kari.app.tenant_ids()
+    assert kari.app.purge_acks() == [str(tenant_id)]
+    app = kari.restart()  # killed before telling the server
+    assert app.purge_acks() == [str(tenant_id)]
+    purged_at = "SELECT purged_at FROM sync_purges WHERE device_id = $1 AND tenant_id = $2"
+    assert fetchval(client, purged_at, kari.device_id, tenant_id) is None
+    kari.pull_page()
+    assert app.purge_acks() == []
+    assert fetchval(client, purged_at, kari.device_id, tenant_id) is not None
+    assert len(app.tenant_ids()) == 1
