@@ -79,3 +79,14 @@ def test_an_unknown_protocol_version_is_told_so(client: TestClient) -> None:
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     response = client.post("/sync/v2/pull", json={}, headers=tablet.headers)
     assert_problem(response, 400, "version", "supported_version")
+
+
+def test_a_pull_is_gzipped_for_a_tablet_that_accepts_it(client: TestClient) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    for _ in range(3):
+        followed_by(client, tablet)
+    response = tablet.pull()
+    assert response.status_code == 200
+    assert response.headers.get("content-encoding") == "gzip"
+    # Other answers are left as they are.
+    assert "content-encoding" not in client.get("/health").headers
