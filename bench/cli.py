@@ -213,8 +213,12 @@ def header(
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {pg} "
             f"({'embedded' if db.embedded else 'DATABASE_URL'}), database {db.url.dbname}",
             f"load average before {load_before}, after {load_average()} (1/5/15 min)",
-            f"medians of {profile.repeats} runs; baseline {profile.baseline_connections} "
-            f"connections x {profile.baseline_seconds:g} s; "
+            (
+                ""
+                if args.sync
+                else f"medians of {profile.repeats} runs; baseline "
+                f"{profile.baseline_connections} connections x {profile.baseline_seconds:g} s; "
+            )
             + (
                 "read side: catch-up, rebuild, query latency"
                 if args.projections

@@ -47,9 +47,11 @@ from projections.events import EVENTS_TABLE
 from sync.protocol import HISTORY_DAYS, HISTORY_MAX_ENTRIES, MAX_ITEMS_PER_PUSH
 
 CASELOAD_TENANTS = 40
-# Per caseload tenant: registered, follow-up started, responsibility assigned, then this
-# many visits planned and completed (two events each): 3 + 2 x 48 = 99 events a tenant.
+# Per caseload tenant: registered, follow-up started, responsibility assigned, this many
+# visits planned and completed (two events each), and visits planned ahead:
+# 3 + 2 x 48 + 2 = 101 events a tenant, 4,040 behind the caseload.
 HISTORY_VISITS = 48
+PLANNED_AHEAD = 2
 # History spread over this many days back (so part of it is older than the pull's window).
 HISTORY_SPAN_DAYS = 120
 PUSH_ITEMS = MAX_ITEMS_PER_PUSH  # 100
@@ -176,6 +178,10 @@ def create_caseloads(
                 observations = visits.Observations(wellbeing="fair", note=OBSERVATIONS["note"])
                 done = visits.complete(visit, tenant, [reader], observations, meta)
                 events.extend([planned, done])
+            for v in range(PLANNED_AHEAD):
+                meta = event_meta(Actor(user_id=reader, service=SERVICE), now, now)
+                ahead = now + timedelta(days=7 * (v + 1))
+                events.append(visits.plan(uuid.uuid4(), tenant, ahead, [reader], meta))
         behind = len(events)
         pushed = [follow_up(pusher, f"Push Beboer {i}", start) for i in range(PUSH_TENANTS)]
         planned_visits = []
