@@ -75,7 +75,7 @@ class SyncProfile:
     pushes: int  # pushes of 100 (and runs of 100 single commands) per round
 
 
-FULL = SyncProfile(rounds=5, pulls=10, empty_pulls=40, pushes=1)
+FULL = SyncProfile(rounds=5, pulls=10, empty_pulls=40, pushes=2)
 QUICK = SyncProfile(rounds=3, pulls=5, empty_pulls=15, pushes=1)
 
 
