@@ -407,7 +407,6 @@ class SyncRuns:
     me: list[Block] = field(default_factory=list)
     push: list[Block] = field(default_factory=list)
     single: list[Block] = field(default_factory=list)
-    client_sync: list[float] = field(default_factory=list)
     raw_rows: int = 0
 
 
@@ -542,7 +541,8 @@ def render_lines(title: str, lines: Sequence[Line]) -> str:
         )
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(head)]
     rule = "  ".join("-" * w for w in widths)
-    out = [title, rule, "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), rule]
+    titles = "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()
+    out = [title, rule, titles, rule]
     for c in cells:
         out.append(
             "  ".join(
@@ -642,11 +642,6 @@ def sync_lines(runs: SyncRuns, profile: SyncProfile) -> list[Line]:
             "ms",
             cpu(runs.single, "postgres", PUSH_ITEMS),
             _ratio(cpu(runs.single, "postgres"), cpu(runs.push, "postgres")),
-        ),
-        *(
-            [Line("   reference client: one full sync() of a fresh tablet", runs.client_sync, "ms")]
-            if runs.client_sync
-            else []
         ),
     ]
 
