@@ -90,3 +90,14 @@ def test_a_pull_is_gzipped_for_a_tablet_that_accepts_it(client: TestClient) -> N
     assert response.headers.get("content-encoding") == "gzip"
     # Other answers are left as they are.
     assert "content-encoding" not in client.get("/health").headers
+
+
+def test_an_unknown_command_is_refused_naming_its_type(client: TestClient) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    item = {
+        "item_id": str(uuid.uuid4()),
+        "seq": 1,
+        "occurred_at": "2026-03-06T12:00:00+01:00",
+        "command": {"type": "evict_tenant"},
+    }
+    assert_problem(tablet.push([item]), 422, "items[0].command.type", "allowed_values")
