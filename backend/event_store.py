@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import get_topic, retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
@@ -25,6 +25,47 @@ class WrittenReceipt(Protocol):
 
 
 class ReceiptRecorder(PostgresApplicationRecorder):
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert; with a receipt, always by statements in one transaction.
+
+        With ``POSTGRES_ENABLE_DB_FUNCTIONS`` the library inserts through a database
+        function and never calls :meth:`_fetch_ids_after_insert_events`, so a receipt
+        would be silently dropped (the events stored without their item's outcome).
+        """
+        ids: Sequence[int] | None
+        if kwargs.get("receipt") is None or not self.datastore.enable_db_functions:
+            ids = super().insert_events(stored_events, **kwargs)
+        else:
+            ids = self._insert_by_statements(stored_events, **kwargs)
+        return ids
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_by_statements(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The library's own statement path (PostgresApplicationRecorder.insert_events).
+        exc: Exception | None = None
+        notification_ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if len(stored_events) > 0:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            pipeline.sync()
+                            notification_ids = self._fetch_ids_after_insert_events(
+                                curs, stored_events, **kwargs
+                            )
+                        except Exception as e:  # re-raised once the pipeline has exited
+                            exc = e
+            if exc:
+                raise exc
+        return notification_ids
+
     def _fetch_ids_after_insert_events(
         self,
         curs: Cursor[DictRow],
