@@ -21,7 +21,9 @@ from psycopg.rows import DictRow
 
 
 class WrittenReceipt(Protocol):
-    def write(self, cursor: Cursor[DictRow], position: int) -> None: ...
+    def write(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
+        """Write the receipt; ``positions`` are the events', in the order they were saved."""
+        ...
 
 
 class ReceiptRecorder(PostgresApplicationRecorder):
@@ -75,7 +77,7 @@ class ReceiptRecorder(PostgresApplicationRecorder):
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         receipt: WrittenReceipt | None = kwargs.get("receipt")
         if receipt is not None and ids:
-            receipt.write(curs, max(ids))
+            receipt.write(curs, ids)
         return ids
 
 
