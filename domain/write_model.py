@@ -90,7 +90,6 @@ class WriteModel:
             cached = self._cache.get(record_id)
         if cached is not None and cached.kind is not kind:
             return None
-        state: StateT | None = None if cached is None else cached.state
         version = 0 if cached is None else cached.version
         # Only what was stored since the state we hold (all of it, the first time).
         newer = (
@@ -98,6 +97,34 @@ class WriteModel:
             if version
             else self.app.events.get(record_id)
         )
+        return self._folded(kind, record_id, cached, newer)
+
+    def load_many(self, kind: Kind[StateT], record_ids: Sequence[UUID]) -> list[StateT | None]:
+        """Several records' states, as :meth:`load` answers each, in one read of the store
+        where the event store can (its recorder's ``select_events_after``)."""
+        select = getattr(self.app.recorder, "select_events_after", None)
+        if select is None:
+            return [self.load(kind, record_id) for record_id in record_ids]
+        with self._lock:
+            cached = {i: self._cache.get(i) for i in record_ids}
+        after = [(i, 0 if c is None else c.version) for i, c in cached.items()]
+        newer: dict[UUID, list[Any]] = {}
+        for stored in select(after):
+            event = self.app.mapper.to_domain_event(stored)
+            newer.setdefault(event.originator_id, []).append(event)
+        return [
+            None
+            if cached[i] is not None and cached[i].kind is not kind  # type: ignore[union-attr]
+            else self._folded(kind, i, cached[i], newer.get(i, ()))
+            for i in record_ids
+        ]
+
+    def _folded(
+        self, kind: Kind[StateT], record_id: UUID, cached: _Cached | None, newer: Iterable[Any]
+    ) -> StateT | None:
+        """The cached state (if any) brought up to date with the events stored since."""
+        state: StateT | None = None if cached is None else cached.state
+        version = 0 if cached is None else cached.version
         for event in newer:
             if state is None and not isinstance(event, kind.born):
                 return None

@@ -26,6 +26,7 @@ import anyio.to_thread
 import asyncpg
 import msgspec
 
+from domain import tenant as tenants
 from domain.errors import InvalidValue
 from domain.tenant import Tenant
 from domain.write_model import WriteModel
@@ -373,8 +374,7 @@ async def _tenant_records(
         return []
 
     def load() -> list[Tenant]:
-        records = model.records()
-        loaded = (records.tenant(t) for t in tenant_ids)
+        loaded = model.load_many(tenants.KIND, tenant_ids)
         # The caseload may lag the write model by a moment: only who follows now.
         return [t for t in loaded if t is not None and viewer.follows(t)]
 
