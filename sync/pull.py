@@ -95,7 +95,11 @@ async def pull(
     what the request acknowledges is checked, then written in one statement; the flags
     and the scope are each read in one snapshot.
     """
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
+        # What a pull writes is bookkeeping the device's next request re-establishes (a
+        # lost page ack resends the page; a lost flags_through is confirmed again), so its
+        # commit need not wait for the disk (decision 62).
+        await conn.execute("SET LOCAL synchronous_commit = off")
         cursor = None if request.cursor is None else await _known_cursor(conn, puller, request)
         if request.purged:
             await _check_purged(conn, puller, request.purged)
@@ -160,10 +164,11 @@ async def _known_cursor(conn: asyncpg.Connection, puller: Puller, request: PullR
     return _Cursor(*row.values())
 
 
-# One statement, so all of it or none: the device's row (flags confirmed, last pull, clock
-# skew), the page the presented cursor came with (now held), older cursors (dead), and
-# without a cursor the device's holdings (a clean resync: pending purges count as done).
-# Nothing is written when flags_through is beyond the register's position ($3 > register).
+# One statement, so all of it or none: the device's row (flags confirmed, last pull,
+# clock skew), its offline lease (moved on, as devices.touch_last_synced does), the page
+# the presented cursor came with (now held), older cursors (dead), and without a cursor
+# the device's holdings (a clean resync: pending purges count as done). Nothing is
+# written when flags_through is beyond the register's position ($3 > register).
 _ACKNOWLEDGE = """
 WITH register AS (
     SELECT coalesce(max(position), 0) AS position FROM projection_tracking
@@ -189,6 +194,9 @@ WITH register AS (
 ), dead AS (
     DELETE FROM sync_cursors
     WHERE device_id = $1 AND issued_at < $7 AND (SELECT ok FROM valid)
+), lease AS (
+    UPDATE devices SET last_synced_at = greatest(last_synced_at, $2)
+    WHERE id = $1 AND revoked_at IS NULL AND (SELECT ok FROM valid)
 ), resync AS (
     DELETE FROM sync_device_tenants
     WHERE device_id = $1 AND $6::uuid IS NULL AND (SELECT ok FROM valid)

@@ -8,6 +8,8 @@ from litestar.testing import TestClient
 
 from domain.municipal_services import Service
 from tests.api import assert_problem, post
+from tests.auth_api import in_app
+from tests.conftest import Clock
 from tests.sync_api import Tablet, complete_item, followed_by
 
 
@@ -150,3 +152,26 @@ def test_an_item_the_domain_refuses_is_kept_and_does_not_block_the_run(
     # Every item is stored, decided once: nothing lost, nothing twice.
     again = tablet.push(items).json()
     assert again["outcomes"] == pushed["outcomes"]
+
+
+def test_every_sync_moves_the_offline_lease_on(client: TestClient, clock: Clock) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+
+    def last_synced() -> object:
+        return in_app(
+            client,
+            lambda c: c.fetchval(
+                "SELECT last_synced_at FROM devices WHERE id = $1", tablet.device_id
+            ),
+        )
+
+    clock.advance(days=3)
+    tablet.sign_in()
+    assert tablet.pull().status_code == 200
+    assert last_synced() == clock.now
+    clock.advance(days=3)
+    tablet.sign_in()
+    tenant_id = followed_by(client, tablet)
+    visit_id = planned_for(client, tablet, tenant_id)
+    assert tablet.push([complete_item(1, visit_id, [tablet.user_id])]).status_code == 200
+    assert last_synced() == clock.now

@@ -148,6 +148,4 @@ class SyncController(Controller):
         viewer = pulls.Viewer(follows=authority.follows, present=authority.present)
         response, shown = await pulls.pull(pool, runtime.write_model, viewer, puller, data)
         show_tenants(request, [(t, None) for t in shown])
-        async with pool.acquire() as conn:
-            await touch_last_synced(conn, device_id, puller.now)
         return response
