@@ -25,6 +25,32 @@ class WrittenReceipt(Protocol):
 
 
 class ReceiptRecorder(PostgresApplicationRecorder):
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if kwargs.get("receipt") is None or not self.datastore.enable_db_functions:
+            return super().insert_events(stored_events, **kwargs)
+        # The library's database-function path (POSTGRES_ENABLE_DB_FUNCTIONS) takes no
+        # kwargs and never reaches _fetch_ids_after_insert_events: a commit with a receipt
+        # takes the statement path (the same table lock and notify), where it is written.
+        exc: Exception | None = None
+        notification_ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                if stored_events:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            pipeline.sync()
+                            notification_ids = self._fetch_ids_after_insert_events(
+                                curs, stored_events, **kwargs
+                            )
+                        except Exception as e:  # re-raised once the pipeline is closed
+                            exc = e
+            if exc:
+                raise exc
+        return notification_ids
+
     def _fetch_ids_after_insert_events(
         self,
         curs: Cursor[DictRow],
