@@ -29,7 +29,8 @@ class ReceiptRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         if kwargs.get("receipt") is None or not self.datastore.enable_db_functions:
-            return super().insert_events(stored_events, **kwargs)
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
         # The library's database-function path (POSTGRES_ENABLE_DB_FUNCTIONS) takes no
         # kwargs and never reaches _fetch_ids_after_insert_events: a commit with a receipt
         # takes the statement path (the same table lock and notify), where it is written.
