@@ -31,6 +31,7 @@ from backend.routes.health import HealthController
 from backend.routes.nav import NavNotificationController
 from backend.routes.nav_inbox import NavInboxController
 from backend.routes.rent import RentCaseController, TenantRentCasesController
+from backend.routes.review_inbox import ReviewInboxController
 from backend.routes.risk import RiskController
 from backend.routes.safety_register import SafetyRegisterController
 from backend.routes.sync import SyncController
@@ -106,6 +107,7 @@ def create_app(
             ConsentController,
             SafetyRegisterController,
             NavInboxController,
+            ReviewInboxController,
             HandoverBoardController,
             RiskController,
             CaseloadController,
