@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.config.compression import CompressionConfig
 from litestar.openapi import OpenAPIConfig
 
 from backend import openapi, problems
@@ -30,6 +31,7 @@ from backend.routes.health import HealthController
 from backend.routes.nav import NavNotificationController
 from backend.routes.nav_inbox import NavInboxController
 from backend.routes.rent import RentCaseController, TenantRentCasesController
+from backend.routes.review_inbox import ReviewInboxController
 from backend.routes.risk import RiskController
 from backend.routes.safety_register import SafetyRegisterController
 from backend.routes.sync import SyncController
@@ -40,6 +42,8 @@ from backend.settings import Settings
 from projections.waiter import PositionBeyondHead
 
 MAX_BODY_BYTES = 1_048_576
+# A route whose opt says so is answered without compression (all but the sync routes).
+UNCOMPRESSED = "uncompressed"
 
 
 def _not_caught_up(_: Request[Any, Any, Any], exc: ProjectionNotCaughtUp) -> Response[Any]:
@@ -103,6 +107,7 @@ def create_app(
             ConsentController,
             SafetyRegisterController,
             NavInboxController,
+            ReviewInboxController,
             HandoverBoardController,
             RiskController,
             CaseloadController,
@@ -127,6 +132,15 @@ def create_app(
             PositionBeyondHead: _beyond_head,
         },
         request_max_body_size=MAX_BODY_BYTES,
+        # Tablets sync over weak mobile links: the sync answers are gzipped for a client
+        # that accepts it (decision 58). Other answers are small and local: not worth the CPU.
+        compression_config=CompressionConfig(
+            backend="gzip",
+            minimum_size=1024,
+            gzip_compress_level=6,
+            exclude_opt_key=UNCOMPRESSED,
+        ),
+        opt={UNCOMPRESSED: True},
         openapi_config=OpenAPIConfig(
             title="Folgja",
             version="0.1.0",

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import get_topic, retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 
 class WrittenReceipt(Protocol):
-    def write(self, cursor: Cursor[DictRow], position: int) -> None: ...
+    def write(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
+        """Write the receipt; ``positions`` are the events', in the order they were saved."""
+        ...
 
 
 class ReceiptRecorder(PostgresApplicationRecorder):
@@ -75,8 +79,35 @@ class ReceiptRecorder(PostgresApplicationRecorder):
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         receipt: WrittenReceipt | None = kwargs.get("receipt")
         if receipt is not None and ids:
-            receipt.write(curs, max(ids))
+            receipt.write(curs, ids)
         return ids
+
+    def select_events_after(self, after: Sequence[tuple[UUID, int]]) -> list[StoredEvent]:
+        """The events of several records in one query: each record's events after the
+        version given for it (0: all of them), by record, oldest first."""
+        if not after:
+            return []
+        statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS a(originator_id, after_version) "
+            "JOIN {schema}.{table} e ON e.originator_id = a.originator_id "
+            "AND e.originator_version > a.after_version "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, ([a[0] for a in after], [a[1] for a in after]), prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
 
 RECORDER_ENV = {"APPLICATION_RECORDER_TOPIC": get_topic(ReceiptRecorder)}

@@ -94,6 +94,8 @@ _RULES = (
     (re.compile(r"^Expected `\w+` of length"), "length"),
     (re.compile(r"^Expected `(array|str|object)` of length"), "length"),
     (re.compile(r"^Invalid enum value"), "allowed_values"),
+    # A tagged union's tag (a sync item's command ``type``) that names no member.
+    (re.compile(r"^Invalid value '[^']*'$"), "allowed_values"),
     (re.compile(r"^Expected `str` matching regex"), "pattern"),
     (re.compile(r"^Invalid (UUID|RFC3339|ISO|date|datetime|time)"), "format"),
     (re.compile(r"^(JSON is malformed|Input data was truncated)"), "valid_json"),

@@ -22,6 +22,7 @@ from backend.serve import default_workers
 from backend.settings import Settings
 from bench import floor as floor_app
 from bench import measure, mixed, readside
+from bench import sync as sync_bench
 from bench.fixtures import VisitPool, create_visits
 from bench.identity import sign_in_bench_lead
 from bench.stack import (
@@ -104,6 +105,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="only the read-side table (issue 4): projection catch-up and rebuild over a "
         "200,000-event log, risk timeline and caseload query latency",
+    )
+    parser.add_argument(
+        "--sync",
+        action="store_true",
+        help="only the offline sync table (issue 12): initial and empty pull, a push of 100, "
+        "each against a same-run baseline",
     )
     parser.add_argument(
         "--events", type=int, help="events in the read-side log (default 200,000; 50,000 quick)"
@@ -206,11 +213,17 @@ def header(
             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {pg} "
             f"({'embedded' if db.embedded else 'DATABASE_URL'}), database {db.url.dbname}",
             f"load average before {load_before}, after {load_average()} (1/5/15 min)",
-            f"medians of {profile.repeats} runs; baseline {profile.baseline_connections} "
-            f"connections x {profile.baseline_seconds:g} s; "
+            (
+                ""
+                if args.sync
+                else f"medians of {profile.repeats} runs; baseline "
+                f"{profile.baseline_connections} connections x {profile.baseline_seconds:g} s; "
+            )
             + (
                 "read side: catch-up, rebuild, query latency"
                 if args.projections
+                else "offline sync: pulls and pushes against same-run baselines"
+                if args.sync
                 else f"{profile.clients} clients x {profile.get_requests} GETs of each kind and "
                 f"{profile.server_requests} completions per server and run"
                 if args.servers
@@ -798,6 +811,15 @@ async def readside_table(
 TEAM_WORKERS_LABEL = mixed.TEAM_WORKERS
 
 
+# --- offline sync (issue 12) -------------------------------------------------------------
+
+
+async def sync_table(
+    db: Database, args: argparse.Namespace, profile: Profile, log_dir: Path
+) -> str:
+    return await sync_bench.sync_table(db, args, log_dir, say)
+
+
 # --- entry point -------------------------------------------------------------------------
 
 
@@ -836,7 +858,15 @@ def run(args: argparse.Namespace, profile: Profile, load_before: str) -> int:
     ):
         remove_on_abort(Path(logs))
         pg = run_async(server_version(db.url.url))
-        table = server_table if args.servers else readside_table if args.projections else main_table
+        table = (
+            server_table
+            if args.servers
+            else readside_table
+            if args.projections
+            else sync_table
+            if args.sync
+            else main_table
+        )
 
         async def measured() -> str:
             body = await table(db, args, profile, Path(logs))

@@ -90,7 +90,6 @@ class WriteModel:
             cached = self._cache.get(record_id)
         if cached is not None and cached.kind is not kind:
             return None
-        state: StateT | None = None if cached is None else cached.state
         version = 0 if cached is None else cached.version
         # Only what was stored since the state we hold (all of it, the first time).
         newer = (
@@ -98,6 +97,34 @@ class WriteModel:
             if version
             else self.app.events.get(record_id)
         )
+        return self._folded(kind, record_id, cached, newer)
+
+    def load_many(self, kind: Kind[StateT], record_ids: Sequence[UUID]) -> list[StateT | None]:
+        """Several records' states, as :meth:`load` answers each, in one read of the store
+        where the event store can (its recorder's ``select_events_after``)."""
+        select = getattr(self.app.recorder, "select_events_after", None)
+        if select is None:
+            return [self.load(kind, record_id) for record_id in record_ids]
+        with self._lock:
+            cached = {i: self._cache.get(i) for i in record_ids}
+        after = [(i, 0 if c is None else c.version) for i, c in cached.items()]
+        newer: dict[UUID, list[Any]] = {}
+        for stored in select(after):
+            event = self.app.mapper.to_domain_event(stored)
+            newer.setdefault(event.originator_id, []).append(event)
+        return [
+            None
+            if cached[i] is not None and cached[i].kind is not kind  # type: ignore[union-attr]
+            else self._folded(kind, i, cached[i], newer.get(i, ()))
+            for i in record_ids
+        ]
+
+    def _folded(
+        self, kind: Kind[StateT], record_id: UUID, cached: _Cached | None, newer: Iterable[Any]
+    ) -> StateT | None:
+        """The cached state (if any) brought up to date with the events stored since."""
+        state: StateT | None = None if cached is None else cached.state
+        version = 0 if cached is None else cached.version
         for event in newer:
             if state is None and not isinstance(event, kind.born):
                 return None
@@ -236,7 +263,10 @@ class Records:
 
     def exists(self, record_id: UUID) -> bool:
         """Whether any record has the id (of any kind)."""
-        return record_id in self._loaded or self.model.first_event(record_id) is not None
+        return record_id in self._loaded or self.first_event(record_id) is not None
+
+    def first_event(self, record_id: UUID) -> DomainEvent | None:
+        return self.model.first_event(record_id)
 
     def commit(self, *events: DomainEvent) -> int:
         receipt = None if self.receipt is None else self.receipt.written_with(events)
@@ -253,7 +283,7 @@ class Records:
     ) -> CommandResult:
         """Store a creating event (and ``then``, what follows from it in the same commit);
         a retry with the same id and content is answered again."""
-        first = self.model.first_event(record_id)
+        first = self.first_event(record_id)
         if first is None:
             return self.result(record_id, new, *then)
         if type(first) is type(new) and same_fact(first, new):
@@ -270,3 +300,66 @@ def same_fact(stored: DomainEvent, new: DomainEvent) -> bool:
         return fields
 
     return fact(stored) == fact(new)
+
+
+class StagedCommit(msgspec.Struct, frozen=True):
+    """One command's events, staged, and what its receipt makes of them."""
+
+    events: tuple[DomainEvent, ...]
+    receipt: object
+
+
+class StagedRecords(Records):
+    """Records whose commits are staged, then stored together by :meth:`flush`.
+
+    For a run of commands stored in one transaction (a device's pushed items): each
+    command sees what the commands before it staged (their records evolve in place), and
+    :meth:`flush` stores every staged event in one commit, with one receipt that is
+    handed each command's own receipt and events. Positions are known only after the
+    flush, so a staged command's result has position 0.
+    """
+
+    def __init__(self, model: WriteModel) -> None:
+        super().__init__(model)
+        self.staged: list[StagedCommit] = []
+        # Records first made by a staged event (not loaded from the store).
+        self._born: dict[UUID, list[DomainEvent]] = {}
+
+    def load(self, kind: Kind[StateT], record_id: UUID) -> StateT | None:
+        if record_id in self._loaded or record_id not in self._born:
+            return super().load(kind, record_id)
+        state: StateT | None = None
+        for event in self._born[record_id]:
+            if state is None and not isinstance(event, kind.born):
+                return None
+            state = kind.evolve(state, event)
+        if state is not None:
+            self._loaded[record_id] = (kind, state)
+        return state
+
+    def first_event(self, record_id: UUID) -> DomainEvent | None:
+        born = self._born.get(record_id)
+        return born[0] if born else super().first_event(record_id)
+
+    def commit(self, *events: DomainEvent) -> int:
+        receipt = None if self.receipt is None else self.receipt.written_with(events)
+        self.staged.append(StagedCommit(tuple(events), receipt))
+        for event in events:
+            loaded = self._loaded.get(event.originator_id)
+            if loaded is not None:
+                kind, state = loaded
+                self._loaded[event.originator_id] = (kind, kind.evolve(state, event))
+            else:
+                self._born.setdefault(event.originator_id, []).append(event)
+        return 0
+
+    def flush(self, receipt: object) -> int:
+        """Store every staged event in one commit with ``receipt``; the highest position.
+
+        Nothing staged: nothing stored (0). A conflict with a concurrent writer raises
+        :class:`ConcurrentChange` and stores nothing.
+        """
+        events = [e for commit in self.staged for e in commit.events]
+        if not events:
+            return 0
+        return self.model.commit(*events, receipt=receipt)

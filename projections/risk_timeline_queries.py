@@ -42,7 +42,18 @@ class RiskTimelineEntry(msgspec.Struct, frozen=True):
 SeriesPoint = tuple[int, datetime, int, str]
 
 
-class TimelineEntry(msgspec.Struct, frozen=True):
+class TimelineReview(msgspec.Struct, frozen=True, kw_only=True):
+    """An entry recorded offline and applied, marked for a team lead's review (sync/review.py)."""
+
+    item_id: UUID
+    # Always ``applied_for_review`` here: items not applied are not in the log.
+    status: str
+    review_reasons: list[str]
+    # None while the review is open.
+    resolved_at: datetime | None
+
+
+class TimelineEntry(msgspec.Struct, frozen=True, omit_defaults=True):
     position: int
     event_type: str
     occurred_at: datetime
@@ -50,6 +61,9 @@ class TimelineEntry(msgspec.Struct, frozen=True):
     actor_user_id: UUID
     actor_service: str
     summary: str
+    # Only on an entry whose events an offline item produced and kept for review: its
+    # review state (absent otherwise, so the entry's shape is as before).
+    review: TimelineReview | None = None
 
 
 async def tenant_timeline(

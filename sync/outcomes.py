@@ -20,6 +20,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from domain.events import DomainEvent
+from domain.write_model import StagedCommit
 from sync.protocol import ItemProblem, ItemStatus
 
 _INSERT = """
@@ -75,23 +76,68 @@ class _OutcomeWithEvents:
         self.receipt = receipt
         self.reasons = reasons
 
-    def write(self, cursor: Cursor[DictRow], position: int) -> None:
-        r = self.receipt
-        decided = Decided(
+    def decided(self, position: int) -> Decided:
+        return Decided(
             status=ItemStatus.APPLIED_FOR_REVIEW if self.reasons else ItemStatus.APPLIED,
-            tenant_id=r.tenant_id,
+            tenant_id=self.receipt.tenant_id,
             position=position,
             review_reasons=self.reasons,
         )
+
+    def write(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
+        r = self.receipt
+        decided = self.decided(max(positions))
         cursor.execute(_INSERT, _row(r.device_id, r.seq, decided, r.now))
         r.written = decided
 
 
-def write_outcome(
-    datastore: PostgresDatastore, device_id: UUID, seq: int, decided: Decided, now: datetime
+class RunReceipt:
+    """The outcomes of a run of items stored in one commit (:class:`StagedRecords`).
+
+    ``staged`` are the run's commits in order, each with its item's outcome-with-events;
+    ``alone`` the outcomes of the run's items that wrote no events. All are written in the
+    transaction of the run's events.
+    """
+
+    def __init__(
+        self,
+        device_id: UUID,
+        now: datetime,
+        staged: Sequence[StagedCommit],
+        alone: Sequence[tuple[int, Decided]],
+    ) -> None:
+        self.device_id = device_id
+        self.now = now
+        self.staged = staged
+        self.alone = alone
+
+    def write(self, cursor: Cursor[DictRow], positions: Sequence[int]) -> None:
+        rows = []
+        start = 0
+        for commit in self.staged:
+            count = len(commit.events)
+            outcome = commit.receipt
+            assert isinstance(outcome, _OutcomeWithEvents)
+            mine = positions[start : start + count]
+            start += count
+            rows.append(
+                _row(self.device_id, outcome.receipt.seq, outcome.decided(max(mine)), self.now)
+            )
+        rows.extend(_row(self.device_id, seq, decided, self.now) for seq, decided in self.alone)
+        cursor.executemany(_INSERT, rows)
+
+
+def write_outcomes(
+    datastore: PostgresDatastore,
+    device_id: UUID,
+    outcomes: Sequence[tuple[int, Decided]],
+    now: datetime,
 ) -> None:
-    """An outcome with no events of its own; an item decided already keeps its outcome."""
+    """Outcomes with no events of their own; an item decided already keeps its outcome."""
+    if not outcomes:
+        return
     with datastore.transaction(commit=True) as cursor:
-        cursor.execute(
-            _INSERT + " ON CONFLICT (device_id, seq) DO NOTHING", _row(device_id, seq, decided, now)
+        cursor.executemany(
+            _INSERT + " ON CONFLICT (device_id, seq) DO NOTHING",
+            [_row(device_id, seq, decided, now) for seq, decided in outcomes],
         )

@@ -26,6 +26,7 @@ import anyio.to_thread
 import asyncpg
 import msgspec
 
+from domain import tenant as tenants
 from domain.errors import InvalidValue
 from domain.tenant import Tenant
 from domain.write_model import WriteModel
@@ -88,25 +89,32 @@ def _cursor_id(cursor: str) -> UUID:
 async def pull(
     pool: asyncpg.Pool, model: WriteModel, viewer: Viewer, puller: Puller, request: PullRequest
 ) -> tuple[PullResponse, list[UUID]]:
-    """The response, and the tenants it shows (for the access log)."""
-    async with pool.acquire() as conn:
+    """The response, and the tenants it shows (for the access log).
+
+    Each step is one statement (a handful of round trips for a pull with nothing new):
+    what the request acknowledges is checked, then written in one statement; the flags
+    and the scope are each read in one snapshot.
+    """
+    async with pool.acquire() as conn, conn.transaction():
+        # What a pull writes is bookkeeping the device's next request re-establishes (a
+        # lost page ack resends the page; a lost flags_through is confirmed again), so its
+        # commit need not wait for the disk (decision 62).
+        await conn.execute("SET LOCAL synchronous_commit = off")
         cursor = None if request.cursor is None else await _known_cursor(conn, puller, request)
-        async with conn.transaction():
-            await _acknowledge(conn, puller, request, cursor)
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            flags, flags_through = await _flags_after(conn, request.flags_through)
-            target = await _sources_position(conn)
-            decided_through = await conn.fetchval(
-                "SELECT decided_through FROM sync_devices WHERE device_id = $1", puller.device_id
-            )
-            base = 0 if cursor is None else cursor.base
-            in_cycle = cursor is not None and cursor.target is not None
-            if in_cycle:
-                assert cursor is not None and cursor.target is not None
-                target = cursor.target
-            after = cursor.after if in_cycle and cursor is not None else None
-            scope = await _scope(conn, puller, base)
-        purge = await _purges(conn, puller, set(scope))
+        if request.purged:
+            await _check_purged(conn, puller, request.purged)
+        decided_through = await _acknowledge(conn, puller, request, cursor)
+        if request.purged:
+            await _record_purged(conn, puller, request.purged)
+        flags, flags_through = await _flags_after(conn, request.flags_through)
+        base = 0 if cursor is None else cursor.base
+        in_cycle = cursor is not None and cursor.target is not None
+        target, scope = await _scope(conn, puller, base)
+        after = None
+        if in_cycle:
+            assert cursor is not None and cursor.target is not None
+            target, after = cursor.target, cursor.after
+        purge = await _purges(conn, puller, list(scope))
         candidates = sorted(
             t
             for t, (held, changed) in scope.items()
@@ -127,7 +135,7 @@ async def pull(
         protocol=PROTOCOL_VERSION,
         safety_flags=flags,
         flags_through=flags_through,
-        decided_through=decided_through or 0,
+        decided_through=decided_through,
         purge=sorted(purge),
         tenants=tenants,
         cursor=encode_cursor(next_cursor),
@@ -156,105 +164,102 @@ async def _known_cursor(conn: asyncpg.Connection, puller: Puller, request: PullR
     return _Cursor(*row.values())
 
 
+# One statement, so all of it or none: the device's row (flags confirmed, last pull,
+# clock skew), its offline lease (moved on, as devices.touch_last_synced does), the page
+# the presented cursor came with (now held), older cursors (dead), and without a cursor
+# the device's holdings (a clean resync: pending purges count as done). Nothing is
+# written when flags_through is beyond the register's position ($3 > register).
+_ACKNOWLEDGE = """
+WITH register AS (
+    SELECT coalesce(max(position), 0) AS position FROM projection_tracking
+    WHERE projection = $4
+), valid AS (
+    SELECT $3::bigint <= position AS ok FROM register
+), device AS (
+    INSERT INTO sync_devices AS d (device_id, flags_through, flags_confirmed_at,
+                                   last_pull_at, clock_skew_seconds)
+    SELECT $1, $3, CASE WHEN $3 > 0 THEN $2::timestamptz END, $2, $5 FROM valid WHERE ok
+    ON CONFLICT (device_id) DO UPDATE SET
+        flags_confirmed_at = CASE WHEN excluded.flags_through > d.flags_through
+                                  THEN excluded.last_pull_at ELSE d.flags_confirmed_at END,
+        flags_through = greatest(d.flags_through, excluded.flags_through),
+        last_pull_at = excluded.last_pull_at,
+        clock_skew_seconds = coalesce(excluded.clock_skew_seconds, d.clock_skew_seconds)
+    RETURNING decided_through
+), acked AS (
+    INSERT INTO sync_device_tenants (device_id, tenant_id, held_since)
+    SELECT $1, t, $2 FROM sync_cursors c, unnest(c.page_tenants) AS t, valid
+    WHERE c.cursor_id = $6 AND valid.ok
+    ON CONFLICT (device_id, tenant_id) DO NOTHING
+), dead AS (
+    DELETE FROM sync_cursors
+    WHERE device_id = $1 AND issued_at < $7 AND (SELECT ok FROM valid)
+), lease AS (
+    UPDATE devices SET last_synced_at = greatest(last_synced_at, $2)
+    WHERE id = $1 AND revoked_at IS NULL AND (SELECT ok FROM valid)
+), resync AS (
+    DELETE FROM sync_device_tenants
+    WHERE device_id = $1 AND $6::uuid IS NULL AND (SELECT ok FROM valid)
+    RETURNING tenant_id, purge_asked_at
+), resync_done AS (
+    INSERT INTO sync_purges (device_id, tenant_id, asked_at, purged_at)
+    SELECT $1, tenant_id, purge_asked_at, $2 FROM resync WHERE purge_asked_at IS NOT NULL
+)
+SELECT (SELECT ok FROM valid) AS ok, (SELECT decided_through FROM device) AS decided_through
+"""
+
+
 async def _acknowledge(
     conn: asyncpg.Connection, puller: Puller, request: PullRequest, cursor: _Cursor | None
-) -> None:
-    """What the request says the device has stored: a page, purges, the flags."""
-    device = puller.device_id
-    await conn.execute(
-        "INSERT INTO sync_devices (device_id) VALUES ($1) ON CONFLICT (device_id) DO NOTHING",
-        device,
-    )
-    if cursor is None:
-        # No cursor: the device holds no tenant (first pull, or a clean resync after it
-        # wiped its tenants). Purges it was asked for are done with the rest.
-        await conn.execute(
-            """
-            WITH gone AS (
-                DELETE FROM sync_device_tenants WHERE device_id = $1
-                RETURNING tenant_id, purge_asked_at
-            )
-            INSERT INTO sync_purges (device_id, tenant_id, asked_at, purged_at)
-            SELECT $1, tenant_id, purge_asked_at, $2 FROM gone WHERE purge_asked_at IS NOT NULL
-            """,
-            device,
-            puller.now,
-        )
-    else:
-        await conn.execute(
-            """
-            INSERT INTO sync_device_tenants (device_id, tenant_id, held_since)
-            SELECT $1, t, $3 FROM sync_cursors, unnest(page_tenants) AS t
-            WHERE cursor_id = $2
-            ON CONFLICT (device_id, tenant_id) DO NOTHING
-            """,
-            device,
-            cursor.cursor_id,
-            puller.now,
-        )
-        # Only the newest cursor the device stored can come back (or this one again).
-        await conn.execute(
-            "DELETE FROM sync_cursors WHERE device_id = $1 AND issued_at < $2",
-            device,
-            cursor.issued_at,
-        )
-    if request.purged:
-        await _purged(conn, puller, request.purged)
-    register: int = await conn.fetchval(
-        "SELECT coalesce(max(position), 0) FROM projection_tracking WHERE projection = $1",
+) -> int:
+    """Record what the request says the device has stored; the device's decided_through."""
+    skew = None
+    if request.device_time is not None:
+        skew = int((request.device_time - puller.now).total_seconds())
+    row = await conn.fetchrow(
+        _ACKNOWLEDGE,
+        puller.device_id,
+        puller.now,
+        request.flags_through,
         FLAGS_SOURCE,
+        skew,
+        None if cursor is None else cursor.cursor_id,
+        puller.now if cursor is None else cursor.issued_at,
     )
-    if request.flags_through > register:
+    assert row is not None
+    if not row["ok"]:
         raise InvalidValue(
             "flags_through",
             "not_beyond_head",
             "flags_through is beyond any flags_through this server has answered",
         )
-    skew = None
-    if request.device_time is not None:
-        skew = int((request.device_time - puller.now).total_seconds())
-    await conn.execute(
-        """
-        UPDATE sync_devices SET
-            flags_confirmed_at = CASE WHEN $2 > flags_through THEN $3 ELSE flags_confirmed_at END,
-            flags_through = greatest(flags_through, $2),
-            last_pull_at = $3,
-            clock_skew_seconds = coalesce($4, clock_skew_seconds)
-        WHERE device_id = $1
-        """,
-        device,
-        request.flags_through,
-        puller.now,
-        skew,
-    )
+    decided: int = row["decided_through"] or 0
+    return decided
 
 
-async def _purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUID]) -> None:
-    asked = {
-        r["tenant_id"]: r["purge_asked_at"]
-        for r in await conn.fetch(
-            "SELECT tenant_id, purge_asked_at FROM sync_device_tenants "
-            "WHERE device_id = $1 AND tenant_id = ANY($2::uuid[]) AND purge_asked_at IS NOT NULL",
-            puller.device_id,
-            list(purged),
-        )
-    }
-    before = {
+async def _check_purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUID]) -> None:
+    """Every id the device says it purged was asked of it (now, or before)."""
+    known = {
         r["tenant_id"]
         for r in await conn.fetch(
-            "SELECT DISTINCT tenant_id FROM sync_purges "
-            "WHERE device_id = $1 AND tenant_id = ANY($2::uuid[])",
+            """
+            SELECT tenant_id FROM sync_device_tenants
+            WHERE device_id = $1 AND tenant_id = ANY($2::uuid[]) AND purge_asked_at IS NOT NULL
+            UNION
+            SELECT tenant_id FROM sync_purges WHERE device_id = $1 AND tenant_id = ANY($2::uuid[])
+            """,
             puller.device_id,
             list(purged),
         )
     }
     for n, tenant_id in enumerate(purged):
-        if tenant_id not in asked and tenant_id not in before:
+        if tenant_id not in known:
             raise InvalidValue(
                 f"purged[{n}]", "asked_to_purge", "this device was not asked to purge that tenant"
             )
-    if not asked:
-        return
+
+
+async def _record_purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUID]) -> None:
     await conn.execute(
         """
         WITH gone AS (
@@ -266,7 +271,7 @@ async def _purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUI
         SELECT $1, tenant_id, purge_asked_at, $3 FROM gone
         """,
         puller.device_id,
-        list(asked),
+        list(purged),
         puller.now,
     )
 
@@ -274,76 +279,94 @@ async def _purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUI
 async def _flags_after(
     conn: asyncpg.Connection, through: int
 ) -> tuple[list[SafetyFlagRecord], int]:
-    register: int = await conn.fetchval(
-        "SELECT coalesce(max(position), 0) FROM projection_tracking WHERE projection = $1",
-        FLAGS_SOURCE,
-    )
+    """Every flag version after ``through``, and the register's position, in one snapshot."""
     rows = await conn.fetch(
         """
-        SELECT dwelling_id, address, unit, postcode,
-               CASE WHEN lifted_at IS NULL THEN kind END AS kind,
-               CASE WHEN lifted_at IS NULL THEN reason END AS reason,
-               CASE WHEN lifted_at IS NULL THEN review_on END AS review_on,
-               position
-        FROM safety_flags
-        WHERE position > $1 AND (kind IS NOT NULL OR lifted_at IS NOT NULL)
-        ORDER BY position
+        SELECT r.register, f.* FROM (
+            SELECT coalesce(max(position), 0) AS register FROM projection_tracking
+            WHERE projection = $2
+        ) r LEFT JOIN LATERAL (
+            SELECT dwelling_id, address, unit, postcode,
+                   CASE WHEN lifted_at IS NULL THEN kind END AS kind,
+                   CASE WHEN lifted_at IS NULL THEN reason END AS reason,
+                   CASE WHEN lifted_at IS NULL THEN review_on END AS review_on,
+                   position
+            FROM safety_flags
+            WHERE position > $1 AND (kind IS NOT NULL OR lifted_at IS NOT NULL)
+            ORDER BY position
+        ) f ON true
         """,
         through,
+        FLAGS_SOURCE,
     )
-    return [SafetyFlagRecord(**dict(r)) for r in rows], max(register, through)
-
-
-async def _sources_position(conn: asyncpg.Connection) -> int:
-    position: int = await conn.fetchval(
-        "SELECT coalesce(min(position), 0) FROM projection_tracking "
-        "WHERE projection = ANY($1::text[])",
-        list(SOURCES),
-    )
-    return position
+    flags = [
+        SafetyFlagRecord(
+            dwelling_id=r["dwelling_id"],
+            address=r["address"],
+            unit=r["unit"],
+            postcode=r["postcode"],
+            kind=r["kind"],
+            reason=r["reason"],
+            review_on=r["review_on"],
+            position=r["position"],
+        )
+        for r in rows
+        if r["dwelling_id"] is not None
+    ]
+    return flags, max(rows[0]["register"], through)
 
 
 async def _scope(
     conn: asyncpg.Connection, puller: Puller, base: int
-) -> dict[UUID, tuple[bool, bool]]:
-    """Each tenant in scope: (held by the device, changed after ``base``)."""
+) -> tuple[int, dict[UUID, tuple[bool, bool]]]:
+    """The read models' position, and each tenant in scope: (held by the device, changed
+    after ``base``), in one snapshot."""
     rows = await conn.fetch(
         """
-        SELECT c.tenant_id, h.tenant_id IS NOT NULL AS held,
-               c.position > $3
-               OR EXISTS (SELECT 1 FROM risk_timeline t
-                          WHERE t.tenant_id = c.tenant_id AND t.position > $3)
-               OR EXISTS (SELECT 1 FROM concerns k
-                          WHERE k.tenant_id = c.tenant_id AND k.position > $3) AS changed
-        FROM caseload c
-        LEFT JOIN sync_device_tenants h ON h.device_id = $2 AND h.tenant_id = c.tenant_id
-        WHERE c.contact_worker_id = $1 AND (c.follow_up_active OR c.follow_up_ended_on IS NULL)
+        SELECT p.target, s.* FROM (
+            SELECT coalesce(min(position), 0) AS target FROM projection_tracking
+            WHERE projection = ANY($4::text[])
+        ) p LEFT JOIN LATERAL (
+            SELECT c.tenant_id, h.tenant_id IS NOT NULL AS held,
+                   c.position > $3
+                   OR EXISTS (SELECT 1 FROM risk_timeline t
+                              WHERE t.tenant_id = c.tenant_id AND t.position > $3)
+                   OR EXISTS (SELECT 1 FROM concerns k
+                              WHERE k.tenant_id = c.tenant_id AND k.position > $3) AS changed
+            FROM caseload c
+            LEFT JOIN sync_device_tenants h ON h.device_id = $2 AND h.tenant_id = c.tenant_id
+            WHERE c.contact_worker_id = $1
+              AND (c.follow_up_active OR c.follow_up_ended_on IS NULL)
+        ) s ON true
         """,
         puller.user_id,
         puller.device_id,
         base,
+        list(SOURCES),
     )
-    return {r["tenant_id"]: (r["held"], r["changed"]) for r in rows}
+    scope = {r["tenant_id"]: (r["held"], r["changed"]) for r in rows if r["tenant_id"]}
+    return rows[0]["target"], scope
 
 
-async def _purges(conn: asyncpg.Connection, puller: Puller, scope: set[UUID]) -> set[UUID]:
+async def _purges(conn: asyncpg.Connection, puller: Puller, scope: list[UUID]) -> set[UUID]:
     """Held tenants out of scope (asked from now on), and those asked before, not yet done."""
     rows = await conn.fetch(
         """
-        UPDATE sync_device_tenants SET purge_asked_at = $3
-        WHERE device_id = $1 AND purge_asked_at IS NULL AND NOT tenant_id = ANY($2::uuid[])
-        """
-        " RETURNING tenant_id",
+        WITH newly AS (
+            UPDATE sync_device_tenants SET purge_asked_at = $3
+            WHERE device_id = $1 AND purge_asked_at IS NULL AND NOT tenant_id = ANY($2::uuid[])
+            RETURNING tenant_id
+        )
+        SELECT tenant_id FROM newly
+        UNION
+        SELECT tenant_id FROM sync_device_tenants
+        WHERE device_id = $1 AND purge_asked_at IS NOT NULL
+        """,
         puller.device_id,
-        list(scope),
+        scope,
         puller.now,
     )
-    asked = await conn.fetch(
-        "SELECT tenant_id FROM sync_device_tenants "
-        "WHERE device_id = $1 AND purge_asked_at IS NOT NULL",
-        puller.device_id,
-    )
-    return {r["tenant_id"] for r in rows} | {r["tenant_id"] for r in asked}
+    return {r["tenant_id"] for r in rows}
 
 
 async def _tenant_records(
@@ -359,8 +382,7 @@ async def _tenant_records(
         return []
 
     def load() -> list[Tenant]:
-        records = model.records()
-        loaded = (records.tenant(t) for t in tenant_ids)
+        loaded = model.load_many(tenants.KIND, tenant_ids)
         # The caseload may lag the write model by a moment: only who follows now.
         return [t for t in loaded if t is not None and viewer.follows(t)]
 

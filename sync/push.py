@@ -35,8 +35,8 @@ from domain.events import Actor
 from domain.tenant import Tenant
 from domain.usecases import UseCases
 from domain.visit_commands import CompleteVisit, FailVisit, PlanVisit
-from domain.write_model import CommandResult, Records, WriteModel
-from sync.outcomes import Decided, ItemReceipt, write_outcome
+from domain.write_model import CommandResult, Records, StagedRecords, WriteModel
+from sync.outcomes import Decided, ItemReceipt, RunReceipt, write_outcomes
 from sync.protocol import (
     PROTOCOL_VERSION,
     CompleteVisitItem,
@@ -248,16 +248,65 @@ def _decide_all(
 ) -> None:
     datastore = model.app.recorder.datastore  # type: ignore[attr-defined]
     assert isinstance(datastore, PostgresDatastore)
+    try:
+        _decide_run(model, authority, pusher, run, datastore)
+    except ConcurrentChange:
+        # Someone changed a record the run uses between its reads and its commit: nothing
+        # of the run was stored; decide its items one by one, each with fresh reads.
+        for item in run:
+            decided = _decide(model, authority, pusher, item)
+            if decided is not None:
+                write_outcomes(datastore, pusher.device_id, [(item.seq, decided)], pusher.now)
+
+
+def _decide_run(
+    model: WriteModel,
+    authority: Authority,
+    pusher: Pusher,
+    run: Sequence[_Undecided],
+    datastore: PostgresDatastore,
+) -> None:
+    """Decide the run in memory, in order, and store it in one transaction: every item's
+    events and every item's outcome (decision 61). Each item sees what those before it
+    did (a visit planned in the run can be completed later in the run)."""
+    records = StagedRecords(model)
+    use_cases = UseCases(records)
+    alone: list[tuple[int, Decided]] = []
     for item in run:
-        decided = _decide(model, authority, pusher, item)
-        if decided is not None:
-            write_outcome(datastore, pusher.device_id, item.seq, decided, pusher.now)
+        receipt = ItemReceipt(pusher.device_id, item.seq, None, pusher.now)
+        records.receipt = None
+        staged_before = len(records.staged)
+        try:
+            result = _apply(use_cases, records, receipt, authority, pusher, item)
+        except DomainError as refused:
+            alone.append((item.seq, _kept(receipt, refused)))
+            continue
+        if isinstance(result, Decided):
+            alone.append((item.seq, result))
+        elif len(records.staged) == staged_before:
+            # A creation the log already held (sent over HTTP first, say).
+            alone.append((item.seq, _applied_before(receipt, result)))
+    if records.staged:
+        records.flush(RunReceipt(pusher.device_id, pusher.now, records.staged, alone))
+    else:
+        write_outcomes(datastore, pusher.device_id, alone, pusher.now)
+
+
+def _kept(receipt: ItemReceipt, refused: DomainError) -> Decided:
+    return Decided(
+        status=ItemStatus.KEPT_FOR_REVIEW, tenant_id=receipt.tenant_id, problem=problem_of(refused)
+    )
+
+
+def _applied_before(receipt: ItemReceipt, result: CommandResult) -> Decided:
+    return Decided(status=ItemStatus.APPLIED, tenant_id=receipt.tenant_id, position=result.position)
 
 
 def _decide(
     model: WriteModel, authority: Authority, pusher: Pusher, item: _Undecided
 ) -> Decided | None:
-    """The item's outcome, if it still has to be written (None: written with its events)."""
+    """One item decided alone (the run's fallback): its outcome, if it still has to be
+    written (None: written with its events)."""
     lost_race: ConcurrentChange | None = None
     for _ in range(ATTEMPTS):
         receipt = ItemReceipt(pusher.device_id, item.seq, None, pusher.now)
@@ -268,19 +317,12 @@ def _decide(
             lost_race = error
             continue
         except DomainError as refused:
-            return Decided(
-                status=ItemStatus.KEPT_FOR_REVIEW,
-                tenant_id=receipt.tenant_id,
-                problem=problem_of(refused),
-            )
+            return _kept(receipt, refused)
         if isinstance(result, Decided):
             return result
         if receipt.written is not None:
             return None
-        # A creation the log already held (sent over HTTP first, say): nothing new written.
-        return Decided(
-            status=ItemStatus.APPLIED, tenant_id=receipt.tenant_id, position=result.position
-        )
+        return _applied_before(receipt, result)
     assert lost_race is not None
     return Decided(status=ItemStatus.KEPT_FOR_REVIEW, problem=problem_of(lost_race))
 

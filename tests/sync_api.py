@@ -25,13 +25,16 @@ class Tablet:
         )
         assert registered.status_code == 201, registered.text
         self.device_id = uuid.UUID(registered.json()["device_id"])
-        grant = client.post(
-            "/auth/device-token",
-            json={"device_credential": registered.json()["device_credential"]},
-        )
+        self.credential = registered.json()["device_credential"]
+        self.client = client
+        self.headers: dict[str, str] = {}
+        self.sign_in()
+
+    def sign_in(self) -> None:
+        """A fresh access token from the device credential (they last 15 minutes)."""
+        grant = self.client.post("/auth/device-token", json={"device_credential": self.credential})
         assert grant.status_code == 200, grant.text
         self.headers = bearer(grant.json()["access_token"])
-        self.client = client
 
     def push(self, items: list[dict[str, Any]]) -> Any:
         return self.client.post("/sync/v1/push", json={"items": items}, headers=self.headers)

@@ -185,6 +185,40 @@ def test_a_visit_cannot_be_completed_after_follow_up_ended() -> None:
     assert_refused(error, "tenant_id", "follow_up_active")
 
 
+def test_a_visit_recorded_offline_after_follow_up_ended_is_kept_for_review() -> None:
+    tenant = in_follow_up()
+    visit = planned(tenant)
+    event = visits.complete(
+        visit,
+        ended(tenant),
+        [WORKER],
+        Observations(wellbeing=Wellbeing.GOOD),
+        meta(),
+        recorded_offline=True,
+    )
+    assert event.review_reasons == ("follow_up_active",)
+    assert visits.evolve(visit, event).needs_review
+
+
+def test_reasons_found_outside_the_visit_count_only_offline() -> None:
+    tenant = in_follow_up()
+    visit = planned(tenant)
+    offline = visits.fail(
+        visit,
+        tenant,
+        [WORKER],
+        FailureReason.NOT_AT_HOME,
+        meta(),
+        recorded_offline=True,
+        also_review=("outside_caseload",),
+    )
+    assert offline.review_reasons == ("outside_caseload",)
+    online = visits.fail(
+        visit, tenant, [WORKER], FailureReason.NOT_AT_HOME, meta(), also_review=("x",)
+    )
+    assert online.review_reasons == ()
+
+
 def test_a_note_longer_than_10000_characters_is_refused() -> None:
     tenant = in_follow_up()
     too_long = Observations(wellbeing=Wellbeing.POOR, note="x" * (MAX_NOTE_LENGTH + 1))

@@ -8,6 +8,8 @@ from litestar.testing import TestClient
 
 from domain.municipal_services import Service
 from tests.api import assert_problem, post
+from tests.auth_api import in_app
+from tests.conftest import Clock
 from tests.sync_api import Tablet, complete_item, followed_by
 
 
@@ -79,3 +81,97 @@ def test_an_unknown_protocol_version_is_told_so(client: TestClient) -> None:
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     response = client.post("/sync/v2/pull", json={}, headers=tablet.headers)
     assert_problem(response, 400, "version", "supported_version")
+
+
+def test_a_pull_is_gzipped_for_a_tablet_that_accepts_it(client: TestClient) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    for _ in range(3):
+        followed_by(client, tablet)
+    response = tablet.pull()
+    assert response.status_code == 200
+    assert response.headers.get("content-encoding") == "gzip"
+    # Other answers are left as they are.
+    assert "content-encoding" not in client.get("/health").headers
+
+
+def test_an_unknown_command_is_refused_naming_its_type(client: TestClient) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    item = {
+        "item_id": str(uuid.uuid4()),
+        "seq": 1,
+        "occurred_at": "2026-03-06T12:00:00+01:00",
+        "command": {"type": "evict_tenant"},
+    }
+    assert_problem(tablet.push([item]), 422, "items[0].command.type", "allowed_values")
+
+
+def test_a_run_of_items_sees_what_the_items_before_it_did(client: TestClient) -> None:
+    """One push is stored in one transaction, in the device's order: a visit planned
+    offline and completed offline later arrive together, and both apply."""
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, tablet)
+    visit_id = uuid.uuid4()
+    plan = {
+        "item_id": str(uuid.uuid4()),
+        "seq": 1,
+        "occurred_at": "2026-03-06T09:00:00+01:00",
+        "command": {
+            "type": "plan_visit",
+            "tenant_id": str(tenant_id),
+            "visit_id": str(visit_id),
+            "planned_for": "2026-03-06T11:00:00+01:00",
+            "worker_ids": [str(tablet.user_id)],
+        },
+    }
+    done = complete_item(2, visit_id, [tablet.user_id])
+    outcomes = tablet.push([plan, done]).json()["outcomes"]
+    assert [o["status"] for o in outcomes] == ["applied", "applied"], outcomes
+    assert outcomes[0]["position"] < outcomes[1]["position"]
+    visit = client.get(f"/visits/{visit_id}", headers=tablet.headers).json()
+    assert visit["status"] == "completed"
+
+
+def test_an_item_the_domain_refuses_is_kept_and_does_not_block_the_run(
+    client: TestClient,
+) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, tablet)
+    first = planned_for(client, tablet, tenant_id)
+    second = planned_for(client, tablet, tenant_id)
+    items = [
+        complete_item(1, first, [tablet.user_id]),
+        complete_item(2, first, [tablet.user_id]),  # the same visit again: already completed
+        complete_item(3, second, [tablet.user_id]),
+    ]
+    pushed = tablet.push(items).json()
+    statuses = [o["status"] for o in pushed["outcomes"]]
+    assert statuses == ["applied", "kept_for_review", "applied"], pushed
+    kept = pushed["outcomes"][1]["problem"]
+    assert (kept["status"], kept["field"], kept["rule"]) == (409, "visit_id", "visit_planned")
+    assert pushed["decided_through"] == 3
+    # Every item is stored, decided once: nothing lost, nothing twice.
+    again = tablet.push(items).json()
+    assert again["outcomes"] == pushed["outcomes"]
+
+
+def test_every_sync_moves_the_offline_lease_on(client: TestClient, clock: Clock) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+
+    def last_synced() -> object:
+        return in_app(
+            client,
+            lambda c: c.fetchval(
+                "SELECT last_synced_at FROM devices WHERE id = $1", tablet.device_id
+            ),
+        )
+
+    clock.advance(days=3)
+    tablet.sign_in()
+    assert tablet.pull().status_code == 200
+    assert last_synced() == clock.now
+    clock.advance(days=3)
+    tablet.sign_in()
+    tenant_id = followed_by(client, tablet)
+    visit_id = planned_for(client, tablet, tenant_id)
+    assert tablet.push([complete_item(1, visit_id, [tablet.user_id])]).status_code == 200
+    assert last_synced() == clock.now

@@ -243,7 +243,7 @@ def test_every_bad_input_is_refused_with_a_problem_and_changes_nothing(
         assert_problem(response, status, field, rule)
     # Refused by the body's validation.
     unknown = {"type": "delete_tenant", "tenant_id": str(tenant_id)}
-    assert_problem(push([item(2, unknown)]), 422, "items[0].command.type", "valid")
+    assert_problem(push([item(2, unknown)]), 422, "items[0].command.type", "allowed_values")
     oversized = [item(n + 2, concern(tenant_id)) for n in range(MAX_ITEMS_PER_PUSH + 1)]
     assert_problem(push(oversized), 422, "items", "length")
     assert_problem(push([]), 422, "items", "length")

@@ -171,3 +171,33 @@ def test_compression_the_projections_could_not_read_is_refused(database: Databas
     }
     with pytest.raises(ValueError, match="COMPRESSOR_TOPIC"):
         FollowUpApplication(env)
+
+
+def test_several_records_load_at_once_as_each_would_alone(database: DatabaseUrl) -> None:
+    remembered, fresh, unknown = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    serving, other_process = _fresh(database), _fresh(database)
+    try:
+        serving.commit(*_history(remembered, 3))
+        serving.load(tenants.KIND, remembered)  # now remembered at version 5
+        more = _history(remembered, 6)[5:]
+        other_process.commit(*more)  # written behind the serving model's back
+        serving.commit(*_history(fresh, 2))
+        planned = visit.plan(
+            uuid.uuid4(),
+            tenants.replay(_history(fresh, 2)),  # type: ignore[arg-type]
+            NOW,
+            [uuid.uuid4()],
+            META,
+        )
+        serving.commit(planned)
+        ids = [remembered, fresh, unknown, planned.originator_id]
+        together = serving.load_many(tenants.KIND, ids)
+        replayer = _fresh(database)
+        alone = [replayer.load(tenants.KIND, i) for i in ids]
+        replayer.close()
+        assert together == alone
+        assert together[0] == tenants.replay(_history(remembered, 3) + more)
+        assert together[2] is None and together[3] is None  # no record; a visit, no tenant
+    finally:
+        serving.close()
+        other_process.close()

@@ -102,6 +102,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/tenants"): rule(LEADS),
     ("GET", "/tenants/{tenant_id:uuid}"): rule((*STAFF, NAVO), S.TENANT, ALL_VIEWS),
     ("GET", "/tenants/{tenant_id:uuid}/timeline"): rule(FOLLOWERS, S.TENANT, FULL),
+    ("GET", "/tenants/{tenant_id:uuid}/timeline/kept-for-review"): rule(FOLLOWERS, S.TENANT, FULL),
     ("GET", "/tenants/{tenant_id:uuid}/risk-timeline"): rule(FOLLOWERS, S.TENANT, FULL),
     ("GET", "/tenants/{tenant_id:uuid}/handovers"): rule(FOLLOWERS, S.TENANT, FOLLOW_OR_HANDOVER),
     ("GET", "/tenants/without-responsible-service"): rule(LEADS),
@@ -142,6 +143,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/dwellings/{dwelling_id:uuid}/safety-flag/lift"): rule((PM, TL)),
     ("GET", "/safety-register"): rule(STAFF),
     ("GET", "/safety-register/{dwelling_id:uuid}/history"): rule(STAFF),
+    # The devices of the caller's service (the property manager: of every service) that
+    # have not pulled the address's current flag; no tenant data.
+    ("GET", "/safety-register/{dwelling_id:uuid}/devices-lacking"): rule((*LEADS, PM)),
     # --- leases and rent: the property manager's ------------------------------------------
     ("POST", "/leases"): rule((PM, TL)),
     ("GET", "/leases/{lease_id:uuid}"): rule(STAFF, S.LEASE, HOUSING),
@@ -196,6 +200,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     # Need to know is decided per item and per tenant sent, by the lines of the commands.
     ("POST", "/sync/{version:str}/push"): rule((FW,)),
     ("POST", "/sync/{version:str}/pull"): rule((FW,)),
+    # The review inbox: items recorded by the caller's own service's users (decision 60).
+    ("GET", "/review-inbox"): rule(LEADS),
+    ("POST", "/review-inbox/{item_id:uuid}/resolution"): rule(LEADS),
     ("GET", "/admin/users"): rule((ADMIN,)),
     ("POST", "/admin/users"): rule((ADMIN,)),
     ("GET", "/admin/access-log"): rule((ADMIN,)),

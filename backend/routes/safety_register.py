@@ -11,6 +11,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, Parameter
 
+from backend.auth.authorize import Access
+from backend.auth.roles import Role
 from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import Clock, ReadModels
 from domain.dwelling import SafetyFlagKind, SafetyFlagReason
@@ -24,6 +26,7 @@ from projections.safety_register import (
     active_flags,
     flag_history,
 )
+from sync.flags import DevicesLacking, devices_lacking
 
 
 class SafetyRegisterController(Controller):
@@ -74,3 +77,31 @@ class SafetyRegisterController(Controller):
                 "dwelling_id", "must_exist", f"no dwelling with id {dwelling_id}"
             )
         return history
+
+    @get(
+        "/{dwelling_id:uuid}/devices-lacking",
+        summary="The field tablets that have not yet pulled the address's current flag",
+        description="Registered, unrevoked devices of active users whose confirmed "
+        "`flags_through` is below the position of the flag's current version (set, "
+        "changed, reviewed or lifted); a device that never pulled lacks it. A team lead or "
+        "service staff sees their own service's devices, the property manager every "
+        "service's (docs/access.md, 'Devices lacking a flag'). 404: the address has no flag.",
+    )
+    async def devices_lacking(
+        self,
+        dwelling_id: FromPath[UUID],
+        access: NamedDependency[Access],
+        pool: NamedDependency[asyncpg.Pool],
+        read_models: NamedDependency[ReadModels],
+        min_position: MinPosition = None,
+    ) -> DevicesLacking:
+        await read_models.at(SafetyRegisterProjection.name, min_position)
+        principal = access.principal
+        service = None if principal.has_any(Role.PROPERTY_MANAGER) else principal.service
+        async with pool.acquire() as conn:
+            lacking = await devices_lacking(conn, dwelling_id, service)
+        if lacking is None:
+            raise UnknownAggregate(
+                "dwelling_id", "must_exist", f"no safety flag on the dwelling {dwelling_id}"
+            )
+        return lacking

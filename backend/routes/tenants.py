@@ -6,12 +6,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from backend.auth.authorize import Access, tenant_fields
-from backend.routes.params import MinPosition
+from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import ReadModels
 from backend.write_access import WriteAccess
 from domain.errors import UnknownAggregate
@@ -21,8 +22,11 @@ from domain.tenant_commands import AssignResponsibility, EndFollowUp, RegisterTe
 from domain.visit_commands import PlanVisit
 from domain.write_model import CommandResult
 from projections import events as event_log
+from projections.pagination import DEFAULT_PAGE_SIZE, Page
 from projections.risk_timeline_queries import PROJECTION as TIMELINE_PROJECTION
 from projections.risk_timeline_queries import TimelineEntry, tenant_timeline
+from sync import review
+from sync.review import ReviewEntry
 
 
 class TenantController(Controller):
@@ -98,7 +102,15 @@ class TenantController(Controller):
     ) -> CommandResult:
         return await write.command(lambda uc: uc.visits.plan_visit, tenant_id, data, actor)
 
-    @get("/{tenant_id:uuid}/timeline", summary="Every fact about the tenant, in log order")
+    @get(
+        "/{tenant_id:uuid}/timeline",
+        summary="Every fact about the tenant, in log order",
+        description="An entry whose events an item recorded offline produced, applied and "
+        "kept for a team lead's review, carries `review` (the item, its reasons, and when "
+        "it was resolved); other entries have no `review`. Items kept for review and not "
+        "applied are not in the log: `GET /tenants/{tenant_id}/timeline/kept-for-review` "
+        "lists them.",
+    )
     async def timeline(
         self,
         tenant_id: FromPath[UUID],
@@ -113,4 +125,26 @@ class TenantController(Controller):
             entries = await tenant_timeline(conn, tenant_id, limit=limit, after=after)
             if not entries and not await event_log.record_exists(conn, tenant_id, TenantRegistered):
                 raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
-        return entries
+            reviews = await review.reviews_at(conn, tenant_id, [e.position for e in entries])
+        return [
+            msgspec.structs.replace(e, review=reviews[e.position]) if e.position in reviews else e
+            for e in entries
+        ]
+
+    @get(
+        "/{tenant_id:uuid}/timeline/kept-for-review",
+        summary="Items recorded offline about the tenant, kept for review and not applied",
+        description="What a field tablet recorded about the tenant that the server kept "
+        "aside instead of applying (`kept_for_review`, or `refused` with its problem): not "
+        "in the log, so not among the timeline's entries. Resolved or not, in the order "
+        "received; each with its review state (`resolution`).",
+    )
+    async def kept_for_review(
+        self,
+        tenant_id: FromPath[UUID],
+        pool: NamedDependency[asyncpg.Pool],
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> Page[ReviewEntry]:
+        async with pool.acquire() as conn:
+            return await review.kept_for_tenant(conn, tenant_id, cursor=cursor, limit=limit)
