@@ -1,5 +1,6 @@
 """Offline sync v1, issue 12 item 7: a handover while a tablet is offline, a new safety
-flag reaching every tablet first, and every bad input refused without a trace.
+flag reaching every tablet first (and the list of tablets lacking it emptying as they
+confirm it), and every bad input refused without a trace.
 
 Each scenario runs the reference client (sync/client.py) against the real app and
 database, as a field tablet would.
@@ -110,6 +111,17 @@ def test_a_new_two_person_flag_reaches_every_tablet_first_in_its_next_pull(
         client, "SELECT position FROM safety_flags WHERE dwelling_id = $1", dwelling_id
     )
 
+    def lacking() -> set[uuid.UUID]:
+        """The property manager's list of the tablets (every service's) lacking the flag."""
+        response = client.get(
+            f"/safety-register/{dwelling_id}/devices-lacking",
+            params={"min_position": position},
+            headers=FBE,
+        )
+        assert response.status_code == 200, response.text
+        return {uuid.UUID(d["device_id"]) for d in response.json()["devices"]}
+
+    assert lacking() == {d.device_id for d in tablets}
     for device in tablets:
         acknowledged = fetchval(
             client, "SELECT flags_through FROM sync_devices WHERE device_id = $1", device.device_id
@@ -132,12 +144,15 @@ def test_a_new_two_person_flag_reaches_every_tablet_first_in_its_next_pull(
         device.app.store_page(page)
         assert set(device.app.flags()) == {dwelling_id}
 
-    for device in tablets:
+    # Received, not yet confirmed: still lacking until a pull says the flags were stored.
+    assert lacking() == {d.device_id for d in tablets}
+    for n, device in enumerate(tablets):
         device.pull_page()  # says which flags it stored
         acknowledged = fetchval(
             client, "SELECT flags_through FROM sync_devices WHERE device_id = $1", device.device_id
         )
         assert acknowledged >= position
+        assert lacking() == {d.device_id for d in tablets[n + 1 :]}
     lacking = fetchval(
         client, "SELECT count(*) FROM sync_devices WHERE flags_through < $1", position
     )
