@@ -17,7 +17,8 @@ in every pull until the device says it has purged them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -95,16 +96,10 @@ async def pull(
     what the request acknowledges is checked, then written in one statement; the flags
     and the scope are each read in one snapshot.
     """
-    async with pool.acquire() as conn, conn.transaction():
-        # What a pull writes is bookkeeping the device's next request re-establishes (a
-        # lost page ack resends the page; a lost flags_through is confirmed again), so its
-        # commit need not wait for the disk (decision 62).
-        await conn.execute("SET LOCAL synchronous_commit = off")
-        cursor = None if request.cursor is None else await _known_cursor(conn, puller, request)
+    async with pool.acquire() as conn, _bookkeeping(conn):
+        cursor, decided_through = await _acknowledge(conn, puller, request)
         if request.purged:
             await _check_purged(conn, puller, request.purged)
-        decided_through = await _acknowledge(conn, puller, request, cursor)
-        if request.purged:
             await _record_purged(conn, puller, request.purged)
         flags, flags_through = await _flags_after(conn, request.flags_through)
         base = 0 if cursor is None else cursor.base
@@ -123,14 +118,19 @@ async def pull(
         page_ids = candidates[: request.limit]
         tenants = await _tenant_records(conn, model, viewer, puller, page_ids, scope, base)
         has_more = len(candidates) > request.limit
-        next_cursor = await _issue_cursor(
-            conn,
-            puller,
-            base=base if has_more else target,
-            target=target if has_more else None,
-            after=page_ids[-1] if has_more else None,
-            page=[t.tenant_id for t in tenants],
-        )
+        if cursor is not None and not in_cycle and not tenants and not has_more:
+            # Nothing sent: the device's cursor still says all it holds (its page was
+            # acknowledged just now), so it is handed back, and nothing is written.
+            next_cursor = cursor.cursor_id
+        else:
+            next_cursor = await _issue_cursor(
+                conn,
+                puller,
+                base=base if has_more else target,
+                target=target if has_more else None,
+                after=page_ids[-1] if has_more else None,
+                page=[t.tenant_id for t in tenants],
+            )
     response = PullResponse(
         protocol=PROTOCOL_VERSION,
         safety_flags=flags,
@@ -145,23 +145,18 @@ async def pull(
     return response, [t.tenant_id for t in tenants]
 
 
-async def _known_cursor(conn: asyncpg.Connection, puller: Puller, request: PullRequest) -> _Cursor:
-    assert request.cursor is not None
-    cursor_id = _cursor_id(request.cursor)
-    row = await conn.fetchrow(
-        "SELECT cursor_id, base_position, target_position, after_tenant, issued_at "
-        "FROM sync_cursors WHERE cursor_id = $1 AND device_id = $2",
-        cursor_id,
-        puller.device_id,
-    )
-    if row is None:
-        raise InvalidValue(
-            "cursor",
-            "known_cursor",
-            "this device was not handed this cursor, or it is no longer valid: pull again "
-            "without a cursor (a clean resync)",
-        )
-    return _Cursor(*row.values())
+@asynccontextmanager
+async def _bookkeeping(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """One transaction for the whole pull, whose commit does not wait for the disk: what a
+    pull writes is bookkeeping the device's next request re-establishes (decision 62).
+    Anything refused rolls all of it back."""
+    await conn.execute("BEGIN; SET LOCAL synchronous_commit = off")
+    try:
+        yield
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 # One statement, so all of it or none: the device's row (flags confirmed, last pull,
@@ -170,15 +165,22 @@ async def _known_cursor(conn: asyncpg.Connection, puller: Puller, request: PullR
 # the device's holdings (a clean resync: pending purges count as done). Nothing is
 # written when flags_through is beyond the register's position ($3 > register).
 _ACKNOWLEDGE = """
-WITH register AS (
+WITH cursor_sent AS (
+    SELECT cursor_id, base_position, target_position, after_tenant, issued_at, page_tenants
+    FROM sync_cursors WHERE cursor_id = $6 AND device_id = $1
+), register AS (
     SELECT coalesce(max(position), 0) AS position FROM projection_tracking
     WHERE projection = $4
 ), valid AS (
-    SELECT $3::bigint <= position AS ok FROM register
+    SELECT $3::bigint <= position AS flags_ok,
+           $6::uuid IS NULL OR EXISTS (SELECT 1 FROM cursor_sent) AS cursor_ok
+    FROM register
+), ok AS (
+    SELECT flags_ok AND cursor_ok AS ok FROM valid
 ), device AS (
     INSERT INTO sync_devices AS d (device_id, flags_through, flags_confirmed_at,
                                    last_pull_at, clock_skew_seconds)
-    SELECT $1, $3, CASE WHEN $3 > 0 THEN $2::timestamptz END, $2, $5 FROM valid WHERE ok
+    SELECT $1, $3, CASE WHEN $3 > 0 THEN $2::timestamptz END, $2, $5 FROM ok WHERE ok
     ON CONFLICT (device_id) DO UPDATE SET
         flags_confirmed_at = CASE WHEN excluded.flags_through > d.flags_through
                                   THEN excluded.last_pull_at ELSE d.flags_confirmed_at END,
@@ -186,33 +188,42 @@ WITH register AS (
         last_pull_at = excluded.last_pull_at,
         clock_skew_seconds = coalesce(excluded.clock_skew_seconds, d.clock_skew_seconds)
     RETURNING decided_through
-), acked AS (
-    INSERT INTO sync_device_tenants (device_id, tenant_id, held_since)
-    SELECT $1, t, $2 FROM sync_cursors c, unnest(c.page_tenants) AS t, valid
-    WHERE c.cursor_id = $6 AND valid.ok
-    ON CONFLICT (device_id, tenant_id) DO NOTHING
-), dead AS (
-    DELETE FROM sync_cursors
-    WHERE device_id = $1 AND issued_at < $7 AND (SELECT ok FROM valid)
 ), lease AS (
     UPDATE devices SET last_synced_at = greatest(last_synced_at, $2)
-    WHERE id = $1 AND revoked_at IS NULL AND (SELECT ok FROM valid)
+    WHERE id = $1 AND revoked_at IS NULL AND (SELECT ok FROM ok)
+), acked AS (
+    INSERT INTO sync_device_tenants (device_id, tenant_id, held_since)
+    SELECT $1, t, $2 FROM cursor_sent c, unnest(c.page_tenants) AS t, ok
+    WHERE ok.ok
+    ON CONFLICT (device_id, tenant_id) DO NOTHING
+), emptied AS (
+    -- Its page is held now: the cursor, handed back later, acknowledges nothing again.
+    UPDATE sync_cursors SET page_tenants = '{}'
+    WHERE cursor_id = $6 AND cardinality(page_tenants) > 0 AND (SELECT ok FROM ok)
+), dead AS (
+    DELETE FROM sync_cursors
+    WHERE device_id = $1 AND (SELECT ok FROM ok)
+      AND issued_at < coalesce((SELECT issued_at FROM cursor_sent), $2)
 ), resync AS (
     DELETE FROM sync_device_tenants
-    WHERE device_id = $1 AND $6::uuid IS NULL AND (SELECT ok FROM valid)
+    WHERE device_id = $1 AND $6::uuid IS NULL AND (SELECT ok FROM ok)
     RETURNING tenant_id, purge_asked_at
 ), resync_done AS (
     INSERT INTO sync_purges (device_id, tenant_id, asked_at, purged_at)
     SELECT $1, tenant_id, purge_asked_at, $2 FROM resync WHERE purge_asked_at IS NOT NULL
 )
-SELECT (SELECT ok FROM valid) AS ok, (SELECT decided_through FROM device) AS decided_through
+SELECT v.flags_ok, v.cursor_ok, (SELECT decided_through FROM device) AS decided_through,
+       c.cursor_id, c.base_position, c.target_position, c.after_tenant, c.issued_at
+FROM valid v LEFT JOIN cursor_sent c ON true
 """
 
 
 async def _acknowledge(
-    conn: asyncpg.Connection, puller: Puller, request: PullRequest, cursor: _Cursor | None
-) -> int:
-    """Record what the request says the device has stored; the device's decided_through."""
+    conn: asyncpg.Connection, puller: Puller, request: PullRequest
+) -> tuple[_Cursor | None, int]:
+    """Record what the request says the device has stored: the cursor it presented (if
+    any) and the device's decided_through."""
+    cursor_id = None if request.cursor is None else _cursor_id(request.cursor)
     skew = None
     if request.device_time is not None:
         skew = int((request.device_time - puller.now).total_seconds())
@@ -223,18 +234,33 @@ async def _acknowledge(
         request.flags_through,
         FLAGS_SOURCE,
         skew,
-        None if cursor is None else cursor.cursor_id,
-        puller.now if cursor is None else cursor.issued_at,
+        cursor_id,
     )
     assert row is not None
-    if not row["ok"]:
+    if not row["cursor_ok"]:
+        raise InvalidValue(
+            "cursor",
+            "known_cursor",
+            "this device was not handed this cursor, or it is no longer valid: pull again "
+            "without a cursor (a clean resync)",
+        )
+    if not row["flags_ok"]:
         raise InvalidValue(
             "flags_through",
             "not_beyond_head",
             "flags_through is beyond any flags_through this server has answered",
         )
+    cursor = None
+    if cursor_id is not None:
+        cursor = _Cursor(
+            row["cursor_id"],
+            row["base_position"],
+            row["target_position"],
+            row["after_tenant"],
+            row["issued_at"],
+        )
     decided: int = row["decided_through"] or 0
-    return decided
+    return cursor, decided
 
 
 async def _check_purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUID]) -> None:
