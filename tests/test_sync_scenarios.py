@@ -22,7 +22,16 @@ from tests.api import OUTREACH, assert_problem, post
 from tests.auth_api import signed_in
 from tests.rent_api import FBE, housed
 from tests.sync_api import followed_by, settled
-from tests.sync_tablets import Device, completion, concern, fetch, fetchval, lead_of, plan
+from tests.sync_tablets import (
+    Device,
+    completion,
+    concern,
+    failure,
+    fetch,
+    fetchval,
+    lead_of,
+    plan,
+)
 
 # --- a handover while the old worker's tablet is offline -----------------------------
 
@@ -47,6 +56,42 @@ def test_a_handover_while_offline_purges_the_old_tablet_and_keeps_its_visit_for_
         OUTREACH,
     )
 
+    kari.sync()  # back online
+    offline_item_kept_and_tenant_moved(client, kari, nils, tenant_id, item_id)
+
+
+def test_a_handover_accepted_while_offline_purges_the_old_tablet_too(
+    client: TestClient, tmp_path: Path
+) -> None:
+    kari = Device(client, tmp_path, "kari", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, kari.tablet)
+    visit_id = plan(client, tenant_id, kari.user_id)
+    kari.sync()
+    item_id = kari.app.record(failure(visit_id, kari.user_id))
+    # An internal transfer to omsorg, effective today: accepting it completes it at once.
+    nils = Device(client, tmp_path, "nils", Service.CARE)
+    handover_id = uuid.uuid4()
+    body = {
+        "handover_id": str(handover_id),
+        "tenant_id": str(tenant_id),
+        "from_service": Service.OUTREACH_TEAM.value,
+        "to_service": Service.CARE.value,
+        "kind": "internal_transfer",
+        "effective_on": "2026-03-06",
+    }
+    post(client, "/handovers", body, OUTREACH)
+    acceptance = {"contact_worker_id": str(nils.user_id)}
+    post(client, f"/handovers/{handover_id}/acceptance", acceptance, lead_of(Service.CARE))
+
+    kari.sync()
+    offline_item_kept_and_tenant_moved(client, kari, nils, tenant_id, item_id)
+
+
+def offline_item_kept_and_tenant_moved(
+    client: TestClient, kari: Device, nils: Device, tenant_id: uuid.UUID, item_id: uuid.UUID
+) -> None:
+    """After the old tablet's sync: its item kept for review, the tenant purged and the
+    purge acknowledged; the new worker's tablet gets the tenant."""
     kari.sync()  # back online
     [entry] = kari.app.outbox()
     assert entry.item_id == item_id and entry.outcome is not None
