@@ -194,10 +194,11 @@ class TenantRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PullResponse(msgspec.Struct, frozen=True, kw_only=True):
-    protocol: int
-    # First, always: every flag version after the request's ``flags_through``.
+    # First, always (the first key of the JSON): every flag version after the request's
+    # ``flags_through``.
     safety_flags: list[SafetyFlagRecord]
     flags_through: int
+    protocol: int
     # Repeated from the push: a lost push response costs nothing.
     decided_through: int
     # Tenants to delete from the device now; say so in a later request's ``purged``.
