@@ -17,8 +17,7 @@ in every pull until the device says it has purged them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -92,24 +91,24 @@ async def pull(
 ) -> tuple[PullResponse, list[UUID]]:
     """The response, and the tenants it shows (for the access log).
 
-    Each step is one statement (a handful of round trips for a pull with nothing new):
-    what the request acknowledges is checked, then written in one statement; the flags
-    and the scope are each read in one snapshot.
+    A pull with nothing new is two statements (two round trips): the acknowledgement
+    with the flags, then the scope with the purges, each in one snapshot and atomic. What
+    a pull writes is bookkeeping the device's next request re-establishes, so its commits
+    do not wait for the disk (decision 62).
     """
-    async with pool.acquire() as conn, _bookkeeping(conn):
-        cursor, decided_through = await _acknowledge(conn, puller, request)
+    async with pool.acquire() as conn:
         if request.purged:
             await _check_purged(conn, puller, request.purged)
+        cursor, decided_through, flags, flags_through = await _acknowledge(conn, puller, request)
+        if request.purged:
             await _record_purged(conn, puller, request.purged)
-        flags, flags_through = await _flags_after(conn, request.flags_through)
         base = 0 if cursor is None else cursor.base
         in_cycle = cursor is not None and cursor.target is not None
-        target, scope = await _scope(conn, puller, base)
+        target, scope, purge = await _scope_and_purges(conn, puller, base)
         after = None
         if in_cycle:
             assert cursor is not None and cursor.target is not None
             target, after = cursor.target, cursor.after
-        purge = await _purges(conn, puller, list(scope))
         candidates = sorted(
             t
             for t, (held, changed) in scope.items()
@@ -145,27 +144,17 @@ async def pull(
     return response, [t.tenant_id for t in tenants]
 
 
-@asynccontextmanager
-async def _bookkeeping(conn: asyncpg.Connection) -> AsyncIterator[None]:
-    """One transaction for the whole pull, whose commit does not wait for the disk: what a
-    pull writes is bookkeeping the device's next request re-establishes (decision 62).
-    Anything refused rolls all of it back."""
-    await conn.execute("BEGIN; SET LOCAL synchronous_commit = off")
-    try:
-        yield
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
-
-
 # One statement, so all of it or none: the device's row (flags confirmed, last pull,
 # clock skew), its offline lease (moved on, as devices.touch_last_synced does), the page
 # the presented cursor came with (now held), older cursors (dead), and without a cursor
 # the device's holdings (a clean resync: pending purges count as done). Nothing is
-# written when flags_through is beyond the register's position ($3 > register).
+# written when flags_through is beyond the register's position ($3 > register). With it,
+# in the same snapshot: every flag version after $3 (the register's rows and position
+# agree, as the projection writes them in one transaction).
 _ACKNOWLEDGE = """
-WITH cursor_sent AS (
+WITH no_wait AS (
+    SELECT set_config('synchronous_commit', 'off', true) AS setting
+), cursor_sent AS (
     SELECT cursor_id, base_position, target_position, after_tenant, issued_at, page_tenants
     FROM sync_cursors WHERE cursor_id = $6 AND device_id = $1
 ), register AS (
@@ -211,18 +200,30 @@ WITH cursor_sent AS (
 ), resync_done AS (
     INSERT INTO sync_purges (device_id, tenant_id, asked_at, purged_at)
     SELECT $1, tenant_id, purge_asked_at, $2 FROM resync WHERE purge_asked_at IS NOT NULL
+), flags AS (
+    SELECT coalesce(json_agg(json_build_object(
+               'dwelling_id', dwelling_id, 'address', address, 'unit', unit,
+               'postcode', postcode,
+               'kind', CASE WHEN lifted_at IS NULL THEN kind END,
+               'reason', CASE WHEN lifted_at IS NULL THEN reason END,
+               'review_on', CASE WHEN lifted_at IS NULL THEN review_on END,
+               'position', position) ORDER BY position), '[]') AS flags
+    FROM safety_flags
+    WHERE position > $3 AND (kind IS NOT NULL OR lifted_at IS NOT NULL)
 )
 SELECT v.flags_ok, v.cursor_ok, (SELECT decided_through FROM device) AS decided_through,
-       c.cursor_id, c.base_position, c.target_position, c.after_tenant, c.issued_at
+       (SELECT position FROM register) AS register, (SELECT flags::text FROM flags) AS flags,
+       c.cursor_id, c.base_position, c.target_position, c.after_tenant, c.issued_at,
+       (SELECT setting FROM no_wait) AS setting
 FROM valid v LEFT JOIN cursor_sent c ON true
 """
 
 
 async def _acknowledge(
     conn: asyncpg.Connection, puller: Puller, request: PullRequest
-) -> tuple[_Cursor | None, int]:
-    """Record what the request says the device has stored: the cursor it presented (if
-    any) and the device's decided_through."""
+) -> tuple[_Cursor | None, int, list[SafetyFlagRecord], int]:
+    """Record what the request says the device has stored; answer the cursor it presented
+    (if any), its decided_through, the flags after its flags_through and the new one."""
     cursor_id = None if request.cursor is None else _cursor_id(request.cursor)
     skew = None
     if request.device_time is not None:
@@ -259,8 +260,9 @@ async def _acknowledge(
             row["after_tenant"],
             row["issued_at"],
         )
-    decided: int = row["decided_through"] or 0
-    return cursor, decided
+    flags = msgspec.json.decode(row["flags"], type=list[SafetyFlagRecord])
+    flags_through = max(row["register"], request.flags_through)
+    return cursor, row["decided_through"] or 0, flags, flags_through
 
 
 async def _check_purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUID]) -> None:
@@ -302,57 +304,20 @@ async def _record_purged(conn: asyncpg.Connection, puller: Puller, purged: Seque
     )
 
 
-async def _flags_after(
-    conn: asyncpg.Connection, through: int
-) -> tuple[list[SafetyFlagRecord], int]:
-    """Every flag version after ``through``, and the register's position, in one snapshot."""
-    rows = await conn.fetch(
-        """
-        SELECT r.register, f.* FROM (
-            SELECT coalesce(max(position), 0) AS register FROM projection_tracking
-            WHERE projection = $2
-        ) r LEFT JOIN LATERAL (
-            SELECT dwelling_id, address, unit, postcode,
-                   CASE WHEN lifted_at IS NULL THEN kind END AS kind,
-                   CASE WHEN lifted_at IS NULL THEN reason END AS reason,
-                   CASE WHEN lifted_at IS NULL THEN review_on END AS review_on,
-                   position
-            FROM safety_flags
-            WHERE position > $1 AND (kind IS NOT NULL OR lifted_at IS NOT NULL)
-            ORDER BY position
-        ) f ON true
-        """,
-        through,
-        FLAGS_SOURCE,
-    )
-    flags = [
-        SafetyFlagRecord(
-            dwelling_id=r["dwelling_id"],
-            address=r["address"],
-            unit=r["unit"],
-            postcode=r["postcode"],
-            kind=r["kind"],
-            reason=r["reason"],
-            review_on=r["review_on"],
-            position=r["position"],
-        )
-        for r in rows
-        if r["dwelling_id"] is not None
-    ]
-    return flags, max(rows[0]["register"], through)
-
-
-async def _scope(
+async def _scope_and_purges(
     conn: asyncpg.Connection, puller: Puller, base: int
-) -> tuple[int, dict[UUID, tuple[bool, bool]]]:
-    """The read models' position, and each tenant in scope: (held by the device, changed
-    after ``base``), in one snapshot."""
+) -> tuple[int, dict[UUID, tuple[bool, bool]], set[UUID]]:
+    """In one snapshot: the read models' position; each tenant in scope, (held by the
+    device, changed after ``base``); and the held tenants to purge: those out of scope
+    (asked from now on) and those asked before, not yet purged."""
     rows = await conn.fetch(
         """
-        SELECT p.target, s.* FROM (
+        WITH no_wait AS (
+            SELECT set_config('synchronous_commit', 'off', true) AS setting
+        ), sources AS (
             SELECT coalesce(min(position), 0) AS target FROM projection_tracking
             WHERE projection = ANY($4::text[])
-        ) p LEFT JOIN LATERAL (
+        ), scope AS (
             SELECT c.tenant_id, h.tenant_id IS NOT NULL AS held,
                    c.position > $3
                    OR EXISTS (SELECT 1 FROM risk_timeline t
@@ -363,36 +328,40 @@ async def _scope(
             LEFT JOIN sync_device_tenants h ON h.device_id = $2 AND h.tenant_id = c.tenant_id
             WHERE c.contact_worker_id = $1
               AND (c.follow_up_active OR c.follow_up_ended_on IS NULL)
-        ) s ON true
+        ), newly AS (
+            UPDATE sync_device_tenants SET purge_asked_at = $5
+            WHERE device_id = $2 AND purge_asked_at IS NULL
+              AND tenant_id NOT IN (SELECT tenant_id FROM scope)
+            RETURNING tenant_id
+        )
+        SELECT 'position' AS what, NULL::uuid AS tenant_id, NULL::bool AS held,
+               NULL::bool AS changed, (SELECT target FROM sources) AS target
+        FROM no_wait
+        UNION ALL
+        SELECT 'scope', tenant_id, held, changed, NULL FROM scope
+        UNION ALL
+        SELECT 'purge', tenant_id, NULL, NULL, NULL FROM newly
+        UNION ALL
+        SELECT 'purge', tenant_id, NULL, NULL, NULL FROM sync_device_tenants
+        WHERE device_id = $2 AND purge_asked_at IS NOT NULL
         """,
         puller.user_id,
         puller.device_id,
         base,
         list(SOURCES),
-    )
-    scope = {r["tenant_id"]: (r["held"], r["changed"]) for r in rows if r["tenant_id"]}
-    return rows[0]["target"], scope
-
-
-async def _purges(conn: asyncpg.Connection, puller: Puller, scope: list[UUID]) -> set[UUID]:
-    """Held tenants out of scope (asked from now on), and those asked before, not yet done."""
-    rows = await conn.fetch(
-        """
-        WITH newly AS (
-            UPDATE sync_device_tenants SET purge_asked_at = $3
-            WHERE device_id = $1 AND purge_asked_at IS NULL AND NOT tenant_id = ANY($2::uuid[])
-            RETURNING tenant_id
-        )
-        SELECT tenant_id FROM newly
-        UNION
-        SELECT tenant_id FROM sync_device_tenants
-        WHERE device_id = $1 AND purge_asked_at IS NOT NULL
-        """,
-        puller.device_id,
-        scope,
         puller.now,
     )
-    return {r["tenant_id"] for r in rows}
+    target = 0
+    scope: dict[UUID, tuple[bool, bool]] = {}
+    purge: set[UUID] = set()
+    for r in rows:
+        if r["what"] == "position":
+            target = r["target"]
+        elif r["what"] == "scope":
+            scope[r["tenant_id"]] = (r["held"], r["changed"])
+        else:
+            purge.add(r["tenant_id"])
+    return target, scope, purge
 
 
 async def _tenant_records(
@@ -509,9 +478,10 @@ async def _issue_cursor(
     cursor_id = uuid.uuid4()
     await conn.execute(
         """
+        WITH no_wait AS (SELECT set_config('synchronous_commit', 'off', true))
         INSERT INTO sync_cursors (cursor_id, device_id, base_position, target_position,
                                   after_tenant, page_tenants, issued_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        SELECT $1, $2, $3, $4, $5, $6, $7 FROM no_wait
         """,
         cursor_id,
         puller.device_id,

@@ -27,6 +27,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A pull reads each held tenant's open concerns, and asks whether any changed.
+    op.execute("CREATE INDEX concerns_tenant_idx ON concerns (tenant_id, position)")
     op.execute(
         """
         CREATE TABLE sync_devices (
@@ -142,3 +144,4 @@ def downgrade() -> None:
         "sync_devices",
     ):
         op.execute(f"DROP TABLE {table}")
+    op.execute("DROP INDEX concerns_tenant_idx")
