@@ -137,7 +137,7 @@ def create_app(
         compression_config=CompressionConfig(
             backend="gzip",
             minimum_size=1024,
-            gzip_compress_level=6,
+            gzip_compress_level=1,
             exclude_opt_key=UNCOMPRESSED,
         ),
         opt={UNCOMPRESSED: True},
