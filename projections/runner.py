@@ -30,7 +30,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from typing import cast
 
 import asyncpg
@@ -67,14 +67,6 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-# A live group's first statement: every projection's write lock, shared, in key order, and
-# the same synchronous_commit as BATCH_START.
-GROUP_START = """
-    SELECT set_config('synchronous_commit', 'off', true), count(pg_advisory_xact_lock_shared(k))
-    FROM (SELECT unnest($1::bigint[]) AS k ORDER BY k) AS keys
-"""
-
-
 # First statement of every batch transaction: the projection's write lock, shared (a swap
 # takes it exclusively), and no waiting for the WAL flush at commit. A read model is
 # derived data: a server crash may lose its last commits, rows and tracking together,
@@ -82,6 +74,38 @@ GROUP_START = """
 BATCH_START = (
     "SELECT pg_advisory_xact_lock_shared($1), set_config('synchronous_commit', 'off', true)"
 )
+
+
+@contextlib.asynccontextmanager
+async def batch_transaction(
+    conn: asyncpg.Connection, projections: Sequence[str]
+) -> AsyncIterator[None]:
+    """One transaction for the batches of ``projections``: BEGIN, their write locks (shared,
+    in key order) and ``synchronous_commit`` off (see :data:`BATCH_START`) in one round
+    trip; COMMIT at the end, ROLLBACK if anything fails.
+
+    Inside a transaction already (a rebuild's swap calls :func:`write_batch` in its own),
+    a savepoint instead, with the same locks and setting.
+    """
+    keys = sorted({write_key(name) for name in projections})
+    if conn.is_in_transaction():
+        async with conn.transaction():
+            for key in keys:
+                await conn.execute(BATCH_START, key)
+            yield
+        return
+    # Literal keys (integers we computed): a simple query, so several statements go in
+    # one message.
+    locks = ", ".join(f"pg_advisory_xact_lock_shared({int(key)})" for key in keys)
+    try:
+        await conn.execute(f"BEGIN; SELECT {locks}, set_config('synchronous_commit', 'off', true)")
+        yield
+    except BaseException:
+        if not conn.is_closed() and conn.is_in_transaction():
+            with contextlib.suppress(Exception):
+                await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 def advisory_key(projection: str) -> int:
@@ -231,8 +255,10 @@ class LiveGroup:
 
     async def _write_together(self, batch: list[_Request]) -> bool:
         moves = [(r.projection.name, r.position, r.items[-1].position) for r in batch]
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(GROUP_START, sorted({write_key(m[0]) for m in moves}))
+        async with (
+            self._pool.acquire() as conn,
+            batch_transaction(conn, [m[0] for m in moves]),
+        ):
             for request in batch:
                 events = [i.event for i in request.items]
                 await request.projection.apply(conn, cast(list[PositionedEvent], events))
@@ -485,8 +511,7 @@ async def write_batch(
     events = [i.event for i in items]
     if None not in events:
         try:
-            async with conn.transaction():
-                await conn.execute(BATCH_START, write_key(projection.name))
+            async with batch_transaction(conn, [projection.name]):
                 await projection.apply(conn, cast(list[PositionedEvent], events))
                 if not await tracking.advance(
                     conn, projection.name, position, new_position, announce=announce
