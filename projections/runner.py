@@ -6,8 +6,8 @@ on the first error. This runner, per projection:
 * reads events in batches and writes each batch and its tracking record in one
   transaction (exactly-once: a crash loses and repeats nothing);
 * live (each woken by the same NOTIFY for a few new events), writes the batches of every
-  projection it follows in one transaction (:class:`LiveGroup`): one lock statement, the
-  projections' writes, one tracking statement for all, one commit, where each projection
+  projection it follows in one transaction (:class:`LiveGroup`): BEGIN with the locks,
+  the projections' writes, one tracking statement for all, COMMIT, where each projection
   paid its own four round trips even for events it ignores; a group that fails for any
   reason is rolled back whole and each projection writes its batch alone, as before;
 * wakes on the event store's NOTIFY instead of polling;
@@ -170,10 +170,11 @@ class LiveGroup:
     the group (:meth:`enter`) before it reads and hands in its batch (:meth:`submit`), or
     leaves (:meth:`leave`) with nothing to write or a full batch (it is behind: it writes
     alone, as it catches up). Once no entered follower is still reading, the batches
-    handed in are written in one transaction on one connection: every projection's write
-    lock (shared) in one statement, each projection's ``apply``, one conditional tracking
-    update for all (:func:`tracking.advance_many`), one commit. A projection that ignores
-    the events costs one row in that update.
+    handed in are written in one transaction on one connection: BEGIN and every
+    projection's write lock (shared) in one message (:func:`batch_transaction`), each
+    projection's ``apply``, one conditional tracking update for all
+    (:func:`tracking.advance_many`), one commit. A projection that ignores the events
+    costs one row in that update.
 
     The guarantees stay those of :func:`write_batch`: each projection's rows and tracking
     commit together, under its write lock. Anything going wrong in the group (an event a
@@ -453,7 +454,9 @@ class ProjectionRunner:
                         position = await self._write_alone(conn, projection, position, items)
                         if position is None:
                             limit = self._batch_size
-                        continue
+                            continue
+                        if behind:
+                            continue
             finally:
                 self._group.leave(projection.name)  # if it failed before handing in
             if written is not None:
@@ -467,7 +470,9 @@ class ProjectionRunner:
                 position = new
                 if position is None:
                     limit = self._batch_size
-                continue
+                    continue
+            # At the head as of the read: wait for the next NOTIFY (already set if events
+            # were committed since the loop cleared it), rather than read again at once.
             try:
                 await asyncio.wait_for(wakeup.wait(), IDLE_RECHECK_S)
             except TimeoutError:
