@@ -251,7 +251,8 @@ class AccessLogWriter:
         entries.done = asyncio.get_running_loop().create_future()
         self._queue.append(entries)
         self._kick()
-        await asyncio.shield(entries.done)
+        # A request cancelled meanwhile stops waiting; its rows are written all the same.
+        await entries.done
 
     def _kick(self) -> None:
         if not self._queue or (self._writing is not None and not self._writing.done()):
