@@ -429,8 +429,10 @@ class ProjectionRunner:
             if position is not None:
                 await self._reader.pace(projection.name, position)
             written: asyncio.Future[int | None] | None = None
-            live = limit == self._batch_size
-            if live:
+            # Live, and a group to share with (a runner following one projection, like
+            # the risk timeline's child, writes alone as before).
+            grouped = limit == self._batch_size and len(self._projections) > 1
+            if grouped:
                 # Before waiting for a slot, so a group does not leave without this one.
                 self._group.enter(projection.name)
             try:
@@ -444,7 +446,7 @@ class ProjectionRunner:
                     items = await self._reader.after(conn, position, limit, projection.name)
                     # Full: behind the head, so the next batch may be bigger; else live again.
                     behind = len(items) >= limit
-                    if live and items and not behind:
+                    if grouped and items and not behind:
                         written = self._group.submit(projection, position, items)
                     self._group.leave(projection.name)
                     limit = min(2 * limit, self._max_batch_size) if behind else self._batch_size
