@@ -39,9 +39,17 @@ async def request_pool(url: str) -> asyncpg.Pool:
     transaction. asyncpg still rolls back a transaction left open and drops listener
     callbacks on release. Whatever needs session state uses a connection of its own or
     :func:`runner_pool`.
+
+    Idle connections are not closed after a while (``max_inactive_connection_lifetime=0``):
+    asyncpg would otherwise arm a timer on every release and cancel it on every acquire,
+    twice per request; a worker keeps at most ``REQUEST_POOL_MAX`` connections open.
     """
     return await asyncpg.create_pool(
-        url, min_size=REQUEST_POOL_MIN, max_size=REQUEST_POOL_MAX, reset=_keep_session
+        url,
+        min_size=REQUEST_POOL_MIN,
+        max_size=REQUEST_POOL_MAX,
+        reset=_keep_session,
+        max_inactive_connection_lifetime=0,
     )
 
 

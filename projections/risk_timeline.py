@@ -61,6 +61,22 @@ TIMELINE_COLUMNS = [
     "actor_service",
 ]
 
+# A batch with fewer timeline rows than this inserts them with one INSERT ... unnest (one
+# round trip); a bigger one (catching up) COPYs them, which costs a round trip more but
+# is faster per row. Live batches hold a few events.
+COPY_FROM_ROWS = 100
+_TIMELINE_TYPES = (
+    "uuid", "bigint", "timestamptz", "timestamptz", "text", "text", "text", "int",
+    "text", "int", "uuid", "text",
+)  # fmt: skip
+assert len(_TIMELINE_TYPES) == len(TIMELINE_COLUMNS)
+INSERT_ROWS = f"""
+    INSERT INTO risk_timeline ({", ".join(TIMELINE_COLUMNS)})
+    SELECT {", ".join(f"t.{c}" for c in TIMELINE_COLUMNS)}
+    FROM unnest({", ".join(f"${n}::{t}[]" for n, t in enumerate(_TIMELINE_TYPES, 1))})
+         AS t({", ".join(TIMELINE_COLUMNS)})
+"""
+
 UPSERT_STATE = """
     INSERT INTO risk_state (tenant_id, inputs, level, score, reasons, model_version,
                             assessed_at, stable_until, position)
@@ -358,12 +374,13 @@ def _apply_one(batch: _Batch, item: PositionedEvent, about: tuple[UUID, str] | N
 
 
 async def _store(conn: asyncpg.Connection, batch: _Batch) -> None:
-    if batch.rows:
-        # COPY: the fastest way in for a batch's rows (each (tenant, position) is new:
-        # the runner applies every event exactly once).
+    # Each (tenant, position) is new: the runner applies every event exactly once.
+    if len(batch.rows) >= COPY_FROM_ROWS:
         await conn.copy_records_to_table(
             "risk_timeline", records=batch.rows, columns=TIMELINE_COLUMNS
         )
+    elif batch.rows:
+        await conn.execute(INSERT_ROWS, *(list(column) for column in zip(*batch.rows, strict=True)))
     changed = [(t, state) for t, state in batch.tenants.items() if state.position is not None]
     if changed:
         assessed = [cast(_Assessed, state.assessed) for _, state in changed]

@@ -133,7 +133,10 @@ class PositionWaiter:
                 self._known[projection] = 0
             return
         self._known[projection] = position
-        asyncio.get_running_loop().create_task(self._notify_waiters())
+        # Nobody waiting (most NOTIFYs): no task. A read that starts waiting later checks
+        # the position it wants against ``_known`` before it waits (``wait_for``).
+        if self.waiting:
+            asyncio.get_running_loop().create_task(self._notify_waiters())
 
     async def _notify_waiters(self) -> None:
         async with self._changed:
