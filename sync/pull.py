@@ -35,13 +35,10 @@ from sync.protocol import (
     HISTORY_DAYS,
     HISTORY_MAX_ENTRIES,
     PROTOCOL_VERSION,
-    OpenConcernRecord,
-    PlannedVisitRecord,
     PullRequest,
     PullResponse,
     SafetyFlagRecord,
     TenantRecord,
-    TimelineRecord,
 )
 
 CURSOR_PREFIX = "v1."
@@ -383,87 +380,87 @@ async def _tenant_records(
 
     states = await anyio.to_thread.run_sync(load)
     ids = [t.id for t in states]
-    new = [t for t in ids if not scope[t][0]]
-    changed = [t for t in ids if scope[t][0]]
-    caseload = {
+    rows = {
         r["tenant_id"]: r
         for r in await conn.fetch(
-            "SELECT tenant_id, address, safety_flag, visit_due_at FROM caseload "
-            "WHERE tenant_id = ANY($1::uuid[])",
+            _TENANT_PARTS,
             ids,
+            [not scope[t][0] for t in ids],
+            puller.now - timedelta(HISTORY_DAYS),
+            base,
+            HISTORY_MAX_ENTRIES,
+            CHANGES_MAX_ENTRIES,
         )
     }
-    visits: dict[UUID, list[PlannedVisitRecord]] = {t: [] for t in ids}
-    for r in await conn.fetch(
-        "SELECT tenant_id, visit_id, planned_for FROM caseload_planned_visits "
-        "WHERE tenant_id = ANY($1::uuid[]) ORDER BY planned_for, visit_id",
-        ids,
-    ):
-        visits[r["tenant_id"]].append(PlannedVisitRecord(visit_id=r[1], planned_for=r[2]))
-    concerns: dict[UUID, list[OpenConcernRecord]] = {t: [] for t in ids}
-    for r in await conn.fetch(
-        "SELECT tenant_id, concern_id, category, status, raised_at FROM concerns "
-        "WHERE tenant_id = ANY($1::uuid[]) AND status <> 'resolved' ORDER BY raised_at",
-        ids,
-    ):
-        concerns[r["tenant_id"]].append(
-            OpenConcernRecord(concern_id=r[1], category=r[2], status=r[3], raised_at=r[4])
-        )
-    timeline = await _timeline(
-        conn, new, HISTORY_MAX_ENTRIES, "occurred_at >= $3", puller.now - timedelta(HISTORY_DAYS)
-    )
-    timeline.update(await _timeline(conn, changed, CHANGES_MAX_ENTRIES, "position > $3", base))
     records = []
     for tenant in states:
-        row = caseload.get(tenant.id)
-        entries, complete = timeline.get(tenant.id, ([], True))
+        row = rows[tenant.id]
         records.append(
             TenantRecord(
                 tenant_id=tenant.id,
                 version=tenant.version,
                 state=viewer.present(tenant),
-                address=None if row is None else row["address"],
-                safety_flag=None if row is None else row["safety_flag"],
-                visit_due_at=None if row is None else row["visit_due_at"],
-                planned_visits=visits[tenant.id],
-                open_concerns=concerns[tenant.id],
-                timeline=entries,
-                timeline_complete=complete,
+                address=row["address"],
+                safety_flag=row["safety_flag"],
+                visit_due_at=row["visit_due_at"],
+                planned_visits=_json(row["planned_visits"]),
+                open_concerns=_json(row["open_concerns"]),
+                timeline=_json(row["timeline"]),
+                timeline_complete=not row["timeline_cut"],
             )
         )
     return records
 
 
-async def _timeline(
-    conn: asyncpg.Connection, tenant_ids: Sequence[UUID], cap: int, since: str, value: Any
-) -> dict[UUID, tuple[list[TimelineRecord], bool]]:
-    """The newest ``cap`` entries of each tenant matching ``since``, oldest first."""
-    if not tenant_ids:
-        return {}
-    rows = await conn.fetch(
-        f"""
-        SELECT tenant_id, position, event_type, occurred_at, summary FROM (
-            SELECT tenant_id, position, event_type, occurred_at, summary,
-                   row_number() OVER (PARTITION BY tenant_id ORDER BY position DESC) AS n
-            FROM risk_timeline WHERE tenant_id = ANY($1::uuid[]) AND {since}
-        ) newest WHERE n <= $2
-        ORDER BY tenant_id, position
-        """,
-        list(tenant_ids),
-        cap + 1,
-        value,
-    )
-    found: dict[UUID, list[TimelineRecord]] = {t: [] for t in tenant_ids}
-    for r in rows:
-        found[r["tenant_id"]].append(
-            TimelineRecord(
-                position=r["position"],
-                event_type=r["event_type"],
-                occurred_at=r["occurred_at"],
-                summary=r["summary"],
-            )
-        )
-    return {t: (e[-cap:], len(e) <= cap) for t, e in found.items()}
+def _json(encoded: str) -> Any:
+    """A list PostgreSQL encoded in the wire format's own field names (``_TENANT_PARTS``),
+    sent as it is: thousands of timeline rows are not decoded into Python objects only to
+    be encoded again."""
+    return msgspec.Raw(encoded.encode())
+
+
+# Per tenant of a page, in one statement: the caseload's fields, the planned visits and
+# open concerns, and the timeline (for a tenant new on the device ($2), the newest $5
+# entries of the last days ($3); for one it holds, the newest $6 after $4), each list as
+# JSON with the fields of sync.protocol's PlannedVisitRecord, OpenConcernRecord and
+# TimelineRecord. ``timeline_cut``: more entries matched than were sent.
+_TENANT_PARTS = """
+SELECT want.tenant_id, c.address, c.safety_flag, c.visit_due_at,
+       (SELECT coalesce(json_agg(json_build_object('visit_id', p.visit_id,
+                                                   'planned_for', p.planned_for)
+                                 ORDER BY p.planned_for, p.visit_id), '[]')::text
+        FROM caseload_planned_visits p WHERE p.tenant_id = want.tenant_id) AS planned_visits,
+       (SELECT coalesce(json_agg(json_build_object('concern_id', k.concern_id,
+                                                   'category', k.category,
+                                                   'status', k.status,
+                                                   'raised_at', k.raised_at)
+                                 ORDER BY k.raised_at), '[]')::text
+        FROM concerns k
+        WHERE k.tenant_id = want.tenant_id AND k.status <> 'resolved') AS open_concerns,
+       coalesce(t.entries, '[]') AS timeline, coalesce(t.cut, false) AS timeline_cut
+FROM unnest($1::uuid[], $2::bool[]) AS want(tenant_id, is_new)
+LEFT JOIN caseload c ON c.tenant_id = want.tenant_id
+LEFT JOIN LATERAL (
+    SELECT json_agg(json_build_object('position', n.position, 'event_type', n.event_type,
+                                      'occurred_at', n.occurred_at, 'summary', n.summary)
+                    ORDER BY n.position) FILTER (WHERE n.rank > 1 OR n.total <= n.cap)::text
+               AS entries,
+           bool_or(n.total > n.cap) AS cut
+    FROM (
+        SELECT r.position, r.event_type, r.occurred_at, r.summary,
+               row_number() OVER (ORDER BY r.position) AS rank,
+               count(*) OVER () AS total,
+               CASE WHEN want.is_new THEN $5::int ELSE $6::int END AS cap
+        FROM (
+            SELECT position, event_type, occurred_at, summary FROM risk_timeline
+            WHERE tenant_id = want.tenant_id
+              AND CASE WHEN want.is_new THEN occurred_at >= $3 ELSE position > $4 END
+            ORDER BY position DESC
+            LIMIT CASE WHEN want.is_new THEN $5::int ELSE $6::int END + 1
+        ) r
+    ) n
+) t ON true
+"""
 
 
 async def _issue_cursor(

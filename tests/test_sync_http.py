@@ -175,3 +175,28 @@ def test_every_sync_moves_the_offline_lease_on(client: TestClient, clock: Clock)
     visit_id = planned_for(client, tablet, tenant_id)
     assert tablet.push([complete_item(1, visit_id, [tablet.user_id])]).status_code == 200
     assert last_synced() == clock.now
+
+
+def test_a_tenant_new_on_the_device_comes_with_its_newest_history_only(
+    client: TestClient,
+) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, tablet)
+    for _ in range(26):  # 3 + 26 x 2 = 55 timeline entries, all within 90 days
+        visit_id = planned_for(client, tablet, tenant_id)
+        body = {"worker_ids": [str(tablet.user_id)], "observations": {"wellbeing": "good"}}
+        post(client, f"/visits/{visit_id}/completion", body)
+    first = tablet.pull().json()
+    (record,) = first["tenants"]
+    positions = [e["position"] for e in record["timeline"]]
+    assert len(positions) == 50 and not record["timeline_complete"]
+    assert positions == sorted(positions)
+    assert record["planned_visits"] == [] and record["open_concerns"] == []
+    # Held now: the next change comes alone, and the older entries are not sent again.
+    last = planned_for(client, tablet, tenant_id)
+    second = tablet.pull(cursor=first["cursor"], flags_through=first["flags_through"]).json()
+    (changed,) = second["tenants"]
+    assert [e["event_type"] for e in changed["timeline"]] == ["VisitPlanned"]
+    assert changed["timeline"][0]["position"] > positions[-1]
+    assert changed["timeline_complete"]
+    assert [v["visit_id"] for v in changed["planned_visits"]] == [str(last)]
