@@ -437,28 +437,29 @@ SELECT want.tenant_id, c.address, c.safety_flag, c.visit_due_at,
                                  ORDER BY k.raised_at), '[]')::text
         FROM concerns k
         WHERE k.tenant_id = want.tenant_id AND k.status <> 'resolved') AS open_concerns,
-       coalesce(t.entries, '[]') AS timeline, coalesce(t.cut, false) AS timeline_cut
-FROM unnest($1::uuid[], $2::bool[]) AS want(tenant_id, is_new)
+       coalesce(t.entries, '[]') AS timeline,
+       t.sent = want.cap AND EXISTS (
+           SELECT 1 FROM risk_timeline o
+           WHERE o.tenant_id = want.tenant_id AND o.position < t.oldest
+             AND CASE WHEN want.is_new THEN o.occurred_at >= $3 ELSE o.position > $4 END
+       ) AS timeline_cut
+FROM (
+    SELECT tenant_id, is_new, CASE WHEN is_new THEN $5::int ELSE $6::int END AS cap
+    FROM unnest($1::uuid[], $2::bool[]) AS w(tenant_id, is_new)
+) want
 LEFT JOIN caseload c ON c.tenant_id = want.tenant_id
 LEFT JOIN LATERAL (
-    SELECT json_agg(json_build_object('position', n.position, 'event_type', n.event_type,
-                                      'occurred_at', n.occurred_at, 'summary', n.summary)
-                    ORDER BY n.position) FILTER (WHERE n.rank > 1 OR n.total <= n.cap)::text
-               AS entries,
-           bool_or(n.total > n.cap) AS cut
+    SELECT json_agg(json_build_object('position', r.position, 'event_type', r.event_type,
+                                      'occurred_at', r.occurred_at, 'summary', r.summary)
+                    ORDER BY r.position)::text AS entries,
+           min(r.position) AS oldest, count(*) AS sent
     FROM (
-        SELECT r.position, r.event_type, r.occurred_at, r.summary,
-               row_number() OVER (ORDER BY r.position) AS rank,
-               count(*) OVER () AS total,
-               CASE WHEN want.is_new THEN $5::int ELSE $6::int END AS cap
-        FROM (
-            SELECT position, event_type, occurred_at, summary FROM risk_timeline
-            WHERE tenant_id = want.tenant_id
-              AND CASE WHEN want.is_new THEN occurred_at >= $3 ELSE position > $4 END
-            ORDER BY position DESC
-            LIMIT CASE WHEN want.is_new THEN $5::int ELSE $6::int END + 1
-        ) r
-    ) n
+        SELECT position, event_type, occurred_at, summary FROM risk_timeline
+        WHERE tenant_id = want.tenant_id
+          AND CASE WHEN want.is_new THEN occurred_at >= $3 ELSE position > $4 END
+        ORDER BY position DESC
+        LIMIT want.cap
+    ) r
 ) t ON true
 """
 
