@@ -147,4 +147,9 @@ class TenantController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
     ) -> Page[ReviewEntry]:
         async with pool.acquire() as conn:
-            return await review.kept_for_tenant(conn, tenant_id, cursor=cursor, limit=limit)
+            page = await review.kept_for_tenant(conn, tenant_id, cursor=cursor, limit=limit)
+            if not page.items and not await event_log.record_exists(
+                conn, tenant_id, TenantRegistered
+            ):
+                raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
+        return page
