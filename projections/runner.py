@@ -192,6 +192,7 @@ class LiveGroup:
         self._reading: set[str] = set()
         self._queue: list[_Request] = []
         self._writing: asyncio.Task[None] | None = None
+        self._closed = False
         self.groups = 0  # transactions written for two or more projections (tests, bench)
 
     def enter(self, name: str) -> None:
@@ -218,16 +219,23 @@ class LiveGroup:
         return done
 
     async def close(self) -> None:
+        """Stop: no group starts any more, and the one under way is cancelled."""
+        self._closed = True
+        for request in self._queue:
+            request.done.cancel()
+        self._queue.clear()
         writing, self._writing = self._writing, None
         if writing is not None:
             writing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writing
-        for request in self._queue:
-            request.done.cancel()
-        self._queue.clear()
 
     def _kick(self) -> None:
+        if self._closed:
+            for request in self._queue:
+                request.done.cancel()
+            self._queue.clear()
+            return
         if not self._queue or self._reading:
             return
         if self._writing is not None and not self._writing.done():
