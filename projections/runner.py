@@ -5,11 +5,6 @@ on the first error. This runner, per projection:
 
 * reads events in batches and writes each batch and its tracking record in one
   transaction (exactly-once: a crash loses and repeats nothing);
-* live (each woken by the same NOTIFY for a few new events), writes the batches of every
-  projection it follows in one transaction (:class:`LiveGroup`): BEGIN with the locks,
-  the projections' writes, one tracking statement for all, COMMIT, where each projection
-  paid its own four round trips even for events it ignores; a group that fails for any
-  reason is rolled back whole and each projection writes its batch alone, as before;
 * wakes on the event store's NOTIFY instead of polling;
 * reads and decodes each stretch of the log once for all its projections
   (:class:`~projections.log_reader.EventReader`), so N projections do not cost N
@@ -30,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import cast
 
 import asyncpg
@@ -76,38 +71,6 @@ BATCH_START = (
 )
 
 
-@contextlib.asynccontextmanager
-async def batch_transaction(
-    conn: asyncpg.Connection, projections: Sequence[str]
-) -> AsyncIterator[None]:
-    """One transaction for the batches of ``projections``: BEGIN, their write locks (shared,
-    in key order) and ``synchronous_commit`` off (see :data:`BATCH_START`) in one round
-    trip; COMMIT at the end, ROLLBACK if anything fails.
-
-    Inside a transaction already (a rebuild's swap calls :func:`write_batch` in its own),
-    a savepoint instead, with the same locks and setting.
-    """
-    keys = sorted({write_key(name) for name in projections})
-    if conn.is_in_transaction():
-        async with conn.transaction():
-            for key in keys:
-                await conn.execute(BATCH_START, key)
-            yield
-        return
-    # Literal keys (integers we computed): a simple query, so several statements go in
-    # one message.
-    locks = ", ".join(f"pg_advisory_xact_lock_shared({int(key)})" for key in keys)
-    try:
-        await conn.execute(f"BEGIN; SELECT {locks}, set_config('synchronous_commit', 'off', true)")
-        yield
-    except BaseException:
-        if not conn.is_closed() and conn.is_in_transaction():
-            with contextlib.suppress(Exception):
-                await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
-
-
 def advisory_key(projection: str) -> int:
     """Session lock: held by the one process that runs ``projection``."""
     return zlib.crc32(f"folgja.projection.{projection}".encode())
@@ -144,138 +107,6 @@ class TrackingMoved(Exception):
 
 class LockLost(Exception):
     """The connection holding the runner's locks broke; its locks are gone."""
-
-
-class _Request:
-    __slots__ = ("done", "items", "position", "projection")
-
-    def __init__(
-        self,
-        projection: Projection,
-        position: int,
-        items: Sequence[LogItem],
-        done: asyncio.Future[int | None],
-    ) -> None:
-        self.projection = projection
-        self.position = position
-        self.items = items
-        self.done = done
-
-
-class LiveGroup:
-    """Writes the live batches of the projections one runner follows together.
-
-    A NOTIFY wakes every follower at once; each reads the same few new events (one
-    database read, the others from the reader's cache). A follower in live mode enters
-    the group (:meth:`enter`) before it reads and hands in its batch (:meth:`submit`), or
-    leaves (:meth:`leave`) with nothing to write or a full batch (it is behind: it writes
-    alone, as it catches up). Once no entered follower is still reading, the batches
-    handed in are written in one transaction on one connection: BEGIN and every
-    projection's write lock (shared) in one message (:func:`batch_transaction`), each
-    projection's ``apply``, one conditional tracking update for all
-    (:func:`tracking.advance_many`), one commit. A projection that ignores the events
-    costs one row in that update.
-
-    The guarantees stay those of :func:`write_batch`: each projection's rows and tracking
-    commit together, under its write lock. Anything going wrong in the group (an event a
-    projection cannot apply, a tracking record that moved, a broken connection) rolls the
-    whole group back and answers None: each follower then writes its batch alone with
-    :func:`write_batch`, which parks what cannot be applied and reports a moved record.
-    One batch alone, or one with an event that could not be decoded, is answered None at
-    once. At most one group transaction runs at a time; batches handed in meanwhile make
-    the next group.
-    """
-
-    def __init__(self, pool: asyncpg.Pool, *, announce: bool = True) -> None:
-        self._pool = pool
-        self._announce = announce
-        self._reading: set[str] = set()
-        self._queue: list[_Request] = []
-        self._writing: asyncio.Task[None] | None = None
-        self._closed = False
-        self.groups = 0  # transactions written for two or more projections (tests, bench)
-
-    def enter(self, name: str) -> None:
-        """``name`` is about to read a live batch: a group waits for it."""
-        self._reading.add(name)
-
-    def leave(self, name: str) -> None:
-        """``name`` hands in nothing (no new events, a full batch, a failure)."""
-        if name in self._reading:
-            self._reading.discard(name)
-            self._kick()
-
-    def submit(
-        self, projection: Projection, position: int, items: Sequence[LogItem]
-    ) -> asyncio.Future[int | None]:
-        """Hand in a batch: the future answers the new position, or None (write it alone)."""
-        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._reading.discard(projection.name)
-        if any(i.event is None for i in items):
-            done.set_result(None)
-        else:
-            self._queue.append(_Request(projection, position, items, done))
-        self._kick()
-        return done
-
-    async def close(self) -> None:
-        """Stop: no group starts any more, and the one under way is cancelled."""
-        self._closed = True
-        for request in self._queue:
-            request.done.cancel()
-        self._queue.clear()
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writing
-
-    def _kick(self) -> None:
-        if self._closed:
-            for request in self._queue:
-                request.done.cancel()
-            self._queue.clear()
-            return
-        if not self._queue or self._reading:
-            return
-        if self._writing is not None and not self._writing.done():
-            return  # the next group starts when this one ends
-        batch, self._queue = self._queue, []
-        if len(batch) == 1:
-            batch[0].done.set_result(None)  # nothing to share: it writes alone
-            return
-        self._writing = asyncio.create_task(self._write(batch))
-        self._writing.add_done_callback(lambda _: self._kick())
-
-    async def _write(self, batch: list[_Request]) -> None:
-        written = False
-        try:
-            written = await self._write_together(batch)
-        except asyncio.CancelledError:
-            for request in batch:
-                request.done.cancel()
-            raise
-        except Exception as error:
-            names = ", ".join(r.projection.name for r in batch)
-            log.info("projections %s: group write failed (%r); each writes alone", names, error)
-        for request in batch:
-            if not request.done.done():
-                request.done.set_result(request.items[-1].position if written else None)
-
-    async def _write_together(self, batch: list[_Request]) -> bool:
-        moves = [(r.projection.name, r.position, r.items[-1].position) for r in batch]
-        async with (
-            self._pool.acquire() as conn,
-            batch_transaction(conn, [m[0] for m in moves]),
-        ):
-            for request in batch:
-                events = [i.event for i in request.items]
-                await request.projection.apply(conn, cast(list[PositionedEvent], events))
-            moved = await tracking.advance_many(conn, moves, announce=self._announce)
-            if len(moved) != len(moves):
-                raise TrackingMoved(sorted({m[0] for m in moves} - moved))
-        self.groups += 1
-        return True
 
 
 class ProjectionRunner:
@@ -318,7 +149,6 @@ class ProjectionRunner:
             keep_events=max(log_reader.READER_CACHE_EVENTS, 4 * self._max_batch_size)
         )
         self._wakeups = {p.name: asyncio.Event() for p in self._projections}
-        self._group = LiveGroup(pool)
         self._tasks: list[asyncio.Task[None]] = []
         self._home: asyncpg.Connection | None = None
         self._home_guard = asyncio.Lock()
@@ -338,10 +168,6 @@ class ProjectionRunner:
     def reader(self) -> EventReader:
         return self._reader
 
-    @property
-    def group(self) -> LiveGroup:
-        return self._group
-
     async def start(self) -> None:
         await self._home_connection()
         for projection in self._projections:
@@ -354,7 +180,6 @@ class ProjectionRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self._group.close()
         await self._reader.close()
         if self._home is not None:
             home, self._home = self._home, None
@@ -436,77 +261,36 @@ class ProjectionRunner:
                 raise LockLost(projection.name)
             if position is not None:
                 await self._reader.pace(projection.name, position)
-            written: asyncio.Future[int | None] | None = None
-            # Live, and a group to share with (a runner following one projection, like
-            # the risk timeline's child, writes alone as before).
-            grouped = limit == self._batch_size and len(self._projections) > 1
-            if grouped:
-                # Before waiting for a slot, so a group does not leave without this one.
-                self._group.enter(projection.name)
-            try:
-                # One batch per turn: the slots go round the projections catching up
-                # together (so they share the reader's decoded stretches) and leave the
-                # pool room.
-                async with self._slots, self._pool.acquire() as conn:
-                    if position is None:
-                        # At start, after a quiet spell, after a swap: where the tables are.
-                        position = await tracking.ensure_row(conn, projection.name)
-                    items = await self._reader.after(conn, position, limit, projection.name)
-                    # Full: behind the head, so the next batch may be bigger; else live again.
-                    behind = len(items) >= limit
-                    if grouped and items and not behind:
-                        written = self._group.submit(projection, position, items)
-                    self._group.leave(projection.name)
-                    limit = min(2 * limit, self._max_batch_size) if behind else self._batch_size
-                    if behind:
-                        self._reader.read_ahead(self._pool, items[-1].position, limit)
-                    if items and written is None:
-                        position = await self._write_alone(conn, projection, position, items)
-                        if position is None:
-                            limit = self._batch_size
-                            continue
-                        if behind:
-                            continue
-            finally:
-                self._group.leave(projection.name)  # if it failed before handing in
-            if written is not None:
-                # The group writes it (on a connection of its own); None: write it alone.
-                new = await written
-                if new is None:
-                    async with self._slots, self._pool.acquire() as conn:
-                        new = await self._write_alone(conn, projection, position, items)
-                elif self._on_advance is not None:
-                    self._on_advance(projection.name, new)
-                position = new
+            # One batch per turn: the slots go round the projections catching up together
+            # (so they share the reader's decoded stretches) and leave the pool room.
+            async with self._slots, self._pool.acquire() as conn:
                 if position is None:
-                    limit = self._batch_size
+                    # At start, after a quiet spell, after a swap: where the tables are.
+                    position = await tracking.ensure_row(conn, projection.name)
+                items = await self._reader.after(conn, position, limit, projection.name)
+                # Full: behind the head, so the next batch may be bigger; else live again.
+                behind = len(items) >= limit
+                limit = min(2 * limit, self._max_batch_size) if behind else self._batch_size
+                if behind:
+                    self._reader.read_ahead(self._pool, items[-1].position, limit)
+                if items:
+                    try:
+                        position = await write_batch(conn, projection, position, items)
+                    except TrackingMoved:
+                        log.info("projection %s: tracking moved (a rebuild)", projection.name)
+                        self._reader.leave(projection.name)
+                        position = None
+                        limit = self._batch_size
+                        continue
+                    if self._on_advance is not None:
+                        self._on_advance(projection.name, position)
                     continue
-            # At the head as of the read: wait for the next NOTIFY (already set if events
-            # were committed since the loop cleared it), rather than read again at once.
             try:
                 await asyncio.wait_for(wakeup.wait(), IDLE_RECHECK_S)
             except TimeoutError:
                 # Quiet for a while: read where the tables are, in case a rebuild swapped
                 # them meanwhile (after a NOTIFY, a failed conditional update tells us).
                 position = None
-
-    async def _write_alone(
-        self,
-        conn: asyncpg.Connection,
-        projection: Projection,
-        position: int,
-        items: Sequence[LogItem],
-    ) -> int | None:
-        """:func:`write_batch`; None if the tracking record moved (read it again)."""
-        try:
-            new = await write_batch(conn, projection, position, items)
-        except TrackingMoved:
-            log.info("projection %s: tracking moved (a rebuild)", projection.name)
-            self._reader.leave(projection.name)
-            return None
-        if self._on_advance is not None:
-            self._on_advance(projection.name, new)
-        return new
 
 
 async def write_batch(
@@ -526,7 +310,8 @@ async def write_batch(
     events = [i.event for i in items]
     if None not in events:
         try:
-            async with batch_transaction(conn, [projection.name]):
+            async with conn.transaction():
+                await conn.execute(BATCH_START, write_key(projection.name))
                 await projection.apply(conn, cast(list[PositionedEvent], events))
                 if not await tracking.advance(
                     conn, projection.name, position, new_position, announce=announce

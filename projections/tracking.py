@@ -6,7 +6,7 @@ All SQL here uses unqualified table names: a rebuild runs the same code with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import asyncpg
 import msgspec
@@ -78,36 +78,6 @@ async def advance(
         announce,
     )
     return bool(moved == 1)
-
-
-async def advance_many(
-    conn: asyncpg.Connection, moves: Sequence[tuple[str, int, int]], *, announce: bool = True
-) -> set[str]:
-    """:func:`advance` for several projections in one statement: each (projection, old,
-    new) moves only if its record is still at ``old``; the projections that moved.
-
-    The runner's live group (:class:`projections.runner.LiveGroup`) advances every
-    projection of one wake with it, in the transaction that wrote their rows.
-    """
-    rows = await conn.fetch(
-        """
-        WITH moved AS (
-            UPDATE projection_tracking t SET position = s.new, updated_at = now()
-            FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS s(projection, old, new)
-            WHERE t.projection = s.projection AND t.position = s.old
-            RETURNING t.projection, t.position
-        ), told AS (
-            SELECT pg_notify($4, projection || ':' || position) FROM moved WHERE $5::boolean
-        )
-        SELECT projection FROM moved WHERE (SELECT count(*) FROM told) >= 0
-        """,
-        [m[0] for m in moves],
-        [m[1] for m in moves],
-        [m[2] for m in moves],
-        PROJECTION_CHANNEL,
-        announce,
-    )
-    return {r["projection"] for r in rows}
 
 
 async def announce_position(conn: asyncpg.Connection, projection: str, new: int) -> None:

@@ -147,58 +147,6 @@ async def record_accesses(
     )
 
 
-class AccessRow(msgspec.Struct, frozen=True):
-    """One access-log row, as :func:`record_rows` writes it."""
-
-    at: datetime
-    principal: Principal
-    tenant_id: UUID | None
-    action: AccessAction
-    endpoint: str
-    record_id: str | None
-    status: int
-
-
-# Roles travel as one comma-joined text per row (unnest cannot take an array per row);
-# role names are identifiers without commas.
-ROLE_SEPARATOR = ","
-
-
-async def record_rows(conn: asyncpg.Connection, rows: Sequence[AccessRow]) -> None:
-    """Append ``rows`` (of any callers and requests), in one statement, in the given order.
-
-    What :func:`record_access` and :func:`record_accesses` write, for several requests at
-    once (the access-log middleware's writer, :mod:`backend.auth.access_middleware`).
-    """
-    if not rows:
-        return
-    await conn.execute(
-        """
-        INSERT INTO access_log (at, user_id, service, roles, device_id, tenant_id, action,
-                                endpoint, record_id, status)
-        SELECT s.at, s.user_id, s.service, string_to_array(s.roles, $11), s.device_id,
-               s.tenant_id, s.action, s.endpoint, s.record_id, s.status
-        FROM unnest($1::timestamptz[], $2::uuid[], $3::text[], $4::text[], $5::uuid[],
-                    $6::uuid[], $7::text[], $8::text[], $9::text[], $10::int[])
-             WITH ORDINALITY
-             AS s(at, user_id, service, roles, device_id, tenant_id, action, endpoint,
-                  record_id, status, n)
-        ORDER BY s.n
-        """,
-        [r.at for r in rows],
-        [r.principal.user_id for r in rows],
-        [r.principal.service.value for r in rows],
-        [ROLE_SEPARATOR.join(role.value for role in r.principal.roles) for r in rows],
-        [r.principal.device_id for r in rows],
-        [r.tenant_id for r in rows],
-        [r.action.value for r in rows],
-        [r.endpoint for r in rows],
-        [r.record_id for r in rows],
-        [r.status for r in rows],
-        ROLE_SEPARATOR,
-    )
-
-
 async def access_entries(
     conn: asyncpg.Connection,
     *,

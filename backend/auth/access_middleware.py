@@ -18,14 +18,6 @@ handler names them (``access_log.show_tenants``), and a successful answer append
 one), all in one INSERT. Each tenant once per request; an empty page writes nothing; a
 refused or failed list request shows no one and is logged only as above.
 
-Rows of requests answered at the same time are written together (:class:`AccessLogWriter`):
-while one INSERT is under way, the rows of the requests that finish meanwhile wait and
-then go in the next, one statement and one commit for all of them. Each request still
-waits until its own rows are committed before its answer starts, so nothing is answered
-whose rows are not in the table. A request alone writes as before (``record_access`` /
-``record_accesses``), and if a shared INSERT fails, each of its requests writes its own
-rows again alone, so one request fails only if its own rows cannot be written.
-
 **If the row cannot be written, the request fails** (500 ``access-log-unavailable``) and
 the handler's answer is not sent: a health-data service must not hand out personal data
 it cannot account for. A change whose events were already committed is then answered 500
@@ -35,9 +27,7 @@ the change made (409/200) rather than making it twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -51,10 +41,8 @@ from backend import problems
 from backend.auth.access_log import (
     SHOWN_TENANTS_KEY,
     AccessAction,
-    AccessRow,
     record_access,
     record_accesses,
-    record_rows,
     shown_entries,
 )
 from backend.auth.authorize import ABOUT_TENANT_KEY
@@ -162,143 +150,26 @@ class AccessLogMiddleware(ASGIMiddleware):
         method = str(scope.get("method", "GET"))
         action = AccessAction.READ if method in READ_METHODS else AccessAction.CHANGE
         endpoint = f"{method} {scope.get('path_template') or scope['path']}"
-        app_state = scope["litestar_app"].state
-        runtime = app_state.runtime
-        writer: AccessLogWriter | None = app_state.get(WRITER_KEY)
-        if writer is None:
-            writer = app_state[WRITER_KEY] = AccessLogWriter(runtime.pool)
-        # A list answer: every tenant shown (and the request's own), in one INSERT.
-        entries = ([subject] if subject is not None else []) + shown
-        await writer.write(
-            _Entries(principal, entries, action, endpoint, status, runtime.clock(), bool(shown))
-        )
-
-
-WRITER_KEY = "access_log_writer"
-
-
-class _Entries:
-    """One request's access-log rows, and the future its handler's answer waits for."""
-
-    __slots__ = ("action", "at", "done", "endpoint", "entries", "is_list", "principal", "status")
-
-    def __init__(
-        self,
-        principal: Principal,
-        entries: list[tuple[UUID, str | None]],
-        action: AccessAction,
-        endpoint: str,
-        status: int,
-        at: datetime,
-        is_list: bool,
-    ) -> None:
-        self.principal = principal
-        self.entries = entries
-        self.action = action
-        self.endpoint = endpoint
-        self.status = status
-        self.at = at
-        self.is_list = is_list
-        self.done: asyncio.Future[None] | None = None
-
-    def rows(self) -> list[AccessRow]:
-        return [
-            AccessRow(self.at, self.principal, t, self.action, self.endpoint, r, self.status)
-            for t, r in self.entries
-        ]
-
-    async def write_alone(self, conn: Any) -> None:
-        """As a request wrote its rows before rows were shared: one INSERT of its own."""
-        if self.is_list:
-            await record_accesses(
-                conn,
-                self.principal,
-                self.entries,
-                self.action,
-                self.endpoint,
-                self.status,
-                at=self.at,
-            )
-        else:
-            tenant, record_id = self.entries[0]
-            await record_access(
-                conn,
-                self.principal,
-                tenant,
-                self.action,
-                self.endpoint,
-                record_id,
-                self.status,
-                at=self.at,
-            )
-
-
-class AccessLogWriter:
-    """Writes the access-log rows of requests that finish together in one INSERT.
-
-    At most one INSERT is under way per worker; the requests that finish meanwhile queue
-    (at most one entry per request in flight) and make the next one. Every request waits
-    for the commit of its own rows (:meth:`write` raises if they could not be written).
-    """
-
-    def __init__(self, pool: Any) -> None:
-        self._pool = pool
-        self._queue: list[_Entries] = []
-        self._writing: asyncio.Task[None] | None = None
-        self.shared = 0  # INSERTs written for two or more requests (tests, benchmarks)
-
-    async def write(self, entries: _Entries) -> None:
-        entries.done = asyncio.get_running_loop().create_future()
-        self._queue.append(entries)
-        self._kick()
-        # A request cancelled meanwhile stops waiting; its rows are written all the same.
-        await entries.done
-
-    def _kick(self) -> None:
-        if not self._queue or (self._writing is not None and not self._writing.done()):
-            return
-        batch, self._queue = self._queue, []
-        self._writing = asyncio.create_task(self._write(batch))
-        self._writing.add_done_callback(lambda _: self._kick())
-
-    async def _write(self, batch: list[_Entries]) -> None:
-        try:
-            async with self._pool.acquire() as conn:
-                if len(batch) == 1:
-                    await batch[0].write_alone(conn)
-                else:
-                    try:
-                        await record_rows(conn, [row for e in batch for row in e.rows()])
-                        self.shared += 1
-                    except Exception:
-                        log.warning("a shared access-log INSERT failed; each request alone")
-                        await self._write_each(conn, batch)
-                        return
-            _resolve(batch, None)
-        except BaseException as error:
-            _resolve(batch, error)
-            if not isinstance(error, Exception):
-                raise
-
-    async def _write_each(self, conn: Any, batch: list[_Entries]) -> None:
-        for entries in batch:
-            try:
-                await entries.write_alone(conn)
-            except Exception as error:
-                _resolve([entries], error)
-            else:
-                _resolve([entries], None)
-
-
-def _resolve(batch: list[_Entries], error: BaseException | None) -> None:
-    for entries in batch:
-        done = entries.done
-        if done is None or done.done():
-            continue
-        if error is None:
-            done.set_result(None)
-        else:
-            done.set_exception(error if isinstance(error, Exception) else RuntimeError(error))
+        runtime = scope["litestar_app"].state.runtime
+        async with runtime.pool.acquire() as conn:
+            if shown:
+                # A list answer: every tenant shown (and the request's own), one INSERT.
+                entries = [subject, *shown] if subject is not None else shown
+                await record_accesses(
+                    conn, principal, entries, action, endpoint, status, at=runtime.clock()
+                )
+            elif subject is not None:
+                tenant, record_id = subject
+                await record_access(
+                    conn,
+                    principal,
+                    tenant,
+                    action,
+                    endpoint,
+                    record_id,
+                    status,
+                    at=runtime.clock(),
+                )
 
 
 def _shown(
