@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import math
 import secrets
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -44,6 +45,7 @@ from domain.application import FollowUpApplication
 from domain.events import Actor, DomainEvent, event_meta
 from domain.municipal_services import Service
 from projections.events import EVENTS_TABLE
+from sync.client import TabletClient
 from sync.protocol import HISTORY_DAYS, HISTORY_MAX_ENTRIES, MAX_ITEMS_PER_PUSH
 
 CASELOAD_TENANTS = 40
@@ -333,6 +335,22 @@ RAW_READS = (
 )
 
 
+def reference_sync(base_url: str, worker: Worker, caseload: Sequence[UUID]) -> None:
+    """A fresh reference tablet (sync/client.py, a SQLite store in a temporary folder)
+    syncs the whole caseload: pages pulled and stored, each with its cursor, one SQLite
+    transaction each. The same device as the reader's tablet: a pull without a cursor is
+    its clean resync, so it runs after a round's pulls."""
+    with tempfile.TemporaryDirectory() as folder, httpx.Client(base_url=base_url) as http:
+        tablet = TabletClient(http, str(Path(folder) / "tablet.db"), worker.headers)
+        try:
+            tablet.sync()
+            held = set(tablet.tenant_ids())
+        finally:
+            tablet.close()
+    if held != set(caseload):
+        raise RuntimeError(f"reference client: {len(held)} tenants after a full sync")
+
+
 async def raw_read(conn: asyncpg.Connection, worker: UUID, caseload: list[UUID]) -> int:
     """One raw read of what the initial pull reads; the number of rows."""
     rows = 0
@@ -407,6 +425,7 @@ class SyncRuns:
     me: list[Block] = field(default_factory=list)
     push: list[Block] = field(default_factory=list)
     single: list[Block] = field(default_factory=list)
+    client: list[Block] = field(default_factory=list)
     raw_rows: int = 0
 
 
@@ -477,6 +496,13 @@ async def measure_rounds(
                     await server.wait_caught_up()
                     block = await timed_block(call, profile.pushes, meter, server.wait_caught_up)
                     getattr(runs, name).append(block)
+
+                async def client_sync() -> None:
+                    await asyncio.to_thread(
+                        reference_sync, server.base_url, reader, fixture.caseload
+                    )
+
+                runs.client.append(await timed_block(client_sync, 1, meter))
                 say(
                     f"  initial pull {runs.initial[-1].p50_ms:.1f} ms (raw read "
                     f"{runs.raw[-1].p50_ms:.1f} ms), empty pull {runs.empty[-1].p50_ms:.1f} ms "
@@ -565,6 +591,7 @@ def sync_lines(runs: SyncRuns, profile: SyncProfile) -> list[Line]:
     me = [b.p50_ms for b in runs.me]
     push = [b.p50_ms for b in runs.push]
     single = [b.p50_ms for b in runs.single]
+    client = [b.p50_ms for b in runs.client]
     wire = [float(median([float(x) for x in b.wire_bytes])) for b in runs.initial]
     body = [float(median([float(x) for x in b.body_bytes])) for b in runs.initial]
     pull_ratio = _ratio(initial, raw)
@@ -585,6 +612,13 @@ def sync_lines(runs: SyncRuns, profile: SyncProfile) -> list[Line]:
             median(pull_ratio) <= 3,
         ),
         Line("   bytes on the wire, gzip (vs uncompressed)", wire, "B", body, _ratio(wire, body)),
+        Line(
+            "   reference client (sync/client.py): fresh tablet's full sync (vs initial pull)",
+            client,
+            "ms",
+            initial,
+            _ratio(client, initial),
+        ),
         Line(
             "   server CPU per pull (vs per raw read: n/a)",
             cpu(runs.initial, "server"),
@@ -692,8 +726,8 @@ async def sync_table(
         runs = await measure_rounds(server, url, fixture, reader, pusher, profile, meter, say)
     notes = sync_notes(runs, profile, fixture)
     notes.append(
-        "HTTP: httpx, one keep-alive connection per tablet (the reference client sync/client.py "
-        "is not on this branch); "
+        "HTTP: httpx, one keep-alive connection per tablet; the reference client's line is one "
+        "whole sync of a fresh sync/client.py tablet a round (its pulls, its SQLite store); "
         f"server: {args.server}, {args.workers} worker(s); total "
         f"{time.perf_counter() - started:.0f} s"
     )
