@@ -88,20 +88,20 @@ async def pull(
 ) -> tuple[PullResponse, list[UUID]]:
     """The response, and the tenants it shows (for the access log).
 
-    A pull with nothing new is two statements (two round trips): the acknowledgement
-    with the flags, then the scope with the purges, each in one snapshot and atomic. What
-    a pull writes is bookkeeping the device's next request re-establishes, so its commits
-    do not wait for the disk (decision 62).
+    A pull with nothing new is one statement (one round trip, :data:`_PULL_STATE`): what
+    the request acknowledges, the flags, the scope and the purges, in one snapshot and
+    atomic. What a pull writes is bookkeeping the device's next request re-establishes, so
+    its commits do not wait for the disk (decision 62).
     """
     async with pool.acquire() as conn:
         if request.purged:
             await _check_purged(conn, puller, request.purged)
-        cursor, decided_through, flags, flags_through = await _acknowledge(conn, puller, request)
-        if request.purged:
-            await _record_purged(conn, puller, request.purged)
+        state = await _pull_state(conn, puller, request)
+        cursor, decided_through = state.cursor, state.decided_through
+        flags, flags_through = state.flags, state.flags_through
+        target, scope, purge = state.target, state.scope, state.purge
         base = 0 if cursor is None else cursor.base
         in_cycle = cursor is not None and cursor.target is not None
-        target, scope, purge = await _scope_and_purges(conn, puller, base)
         after = None
         if in_cycle:
             assert cursor is not None and cursor.target is not None
@@ -141,14 +141,29 @@ async def pull(
     return response, [t.tenant_id for t in tenants]
 
 
-# One statement, so all of it or none: the device's row (flags confirmed, last pull,
-# clock skew), its offline lease (moved on, as devices.touch_last_synced does), the page
-# the presented cursor came with (now held), older cursors (dead), and without a cursor
-# the device's holdings (a clean resync: pending purges count as done). Nothing is
-# written when flags_through is beyond the register's position ($3 > register). With it,
-# in the same snapshot: every flag version after $3 (the register's rows and position
-# agree, as the projection writes them in one transaction).
-_ACKNOWLEDGE = """
+class _PullState(msgspec.Struct, frozen=True, kw_only=True):
+    cursor: _Cursor | None
+    decided_through: int
+    flags: list[SafetyFlagRecord]
+    flags_through: int
+    target: int
+    scope: dict[UUID, tuple[bool, bool]]
+    purge: set[UUID]
+
+
+# One statement, so all of it or none, in one snapshot (data-modifying CTEs do not see
+# each other's changes, so what the scope reads is the state before them, adjusted):
+# * what the request acknowledges: the device's row (flags confirmed, last pull, clock
+#   skew), its offline lease (moved on, as devices.touch_last_synced does), the page the
+#   presented cursor came with (now held; the cursor keeps no page after), older cursors
+#   (dead), the purges it reports ($9), and without a cursor its holdings (a clean
+#   resync: pending purges count as done). Nothing is written when the cursor is not
+#   this device's or flags_through is beyond the register's position.
+# * every flag version after $3, with the register's position;
+# * the read models' position, each tenant in scope (held by the device, changed after
+#   the cursor's base), and the held tenants to purge (out of scope: asked from now on;
+#   asked before and not reported purged).
+_PULL_STATE = """
 WITH no_wait AS (
     SELECT set_config('synchronous_commit', 'off', true) AS setting
 ), cursor_sent AS (
@@ -177,26 +192,21 @@ WITH no_wait AS (
 ), lease AS (
     UPDATE devices SET last_synced_at = greatest(last_synced_at, $2)
     WHERE id = $1 AND revoked_at IS NULL AND (SELECT ok FROM ok)
-), acked AS (
-    INSERT INTO sync_device_tenants (device_id, tenant_id, held_since)
-    SELECT $1, t, $2 FROM cursor_sent c, unnest(c.page_tenants) AS t, ok
-    WHERE ok.ok
-    ON CONFLICT (device_id, tenant_id) DO NOTHING
 ), emptied AS (
-    -- Its page is held now: the cursor, handed back later, acknowledges nothing again.
     UPDATE sync_cursors SET page_tenants = '{}'
     WHERE cursor_id = $6 AND cardinality(page_tenants) > 0 AND (SELECT ok FROM ok)
 ), dead AS (
     DELETE FROM sync_cursors
     WHERE device_id = $1 AND (SELECT ok FROM ok)
       AND issued_at < coalesce((SELECT issued_at FROM cursor_sent), $2)
-), resync AS (
+), gone AS (
     DELETE FROM sync_device_tenants
-    WHERE device_id = $1 AND $6::uuid IS NULL AND (SELECT ok FROM ok)
+    WHERE device_id = $1 AND (SELECT ok FROM ok)
+      AND ($6::uuid IS NULL OR (tenant_id = ANY($9::uuid[]) AND purge_asked_at IS NOT NULL))
     RETURNING tenant_id, purge_asked_at
-), resync_done AS (
+), gone_done AS (
     INSERT INTO sync_purges (device_id, tenant_id, asked_at, purged_at)
-    SELECT $1, tenant_id, purge_asked_at, $2 FROM resync WHERE purge_asked_at IS NOT NULL
+    SELECT $1, tenant_id, purge_asked_at, $2 FROM gone WHERE purge_asked_at IS NOT NULL
 ), flags AS (
     SELECT coalesce(json_agg(json_build_object(
                'dwelling_id', dwelling_id, 'address', address, 'unit', unit,
@@ -207,42 +217,96 @@ WITH no_wait AS (
                'position', position) ORDER BY position), '[]') AS flags
     FROM safety_flags
     WHERE position > $3 AND (kind IS NOT NULL OR lifted_at IS NOT NULL)
+), base AS (
+    SELECT coalesce((SELECT base_position FROM cursor_sent), 0) AS position
+), held AS (
+    -- What the device holds once this statement is done (before it, adjusted).
+    SELECT tenant_id, purge_asked_at FROM sync_device_tenants
+    WHERE device_id = $1 AND $6::uuid IS NOT NULL AND NOT tenant_id = ANY($9::uuid[])
+    UNION
+    SELECT t, NULL FROM cursor_sent c, unnest(c.page_tenants) AS t
+    WHERE NOT t = ANY($9::uuid[])
+), scope AS (
+    SELECT c.tenant_id, EXISTS (SELECT 1 FROM held h WHERE h.tenant_id = c.tenant_id) AS held,
+           c.position > b.position
+           OR EXISTS (SELECT 1 FROM risk_timeline t
+                      WHERE t.tenant_id = c.tenant_id AND t.position > b.position)
+           OR EXISTS (SELECT 1 FROM concerns k
+                      WHERE k.tenant_id = c.tenant_id AND k.position > b.position) AS changed
+    FROM caseload c, base b
+    WHERE c.contact_worker_id = $7 AND (c.follow_up_active OR c.follow_up_ended_on IS NULL)
+), acked AS (
+    -- The page is held now; a tenant of it already out of scope is asked to purge.
+    INSERT INTO sync_device_tenants (device_id, tenant_id, held_since, purge_asked_at)
+    SELECT $1, t, $2, CASE WHEN t IN (SELECT tenant_id FROM scope) THEN NULL ELSE $2 END
+    FROM cursor_sent c, unnest(c.page_tenants) AS t, ok
+    WHERE ok.ok AND NOT t = ANY($9::uuid[])
+    ON CONFLICT (device_id, tenant_id) DO NOTHING
+    RETURNING tenant_id, purge_asked_at
+), newly AS (
+    UPDATE sync_device_tenants SET purge_asked_at = $2
+    WHERE device_id = $1 AND purge_asked_at IS NULL AND (SELECT ok FROM ok)
+      AND $6::uuid IS NOT NULL AND NOT tenant_id = ANY($9::uuid[])
+      AND tenant_id NOT IN (SELECT tenant_id FROM scope)
+    RETURNING tenant_id
 )
-SELECT v.flags_ok, v.cursor_ok, (SELECT decided_through FROM device) AS decided_through,
-       (SELECT position FROM register) AS register, (SELECT flags::text FROM flags) AS flags,
+SELECT 'state' AS what, v.flags_ok, v.cursor_ok,
+       (SELECT decided_through FROM device) AS decided_through,
+       (SELECT position FROM register) AS register,
+       (SELECT flags::text FROM flags) AS flags,
+       (SELECT coalesce(min(position), 0) FROM projection_tracking
+        WHERE projection = ANY($8::text[])) AS target,
        c.cursor_id, c.base_position, c.target_position, c.after_tenant, c.issued_at,
+       NULL::uuid AS tenant_id, NULL::bool AS held, NULL::bool AS changed,
        (SELECT setting FROM no_wait) AS setting
 FROM valid v LEFT JOIN cursor_sent c ON true
+UNION ALL
+SELECT 'scope', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       tenant_id, held, changed, NULL
+FROM scope
+UNION ALL
+SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       tenant_id, NULL, NULL, NULL
+FROM newly
+UNION ALL
+SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       tenant_id, NULL, NULL, NULL
+FROM held WHERE purge_asked_at IS NOT NULL
+UNION ALL
+SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       tenant_id, NULL, NULL, NULL
+FROM acked WHERE purge_asked_at IS NOT NULL
 """
 
 
-async def _acknowledge(
-    conn: asyncpg.Connection, puller: Puller, request: PullRequest
-) -> tuple[_Cursor | None, int, list[SafetyFlagRecord], int]:
-    """Record what the request says the device has stored; answer the cursor it presented
-    (if any), its decided_through, the flags after its flags_through and the new one."""
+async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullRequest) -> _PullState:
+    """Record what the request acknowledges; read the flags, scope and purges."""
     cursor_id = None if request.cursor is None else _cursor_id(request.cursor)
     skew = None
     if request.device_time is not None:
         skew = int((request.device_time - puller.now).total_seconds())
-    row = await conn.fetchrow(
-        _ACKNOWLEDGE,
+    rows = await conn.fetch(
+        _PULL_STATE,
         puller.device_id,
         puller.now,
         request.flags_through,
         FLAGS_SOURCE,
         skew,
         cursor_id,
+        puller.user_id,
+        list(SOURCES),
+        list(request.purged),
     )
-    assert row is not None
-    if not row["cursor_ok"]:
+    state = rows[0]
+    assert state["what"] == "state"
+    if not state["cursor_ok"]:
         raise InvalidValue(
             "cursor",
             "known_cursor",
             "this device was not handed this cursor, or it is no longer valid: pull again "
             "without a cursor (a clean resync)",
         )
-    if not row["flags_ok"]:
+    if not state["flags_ok"]:
         raise InvalidValue(
             "flags_through",
             "not_beyond_head",
@@ -251,15 +315,22 @@ async def _acknowledge(
     cursor = None
     if cursor_id is not None:
         cursor = _Cursor(
-            row["cursor_id"],
-            row["base_position"],
-            row["target_position"],
-            row["after_tenant"],
-            row["issued_at"],
+            state["cursor_id"],
+            state["base_position"],
+            state["target_position"],
+            state["after_tenant"],
+            state["issued_at"],
         )
-    flags = msgspec.json.decode(row["flags"], type=list[SafetyFlagRecord])
-    flags_through = max(row["register"], request.flags_through)
-    return cursor, row["decided_through"] or 0, flags, flags_through
+    scope = {r["tenant_id"]: (r["held"], r["changed"]) for r in rows if r["what"] == "scope"}
+    return _PullState(
+        cursor=cursor,
+        decided_through=state["decided_through"] or 0,
+        flags=msgspec.json.decode(state["flags"], type=list[SafetyFlagRecord]),
+        flags_through=max(state["register"], request.flags_through),
+        target=state["target"],
+        scope=scope,
+        purge={r["tenant_id"] for r in rows if r["what"] == "purge"},
+    )
 
 
 async def _check_purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUID]) -> None:
@@ -282,83 +353,6 @@ async def _check_purged(conn: asyncpg.Connection, puller: Puller, purged: Sequen
             raise InvalidValue(
                 f"purged[{n}]", "asked_to_purge", "this device was not asked to purge that tenant"
             )
-
-
-async def _record_purged(conn: asyncpg.Connection, puller: Puller, purged: Sequence[UUID]) -> None:
-    await conn.execute(
-        """
-        WITH gone AS (
-            DELETE FROM sync_device_tenants
-            WHERE device_id = $1 AND tenant_id = ANY($2::uuid[]) AND purge_asked_at IS NOT NULL
-            RETURNING tenant_id, purge_asked_at
-        )
-        INSERT INTO sync_purges (device_id, tenant_id, asked_at, purged_at)
-        SELECT $1, tenant_id, purge_asked_at, $3 FROM gone
-        """,
-        puller.device_id,
-        list(purged),
-        puller.now,
-    )
-
-
-async def _scope_and_purges(
-    conn: asyncpg.Connection, puller: Puller, base: int
-) -> tuple[int, dict[UUID, tuple[bool, bool]], set[UUID]]:
-    """In one snapshot: the read models' position; each tenant in scope, (held by the
-    device, changed after ``base``); and the held tenants to purge: those out of scope
-    (asked from now on) and those asked before, not yet purged."""
-    rows = await conn.fetch(
-        """
-        WITH no_wait AS (
-            SELECT set_config('synchronous_commit', 'off', true) AS setting
-        ), sources AS (
-            SELECT coalesce(min(position), 0) AS target FROM projection_tracking
-            WHERE projection = ANY($4::text[])
-        ), scope AS (
-            SELECT c.tenant_id, h.tenant_id IS NOT NULL AS held,
-                   c.position > $3
-                   OR EXISTS (SELECT 1 FROM risk_timeline t
-                              WHERE t.tenant_id = c.tenant_id AND t.position > $3)
-                   OR EXISTS (SELECT 1 FROM concerns k
-                              WHERE k.tenant_id = c.tenant_id AND k.position > $3) AS changed
-            FROM caseload c
-            LEFT JOIN sync_device_tenants h ON h.device_id = $2 AND h.tenant_id = c.tenant_id
-            WHERE c.contact_worker_id = $1
-              AND (c.follow_up_active OR c.follow_up_ended_on IS NULL)
-        ), newly AS (
-            UPDATE sync_device_tenants SET purge_asked_at = $5
-            WHERE device_id = $2 AND purge_asked_at IS NULL
-              AND tenant_id NOT IN (SELECT tenant_id FROM scope)
-            RETURNING tenant_id
-        )
-        SELECT 'position' AS what, NULL::uuid AS tenant_id, NULL::bool AS held,
-               NULL::bool AS changed, (SELECT target FROM sources) AS target
-        FROM no_wait
-        UNION ALL
-        SELECT 'scope', tenant_id, held, changed, NULL FROM scope
-        UNION ALL
-        SELECT 'purge', tenant_id, NULL, NULL, NULL FROM newly
-        UNION ALL
-        SELECT 'purge', tenant_id, NULL, NULL, NULL FROM sync_device_tenants
-        WHERE device_id = $2 AND purge_asked_at IS NOT NULL
-        """,
-        puller.user_id,
-        puller.device_id,
-        base,
-        list(SOURCES),
-        puller.now,
-    )
-    target = 0
-    scope: dict[UUID, tuple[bool, bool]] = {}
-    purge: set[UUID] = set()
-    for r in rows:
-        if r["what"] == "position":
-            target = r["target"]
-        elif r["what"] == "scope":
-            scope[r["tenant_id"]] = (r["held"], r["changed"])
-        else:
-            purge.add(r["tenant_id"])
-    return target, scope, purge
 
 
 async def _tenant_records(
