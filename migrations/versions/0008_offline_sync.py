@@ -29,6 +29,8 @@ depends_on = None
 def upgrade() -> None:
     # A pull reads each held tenant's open concerns, and asks whether any changed.
     op.execute("CREATE INDEX concerns_tenant_idx ON concerns (tenant_id, position)")
+    # Every pull asks for the flag versions after the device's flags_through.
+    op.execute("CREATE INDEX safety_flags_position_idx ON safety_flags (position)")
     op.execute(
         """
         CREATE TABLE sync_devices (
@@ -145,3 +147,4 @@ def downgrade() -> None:
     ):
         op.execute(f"DROP TABLE {table}")
     op.execute("DROP INDEX concerns_tenant_idx")
+    op.execute("DROP INDEX safety_flags_position_idx")
