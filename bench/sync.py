@@ -31,6 +31,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+import msgspec
 
 from backend.auth import users
 from backend.auth.roles import Role
@@ -272,7 +273,7 @@ class Tablet:
     async def initial_pull(self) -> tuple[int, int]:
         """No cursor (a fresh tablet, or a clean resync): the whole caseload on one page."""
         response = await self._pull({"limit": PAGE})
-        answer = response.json()
+        answer = msgspec.json.decode(response.content)  # as the reference client decodes
         got = {UUID(t["tenant_id"]) for t in answer["tenants"]}
         if got != self.caseload or answer["has_more"]:
             raise RuntimeError(f"initial pull: {len(got)} tenants, has_more {answer['has_more']}")
@@ -285,7 +286,7 @@ class Tablet:
         """With the last cursor and flags_through, nothing having changed since."""
         body = {"cursor": self.cursor, "flags_through": self.flags_through, "limit": PAGE}
         response = await self._pull(body)
-        answer = response.json()
+        answer = msgspec.json.decode(response.content)
         if answer["tenants"] or answer["purge"] or answer["safety_flags"]:
             raise RuntimeError("empty pull: the answer was not empty")
         self.cursor, self.flags_through = answer["cursor"], answer["flags_through"]
