@@ -6,8 +6,8 @@ far; an item after a gap waits, stored, until the gap is filled. Each item goes 
 the use cases, so the domain decides: applied, applied and marked for review, kept for
 review (not applied, with its problem), or refused (the user's role may not do it). An
 item that cannot be applied is decided all the same, so it never blocks those behind it.
-One device's pushes are decided one at a time (a PostgreSQL advisory lock), so a batch
-sent twice at once is decided once.
+One device's pushes are decided one at a time (a transaction-scoped PostgreSQL advisory
+lock), so a batch sent twice at once is decided once.
 """
 
 from __future__ import annotations
@@ -99,16 +99,17 @@ async def push(
 ) -> PushResponse:
     _check_batch(request)
     device_id = pusher.device_id
-    async with pool.acquire() as conn:
-        key = lock_key(device_id)
-        await conn.execute("SELECT pg_advisory_lock($1)", key)
-        try:
+    # The device's lock is held by a transaction of its own, on a connection of its own:
+    # it ends with that transaction however the push ends (the request pool's connections
+    # keep no session state, backend/database.request_pool), while the received items are
+    # committed on another connection, where the event store's transactions can see them.
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT pg_advisory_xact_lock($1)", lock_key(device_id))
+        async with pool.acquire() as conn:
             await _check_against_stored(conn, device_id, request)
             await _store_received(conn, pusher, request)
             decided_through = await _decide_in_order(conn, model, authority, pusher)
             outcomes = await outcomes_of(conn, device_id, [i.seq for i in request.items])
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", key)
     return PushResponse(
         protocol=PROTOCOL_VERSION,
         device_id=device_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from litestar.testing import TestClient
 
@@ -200,3 +201,23 @@ def test_a_tenant_new_on_the_device_comes_with_its_newest_history_only(
     assert changed["timeline"][0]["position"] > positions[-1]
     assert changed["timeline_complete"]
     assert [v["visit_id"] for v in changed["planned_visits"]] == [str(last)]
+
+
+def test_a_batch_sent_twice_at_once_is_decided_once(client: TestClient) -> None:
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    tenant_id = followed_by(client, tablet)
+    visits = [planned_for(client, tablet, tenant_id) for _ in range(5)]
+    items = [complete_item(n + 1, v, [tablet.user_id]) for n, v in enumerate(visits)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(lambda _: tablet.push(items), range(2)))
+    assert [a.status_code for a in answers] == [200, 200]
+    first, second = (a.json()["outcomes"] for a in answers)
+    assert first == second and {o["status"] for o in first} == {"applied"}
+    assert len({o["position"] for o in first}) == 5
+    decided = in_app(
+        client,
+        lambda c: c.fetchval(
+            "SELECT count(*) FROM sync_outcomes WHERE device_id = $1", tablet.device_id
+        ),
+    )
+    assert decided == 5
