@@ -17,9 +17,9 @@ in every pull until the device says it has purged them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import anyio.to_thread
@@ -53,11 +53,16 @@ class Puller(msgspec.Struct, frozen=True, kw_only=True):
     now: datetime
 
 
-class Viewer(msgspec.Struct, frozen=True, kw_only=True):
+class Viewer(Protocol):
     """What the backend's access policy says of one tenant for the device's user."""
 
-    follows: Callable[[Tenant], bool]
-    present: Callable[[Tenant], dict[str, Any]]
+    def follows(self, tenant: Tenant) -> bool:
+        """Whether the user follows the tenant (holds the full view) as of now."""
+        ...
+
+    def present(self, tenant: Tenant) -> dict[str, Any]:
+        """The tenant's fields the user's view allows."""
+        ...
 
 
 class _Cursor(msgspec.Struct, frozen=True):

@@ -38,6 +38,9 @@ DEPENDENCIES = {
     "read_models": _runtime_part("read_models"),
     "settings": _runtime_part("settings"),
     "runner": _runtime_part("runner"),
+    # The write model itself, for work that is not one command (the sync push decides a
+    # device's items; a pull reads its tenants).
+    "write_model": _runtime_part("write_model"),
     # The write model for this request (commands run their need-to-know check in it).
     "write": Provide(write_access, sync_to_thread=False),
     # From the verified bearer token (the app-wide guard), never from the request.

@@ -20,9 +20,11 @@ from backend.auth.devices import touch_last_synced
 from backend.auth.need_to_know import standing_from, views_on
 from backend.auth.policy import POLICY, View
 from backend.auth.roles import Principal
+from backend.openapi import problem_response
 from backend.problems import RequestRefused
-from backend.runtime import Clock, Runtime
+from backend.runtime import Clock
 from domain.tenant import Tenant
+from domain.write_model import WriteModel
 from sync import pull as pulls
 from sync import push as pushes
 from sync.protocol import (
@@ -52,7 +54,8 @@ ROUTE_OF: dict[type[Any], tuple[str, str]] = {
 
 
 class PolicyAuthority:
-    """The access policy, as :mod:`sync.push` asks it about each item."""
+    """The access policy, as :mod:`sync.push` asks it about each item and :mod:`sync.pull`
+    about each tenant it sends (:class:`sync.push.Authority`, :class:`sync.pull.Viewer`)."""
 
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
@@ -94,6 +97,19 @@ def _device_of(principal: Principal, version: str) -> UUID:
     return principal.device_id
 
 
+# What only the sync routes answer, beside what every route documents (backend/openapi.py).
+_REFUSALS = {
+    400: problem_response(
+        "`version`/`supported_version`: the path names a protocol version this server does "
+        "not speak; or the body is not JSON."
+    ),
+    403: problem_response(
+        "`role_required`: only field workers sync; `authorization`/`device_token_required`: "
+        "the access token is not bound to a registered device."
+    ),
+}
+
+
 class SyncController(Controller):
     path = "/sync/{version:str}"
     tags = ["sync"]
@@ -105,23 +121,24 @@ class SyncController(Controller):
         status_code=200,
         request_max_body_size=MAX_PUSH_BYTES,
         summary="Push items recorded on the device; each answered with its outcome",
+        responses={
+            **_REFUSALS,
+            413: problem_response("`body`/`max_size`: the body is over 2 MiB."),
+        },
     )
     async def push(
         self,
-        request: Request[Any, Any, Any],
         version: FromPath[str],
         data: JSONBody[PushRequest],
         access: NamedDependency[Access],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
+        write_model: NamedDependency[WriteModel],
     ) -> PushResponse:
         principal = access.principal
         device_id = _device_of(principal, version)
-        runtime: Runtime = request.app.state.runtime
         pusher = pushes.Pusher(device_id=device_id, actor=principal.actor(), now=clock())
-        response = await pushes.push(
-            pool, runtime.write_model, PolicyAuthority(principal), pusher, data
-        )
+        response = await pushes.push(pool, write_model, PolicyAuthority(principal), pusher, data)
         async with pool.acquire() as conn:
             await touch_last_synced(conn, device_id, pusher.now)
         return response
@@ -130,6 +147,7 @@ class SyncController(Controller):
         "/pull",
         status_code=200,
         summary="Pull safety flags, purges and the device's tenants, page by page",
+        responses=_REFUSALS,
     )
     async def pull(
         self,
@@ -139,13 +157,13 @@ class SyncController(Controller):
         access: NamedDependency[Access],
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
+        write_model: NamedDependency[WriteModel],
     ) -> PullResponse:
         principal = access.principal
         device_id = _device_of(principal, version)
-        runtime: Runtime = request.app.state.runtime
-        authority = PolicyAuthority(principal)
         puller = pulls.Puller(device_id=device_id, user_id=principal.user_id, now=clock())
-        viewer = pulls.Viewer(follows=authority.follows, present=authority.present)
-        response, shown = await pulls.pull(pool, runtime.write_model, viewer, puller, data)
+        response, shown = await pulls.pull(
+            pool, write_model, PolicyAuthority(principal), puller, data
+        )
         show_tenants(request, [(t, None) for t in shown])
         return response
