@@ -29,7 +29,13 @@ def tenant_in_follow_up(client: TestClient, interval_days: int = 14) -> uuid.UUI
     return tenant_id
 
 
-def planned_visit(client: TestClient, tenant_id: uuid.UUID) -> uuid.UUID:
+def planned_visit(
+    client: TestClient,
+    tenant_id: uuid.UUID,
+    *workers: uuid.UUID,
+    headers: dict[str, str] | None = None,
+) -> uuid.UUID:
+    """A visit planned for the tenant, with ``workers`` (the team's WORKER if none)."""
     visit_id = uuid.uuid4()
     post(
         client,
@@ -37,8 +43,9 @@ def planned_visit(client: TestClient, tenant_id: uuid.UUID) -> uuid.UUID:
         {
             "visit_id": str(visit_id),
             "planned_for": "2026-03-07T10:00:00+01:00",
-            "worker_ids": [str(WORKER)],
+            "worker_ids": [str(w) for w in workers or (WORKER,)],
         },
+        headers,
     )
     return visit_id
 

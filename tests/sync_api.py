@@ -71,17 +71,41 @@ def followed_by(
     return tenant_id
 
 
+def completion(visit_id: uuid.UUID, *workers: uuid.UUID, note: str = "Alt vel") -> dict[str, Any]:
+    return {
+        "type": "complete_visit",
+        "visit_id": str(visit_id),
+        "worker_ids": [str(w) for w in workers],
+        "observations": {"wellbeing": "good", "note": note},
+    }
+
+
+def failure(visit_id: uuid.UUID, *workers: uuid.UUID) -> dict[str, Any]:
+    return {
+        "type": "fail_visit",
+        "visit_id": str(visit_id),
+        "worker_ids": [str(w) for w in workers],
+        "reason": "not_at_home",
+    }
+
+
+def concern(tenant_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "type": "raise_concern",
+        "concern_id": str(uuid.uuid4()),
+        "tenant_id": str(tenant_id),
+        "category": "wellbeing",
+        "description": "Virket urolig",
+    }
+
+
 def complete_item(
     seq: int, visit_id: uuid.UUID, worker_ids: list[uuid.UUID], note: str = "Alt vel"
 ) -> dict[str, Any]:
+    """A pushed item: the completion of a visit, recorded on the device."""
     return {
         "item_id": str(uuid.uuid4()),
         "seq": seq,
         "occurred_at": "2026-03-06T12:00:00+01:00",
-        "command": {
-            "type": "complete_visit",
-            "visit_id": str(visit_id),
-            "worker_ids": [str(w) for w in worker_ids],
-            "observations": {"wellbeing": "good", "note": note},
-        },
+        "command": completion(visit_id, *worker_ids, note=note),
     }

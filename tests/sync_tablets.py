@@ -10,7 +10,6 @@ from litestar.testing import TestClient
 
 from domain.municipal_services import Service
 from sync.client import TabletClient
-from tests.api import post
 from tests.auth_api import in_app
 from tests.sync_api import Tablet, settled
 
@@ -48,54 +47,6 @@ class Device:
 def lead_of(service: Service) -> dict[str, str]:
     """Identity headers of a new lead (or staff) of the service (tests/conftest.py)."""
     return {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": service.value}
-
-
-def plan(
-    client: TestClient,
-    tenant_id: uuid.UUID,
-    *workers: uuid.UUID,
-    headers: dict[str, str] | None = None,
-) -> uuid.UUID:
-    visit_id = uuid.uuid4()
-    post(
-        client,
-        f"/tenants/{tenant_id}/visits",
-        {
-            "visit_id": str(visit_id),
-            "planned_for": "2026-03-07T10:00:00+01:00",
-            "worker_ids": [str(w) for w in workers],
-        },
-        headers,
-    )
-    return visit_id
-
-
-def completion(visit_id: uuid.UUID, *workers: uuid.UUID, note: str = "Alt vel") -> dict[str, Any]:
-    return {
-        "type": "complete_visit",
-        "visit_id": str(visit_id),
-        "worker_ids": [str(w) for w in workers],
-        "observations": {"wellbeing": "good", "note": note},
-    }
-
-
-def failure(visit_id: uuid.UUID, *workers: uuid.UUID) -> dict[str, Any]:
-    return {
-        "type": "fail_visit",
-        "visit_id": str(visit_id),
-        "worker_ids": [str(w) for w in workers],
-        "reason": "not_at_home",
-    }
-
-
-def concern(tenant_id: uuid.UUID) -> dict[str, Any]:
-    return {
-        "type": "raise_concern",
-        "concern_id": str(uuid.uuid4()),
-        "tenant_id": str(tenant_id),
-        "category": "wellbeing",
-        "description": "Virket urolig",
-    }
 
 
 def fetch(client: TestClient, sql: str, *args: Any) -> list[Any]:

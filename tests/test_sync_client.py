@@ -17,10 +17,10 @@ from backend.auth.roles import Role
 from domain.municipal_services import Service
 from sync.client import DeviceWiped, TabletClient
 from sync.protocol import MAX_ITEMS_PER_PUSH
-from tests.api import post
+from tests.api import planned_visit, post
 from tests.auth_api import in_app, signed_in
-from tests.sync_api import followed_by, settled
-from tests.sync_tablets import Device, completion, concern, failure, fetchval, plan
+from tests.sync_api import completion, concern, failure, followed_by, settled
+from tests.sync_tablets import Device, fetchval
 
 
 def test_an_item_recorded_offline_is_pushed_once_and_the_tenant_pulled(
@@ -28,7 +28,7 @@ def test_an_item_recorded_offline_is_pushed_once_and_the_tenant_pulled(
 ) -> None:
     kari = Device(client, tmp_path, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, kari.tablet)
-    visit_id = plan(client, tenant_id, kari.user_id)
+    visit_id = planned_visit(client, tenant_id, kari.user_id)
     kari.sync()
     assert kari.app.tenant_ids() == {tenant_id}
     held = kari.app.tenant(tenant_id)
@@ -68,7 +68,7 @@ def test_a_push_whose_response_was_lost_is_answered_again_and_applied_once(
 ) -> None:
     kari = Device(client, tmp_path, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, kari.tablet)
-    visit_id = plan(client, tenant_id, kari.user_id)
+    visit_id = planned_visit(client, tenant_id, kari.user_id)
     kari.app.record(completion(visit_id, kari.user_id))
     kari.app.send_push(kari.app.pending())  # the tablet dies before storing the answer
     app = kari.restart()
@@ -118,7 +118,7 @@ def test_more_items_than_one_push_takes_go_in_several(client: TestClient, tmp_pa
 def test_a_failed_visit_goes_too(client: TestClient, tmp_path: Path) -> None:
     kari = Device(client, tmp_path, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, kari.tablet)
-    visit_id = plan(client, tenant_id, kari.user_id)
+    visit_id = planned_visit(client, tenant_id, kari.user_id)
     kari.app.record(failure(visit_id, kari.user_id))
     assert [o["status"] for o in kari.app.push()] == ["applied"]
 

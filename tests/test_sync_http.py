@@ -8,24 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from litestar.testing import TestClient
 
 from domain.municipal_services import Service
-from tests.api import assert_problem, post
+from tests.api import assert_problem, planned_visit, post
 from tests.auth_api import in_app
 from tests.conftest import Clock
 from tests.sync_api import Tablet, complete_item, followed_by
-
-
-def planned_for(client: TestClient, tablet: Tablet, tenant_id: uuid.UUID) -> uuid.UUID:
-    visit_id = uuid.uuid4()
-    post(
-        client,
-        f"/tenants/{tenant_id}/visits",
-        {
-            "visit_id": str(visit_id),
-            "planned_for": "2026-03-07T10:00:00+01:00",
-            "worker_ids": [str(tablet.user_id)],
-        },
-    )
-    return visit_id
 
 
 def test_a_visit_recorded_offline_is_applied_once_and_its_tenant_pulled(
@@ -33,7 +19,7 @@ def test_a_visit_recorded_offline_is_applied_once_and_its_tenant_pulled(
 ) -> None:
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, tablet)
-    visit_id = planned_for(client, tablet, tenant_id)
+    visit_id = planned_visit(client, tenant_id, tablet.user_id)
 
     first = tablet.pull()
     assert first.status_code == 200, first.text
@@ -59,8 +45,8 @@ def test_a_visit_recorded_offline_is_applied_once_and_its_tenant_pulled(
 def test_an_item_after_a_gap_waits_for_it(client: TestClient) -> None:
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, tablet)
-    first_visit = planned_for(client, tablet, tenant_id)
-    second_visit = planned_for(client, tablet, tenant_id)
+    first_visit = planned_visit(client, tenant_id, tablet.user_id)
+    second_visit = planned_visit(client, tenant_id, tablet.user_id)
     later = complete_item(2, second_visit, [tablet.user_id])
     waiting = tablet.push([later]).json()
     assert waiting["outcomes"][0]["status"] == "waiting" and waiting["decided_through"] == 0
@@ -72,7 +58,7 @@ def test_an_item_after_a_gap_waits_for_it(client: TestClient) -> None:
 def test_a_seq_sent_again_with_another_item_is_refused(client: TestClient) -> None:
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, tablet)
-    visit_id = planned_for(client, tablet, tenant_id)
+    visit_id = planned_visit(client, tenant_id, tablet.user_id)
     tablet.push([complete_item(1, visit_id, [tablet.user_id])])
     response = tablet.push([complete_item(1, visit_id, [tablet.user_id])])
     assert_problem(response, 422, "items[0].seq", "one_item_per_seq")
@@ -137,8 +123,8 @@ def test_an_item_the_domain_refuses_is_kept_and_does_not_block_the_run(
 ) -> None:
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, tablet)
-    first = planned_for(client, tablet, tenant_id)
-    second = planned_for(client, tablet, tenant_id)
+    first = planned_visit(client, tenant_id, tablet.user_id)
+    second = planned_visit(client, tenant_id, tablet.user_id)
     items = [
         complete_item(1, first, [tablet.user_id]),
         complete_item(2, first, [tablet.user_id]),  # the same visit again: already completed
@@ -173,7 +159,7 @@ def test_every_sync_moves_the_offline_lease_on(client: TestClient, clock: Clock)
     clock.advance(days=3)
     tablet.sign_in()
     tenant_id = followed_by(client, tablet)
-    visit_id = planned_for(client, tablet, tenant_id)
+    visit_id = planned_visit(client, tenant_id, tablet.user_id)
     assert tablet.push([complete_item(1, visit_id, [tablet.user_id])]).status_code == 200
     assert last_synced() == clock.now
 
@@ -184,7 +170,7 @@ def test_a_tenant_new_on_the_device_comes_with_its_newest_history_only(
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, tablet)
     for _ in range(26):  # 3 + 26 x 2 = 55 timeline entries, all within 90 days
-        visit_id = planned_for(client, tablet, tenant_id)
+        visit_id = planned_visit(client, tenant_id, tablet.user_id)
         body = {"worker_ids": [str(tablet.user_id)], "observations": {"wellbeing": "good"}}
         post(client, f"/visits/{visit_id}/completion", body)
     first = tablet.pull().json()
@@ -194,7 +180,7 @@ def test_a_tenant_new_on_the_device_comes_with_its_newest_history_only(
     assert positions == sorted(positions)
     assert record["planned_visits"] == [] and record["open_concerns"] == []
     # Held now: the next change comes alone, and the older entries are not sent again.
-    last = planned_for(client, tablet, tenant_id)
+    last = planned_visit(client, tenant_id, tablet.user_id)
     second = tablet.pull(cursor=first["cursor"], flags_through=first["flags_through"]).json()
     (changed,) = second["tenants"]
     assert [e["event_type"] for e in changed["timeline"]] == ["VisitPlanned"]
@@ -206,7 +192,7 @@ def test_a_tenant_new_on_the_device_comes_with_its_newest_history_only(
 def test_a_batch_sent_twice_at_once_is_decided_once(client: TestClient) -> None:
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, tablet)
-    visits = [planned_for(client, tablet, tenant_id) for _ in range(5)]
+    visits = [planned_visit(client, tenant_id, tablet.user_id) for _ in range(5)]
     items = [complete_item(n + 1, v, [tablet.user_id]) for n, v in enumerate(visits)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = list(pool.map(lambda _: tablet.push(items), range(2)))

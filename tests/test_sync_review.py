@@ -10,10 +10,9 @@ from typing import Any
 from litestar.testing import TestClient
 
 from domain.municipal_services import Service
-from tests.api import assert_problem, post
+from tests.api import assert_problem, planned_visit, post
 from tests.rent_api import FBE, housed
 from tests.sync_api import Tablet, complete_item, followed_by, settled
-from tests.test_sync_http import planned_for
 
 LEAD = {
     "x-folgja-user": str(uuid.uuid4()),
@@ -59,7 +58,7 @@ def alone_at_a_two_person_address(client: TestClient) -> tuple[Tablet, uuid.UUID
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, tablet)
     dwelling_id, _ = housed(client, tenant_id)
-    visit_id = planned_for(client, tablet, tenant_id)
+    visit_id = planned_visit(client, tenant_id, tablet.user_id)
     assert tablet.pull().status_code == 200
     flag(client, dwelling_id)
     item = complete_item(1, visit_id, [tablet.user_id], note="Gikk alene; rolig besøk")
@@ -133,7 +132,7 @@ def test_an_item_is_resolved_once_and_leaves_the_open_inbox(client: TestClient) 
 def test_an_item_applied_as_sent_is_not_in_review(client: TestClient) -> None:
     tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, tablet)
-    visit_id = planned_for(client, tablet, tenant_id)
+    visit_id = planned_visit(client, tenant_id, tablet.user_id)
     item = complete_item(1, visit_id, [tablet.user_id])
     assert tablet.push([item]).json()["outcomes"][0]["status"] == "applied"
     assert inbox(client, LEAD)["items"] == []

@@ -18,20 +18,11 @@ from litestar.testing import TestClient
 from backend.auth.roles import Role
 from domain.municipal_services import Service
 from sync.protocol import MAX_ITEMS_PER_PUSH, PullResponse
-from tests.api import OUTREACH, assert_problem, post
+from tests.api import OUTREACH, assert_problem, planned_visit, post
 from tests.auth_api import signed_in
 from tests.rent_api import FBE, housed
-from tests.sync_api import followed_by, settled
-from tests.sync_tablets import (
-    Device,
-    completion,
-    concern,
-    failure,
-    fetch,
-    fetchval,
-    lead_of,
-    plan,
-)
+from tests.sync_api import completion, concern, failure, followed_by, settled
+from tests.sync_tablets import Device, fetch, fetchval, lead_of
 
 # --- a handover while the old worker's tablet is offline -----------------------------
 
@@ -41,7 +32,7 @@ def test_a_handover_while_offline_purges_the_old_tablet_and_keeps_its_visit_for_
 ) -> None:
     kari = Device(client, tmp_path, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, kari.tablet)
-    visit_id = plan(client, tenant_id, kari.user_id)
+    visit_id = planned_visit(client, tenant_id, kari.user_id)
     kari.sync()
     assert kari.app.tenant_ids() == {tenant_id}
 
@@ -65,7 +56,7 @@ def test_a_handover_accepted_while_offline_purges_the_old_tablet_too(
 ) -> None:
     kari = Device(client, tmp_path, "kari", Service.OUTREACH_TEAM)
     tenant_id = followed_by(client, kari.tablet)
-    visit_id = plan(client, tenant_id, kari.user_id)
+    visit_id = planned_visit(client, tenant_id, kari.user_id)
     kari.sync()
     item_id = kari.app.record(failure(visit_id, kari.user_id))
     # An internal transfer to omsorg, effective today: accepting it completes it at once.
@@ -146,7 +137,7 @@ def test_a_new_two_person_flag_reaches_every_tablet_first_in_its_next_pull(
     # A change to each tablet's tenant too, so the next page has tenant data behind the flag.
     for device in tablets:
         (tenant_id,) = device.app.tenant_ids()
-        plan(client, tenant_id, device.user_id, headers=lead_of(device.service))
+        planned_visit(client, tenant_id, device.user_id, headers=lead_of(device.service))
 
     dwelling_id, _ = housed(client, followed_by(client, tablets[0].tablet))
     flag = {"kind": "two_person", "reason": "threats_violence", "review_on": "2026-06-01"}

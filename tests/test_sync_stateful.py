@@ -27,10 +27,10 @@ from litestar.testing import TestClient
 from backend.auth.roles import Role
 from domain.municipal_services import Service
 from sync.client import DECIDED
-from tests.api import post
+from tests.api import planned_visit, post
 from tests.rent_api import FBE, housed
-from tests.sync_api import settled
-from tests.sync_tablets import Device, completion, failure, fetch, lead_of, plan
+from tests.sync_api import completion, failure, settled
+from tests.sync_tablets import Device, fetch, lead_of
 
 SERVICES = (Service.OUTREACH_TEAM, Service.OUTREACH_TEAM, Service.CARE)
 TENANTS = 5
@@ -70,7 +70,7 @@ class Tablets(RuleBasedStateMachine):
         device = self.devices[self.contact[tenant_id]]
         partner = self.partners[device.service]
         lead = self.leads[device.service]
-        visit_id = plan(self.client, tenant_id, device.user_id, partner, headers=lead)
+        visit_id = planned_visit(self.client, tenant_id, device.user_id, partner, headers=lead)
         self.visits[visit_id] = len(self.visits)
 
     @initialize()
