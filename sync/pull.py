@@ -30,6 +30,7 @@ from domain import tenant as tenants
 from domain.errors import InvalidValue
 from domain.tenant import Tenant
 from domain.write_model import WriteModel
+from projections import tablet_parts
 from sync.protocol import (
     CHANGES_MAX_ENTRIES,
     HISTORY_DAYS,
@@ -379,88 +380,41 @@ async def _tenant_records(
 
     states = await anyio.to_thread.run_sync(load)
     ids = [t.id for t in states]
-    rows = {
-        r["tenant_id"]: r
-        for r in await conn.fetch(
-            _TENANT_PARTS,
-            ids,
-            [not scope[t][0] for t in ids],
-            puller.now - timedelta(HISTORY_DAYS),
-            base,
-            HISTORY_MAX_ENTRIES,
-            CHANGES_MAX_ENTRIES,
-        )
-    }
+    parts = await tablet_parts.tenant_parts(
+        conn,
+        ids,
+        new=[not scope[t][0] for t in ids],
+        history_since=puller.now - timedelta(HISTORY_DAYS),
+        history_cap=HISTORY_MAX_ENTRIES,
+        changed_after=base,
+        changes_cap=CHANGES_MAX_ENTRIES,
+    )
     records = []
     for tenant in states:
-        row = rows[tenant.id]
+        part = parts[tenant.id]
         records.append(
             TenantRecord(
                 tenant_id=tenant.id,
                 version=tenant.version,
                 state=viewer.present(tenant),
-                address=row["address"],
-                safety_flag=row["safety_flag"],
-                visit_due_at=row["visit_due_at"],
-                planned_visits=_json(row["planned_visits"]),
-                open_concerns=_json(row["open_concerns"]),
-                timeline=_json(row["timeline"]),
-                timeline_complete=not row["timeline_cut"],
+                address=part.address,
+                safety_flag=part.safety_flag,
+                visit_due_at=part.visit_due_at,
+                planned_visits=_json(part.planned_visits),
+                open_concerns=_json(part.open_concerns),
+                timeline=_json(part.timeline),
+                timeline_complete=not part.timeline_cut,
             )
         )
     return records
 
 
 def _json(encoded: str) -> Any:
-    """A list PostgreSQL encoded in the wire format's own field names (``_TENANT_PARTS``),
+    """A list PostgreSQL encoded in the wire format's own field names
+    (:mod:`projections.tablet_parts`),
     sent as it is: thousands of timeline rows are not decoded into Python objects only to
     be encoded again."""
     return msgspec.Raw(encoded.encode())
-
-
-# Per tenant of a page, in one statement: the caseload's fields, the planned visits and
-# open concerns, and the timeline (for a tenant new on the device ($2), the newest $5
-# entries of the last days ($3); for one it holds, the newest $6 after $4), each list as
-# JSON with the fields of sync.protocol's PlannedVisitRecord, OpenConcernRecord and
-# TimelineRecord. ``timeline_cut``: more entries matched than were sent.
-_TENANT_PARTS = """
-SELECT want.tenant_id, c.address, c.safety_flag, c.visit_due_at,
-       (SELECT coalesce(json_agg(json_build_object('visit_id', p.visit_id,
-                                                   'planned_for', p.planned_for)
-                                 ORDER BY p.planned_for, p.visit_id), '[]')::text
-        FROM caseload_planned_visits p WHERE p.tenant_id = want.tenant_id) AS planned_visits,
-       (SELECT coalesce(json_agg(json_build_object('concern_id', k.concern_id,
-                                                   'category', k.category,
-                                                   'status', k.status,
-                                                   'raised_at', k.raised_at)
-                                 ORDER BY k.raised_at), '[]')::text
-        FROM concerns k
-        WHERE k.tenant_id = want.tenant_id AND k.status <> 'resolved') AS open_concerns,
-       coalesce(t.entries, '[]') AS timeline,
-       t.sent = want.cap AND EXISTS (
-           SELECT 1 FROM risk_timeline o
-           WHERE o.tenant_id = want.tenant_id AND o.position < t.oldest
-             AND CASE WHEN want.is_new THEN o.occurred_at >= $3 ELSE o.position > $4 END
-       ) AS timeline_cut
-FROM (
-    SELECT tenant_id, is_new, CASE WHEN is_new THEN $5::int ELSE $6::int END AS cap
-    FROM unnest($1::uuid[], $2::bool[]) AS w(tenant_id, is_new)
-) want
-LEFT JOIN caseload c ON c.tenant_id = want.tenant_id
-LEFT JOIN LATERAL (
-    SELECT json_agg(json_build_object('position', r.position, 'event_type', r.event_type,
-                                      'occurred_at', r.occurred_at, 'summary', r.summary)
-                    ORDER BY r.position)::text AS entries,
-           min(r.position) AS oldest, count(*) AS sent
-    FROM (
-        SELECT position, event_type, occurred_at, summary FROM risk_timeline
-        WHERE tenant_id = want.tenant_id
-          AND CASE WHEN want.is_new THEN occurred_at >= $3 ELSE position > $4 END
-        ORDER BY position DESC
-        LIMIT want.cap
-    ) r
-) t ON true
-"""
 
 
 async def _issue_cursor(
