@@ -19,6 +19,7 @@ from backend.auth.guards import authenticated
 from backend.database import DatabaseUrl, start_embedded
 from backend.metrics import RequestMetrics
 from backend.routes.admin import AdminController
+from backend.routes.alerts import AlertController
 from backend.routes.auth import AuthController, DeviceController
 from backend.routes.caseload import CaseloadController, TenantsWithoutServiceController
 from backend.routes.concerns import ConcernController
@@ -96,6 +97,7 @@ def create_app(
             VisitController,
             SyncController,
             HealthController,
+            AlertController,
             HandoverController,
             TenantResponsibilityController,
             DwellingController,

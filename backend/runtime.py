@@ -14,6 +14,7 @@ from typing import TypeVar
 import anyio.to_thread
 import asyncpg
 
+from backend.alerting import load_thresholds
 from backend.database import DatabaseUrl, request_pool, runner_home, runner_pool
 from backend.scheduler import Scheduler
 from backend.settings import Settings
@@ -237,6 +238,7 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.alert_thresholds = load_thresholds(settings.alerts_file)
         self.write_model = write_model
         self.read_models = ReadModels(waiter, settings.read_your_writes_timeout_s)
         self.pool = pool

@@ -25,6 +25,7 @@ from uuid import UUID
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from backend.alerting import run_time_rules
 from backend.auth import sessions
 from backend.write_access import WriteAccess
 from domain.errors import ConcurrentChange, DomainError, IllegalStateChange
@@ -89,9 +90,17 @@ async def purge_expired_tokens(runtime: Runtime) -> int:
     return purged
 
 
+async def raise_due_alerts(runtime: Runtime) -> int:
+    """The time rules (docs/alerts.md): raise, escalate and clear alerts; answer how many
+    alerts changed."""
+    runs = await run_time_rules(runtime)
+    return sum(r.raised + r.escalated + r.cleared for r in runs)
+
+
 # Every job the leader runs at each tick, in order.
 JOBS: tuple[Callable[[Runtime], Awaitable[object]], ...] = (
     settle_due_handovers,
+    raise_due_alerts,
     purge_expired_tokens,
 )
 

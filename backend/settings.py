@@ -13,6 +13,8 @@ from pathlib import Path
 
 import msgspec
 
+from domain.alert_thresholds import decode_thresholds
+
 # The heaviest projection (about half of the catch-up's Python work) runs on its own.
 DEFAULT_PROJECTION_CHILD = "risk_timeline"
 
@@ -52,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (backend.serve.default_workers). Projections run once, in `folgja run`'s own process.
     workers: int | None = None
     offline_lease_days: int = 14  # a device not synced for longer must sign in again
+    # The time rules' thresholds (config/alerts.toml documents every key); None: defaults.
+    alerts_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +88,7 @@ ENV_VARS: dict[str, str] = {
     "run_scheduler": "FOLGJA_RUN_SCHEDULER",
     "workers": "FOLGJA_WORKERS",
     "offline_lease_days": "FOLGJA_OFFLINE_LEASE_DAYS",
+    "alerts_file": "FOLGJA_ALERTS_FILE",
 }
 
 
@@ -127,6 +132,20 @@ def _names(raw: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 
+def _alerts_file(raw: str) -> Path | None:
+    """A readable thresholds file that decodes (a bad key is named at start, not at 08:00)."""
+    if not raw.strip():
+        return None
+    path = Path(raw.strip())
+    try:
+        decode_thresholds(path.read_bytes())
+    except OSError as error:
+        raise ValueError(f"cannot read the file: {error.strerror}") from None
+    except msgspec.DecodeError as error:
+        raise ValueError(str(error)) from None
+    return path
+
+
 _PARSERS: dict[str, Callable[[str], object]] = {
     # Empty means unset: the embedded PostgreSQL.
     "database_url": lambda raw: raw.strip() or None,
@@ -140,4 +159,5 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "run_scheduler": _flag,
     "workers": _int_between(1, MAX_WORKERS),
     "offline_lease_days": _int_between(1, MAX_OFFLINE_LEASE_DAYS),
+    "alerts_file": _alerts_file,
 }

@@ -70,6 +70,8 @@ class _Concern:
     waiting_since: datetime
     waiting_ended_at: datetime | None
     position: int
+    # Who raised it: told when a time rule escalates it (docs/alerts.md).
+    raised_by_user: UUID | None
 
 
 # The row as a tuple in column order: ``dataclasses.astuple`` deep-copies every field,
@@ -79,12 +81,12 @@ _row = attrgetter(*(f.name for f in fields(_Concern)))
 COLUMNS = (
     "concern_id, tenant_id, dwelling_id, category, status, raised_by_service, raised_at, "
     "routed_to_service, routed_at, acknowledged_at, resolved_at, outcome, escalations, "
-    "last_escalated_at, waiting_since, waiting_ended_at, position"
+    "last_escalated_at, waiting_since, waiting_ended_at, position, raised_by_user"
 )
 
 UPSERT = f"""
     INSERT INTO concerns ({COLUMNS})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
     ON CONFLICT (concern_id) DO UPDATE SET
         tenant_id = EXCLUDED.tenant_id, dwelling_id = EXCLUDED.dwelling_id,
         category = EXCLUDED.category, status = EXCLUDED.status,
@@ -93,7 +95,8 @@ UPSERT = f"""
         acknowledged_at = EXCLUDED.acknowledged_at, resolved_at = EXCLUDED.resolved_at,
         outcome = EXCLUDED.outcome, escalations = EXCLUDED.escalations,
         last_escalated_at = EXCLUDED.last_escalated_at, waiting_since = EXCLUDED.waiting_since,
-        waiting_ended_at = EXCLUDED.waiting_ended_at, position = EXCLUDED.position
+        waiting_ended_at = EXCLUDED.waiting_ended_at, position = EXCLUDED.position,
+        raised_by_user = EXCLUDED.raised_by_user
 """
 
 
@@ -116,6 +119,7 @@ class ConcernTrackerProjection:
                         concern_id, event.tenant_id, event.dwelling_id, event.category.value,
                         TrackerStatus.RAISED.value, event.raised_by.value, at,
                         None, None, None, None, None, 0, None, at, None, item.position,
+                        event.meta.actor.user_id,
                     )  # fmt: skip
                 continue
             concern = concerns.get(concern_id)

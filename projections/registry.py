@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from projections.alerts import AlertsProjection
 from projections.base import Projection
 from projections.caseload import CaseloadProjection
 from projections.concern_tracker import ConcernTrackerProjection
@@ -19,6 +20,7 @@ def all_projections() -> list[Projection]:
         NavInboxProjection(),
         RiskTimelineProjection(),
         CaseloadProjection(),
+        AlertsProjection(),
     ]
 
 

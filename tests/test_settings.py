@@ -26,6 +26,9 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 FIELDS = {field.name for field in msgspec.structs.fields(Settings)}
 
 # For every field: a value in the environment, and what it must become (never the default).
+# The documented thresholds file (docs/alerts.md).
+ALERTS_FILE = Path(__file__).resolve().parents[1] / "config" / "alerts.toml"
+
 NOT_DEFAULT: dict[str, tuple[str, object]] = {
     "database_url": (
         "postgresql://u@db.example:5433/folgja",
@@ -41,6 +44,7 @@ NOT_DEFAULT: dict[str, tuple[str, object]] = {
     "run_scheduler": ("no", False),
     "workers": ("3", 3),
     "offline_lease_days": ("3", 3),
+    "alerts_file": (str(ALERTS_FILE), ALERTS_FILE),
 }
 
 
@@ -133,3 +137,18 @@ def test_the_offline_lease_from_the_environment_is_the_one_enforced(
         clock.advance(minutes=1)  # 3 days and a minute since registration; 14 would hold
         answer = client.post("/auth/device-token", json=credential)
         assert_problem(answer, 401, "device", "offline_lease_expired")
+
+
+def test_a_thresholds_file_that_does_not_decode_is_refused_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "alerts.toml"
+    bad.write_text("[visit_overdue]\ngrace_days = -1\n")
+    with pytest.raises(SettingsError, match=r"FOLGJA_ALERTS_FILE=.*visit_overdue.grace_days"):
+        Settings.from_env({"FOLGJA_ALERTS_FILE": str(bad)})
+    with pytest.raises(SettingsError, match=r"FOLGJA_ALERTS_FILE=.*cannot read"):
+        Settings.from_env({"FOLGJA_ALERTS_FILE": str(tmp_path / "missing.toml")})
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[visit_overdue]\ngrace_dayz = 3\n")
+    with pytest.raises(SettingsError, match="grace_dayz"):
+        Settings.from_env({"FOLGJA_ALERTS_FILE": str(unknown)})

@@ -203,6 +203,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     # The review inbox: items recorded by the caller's own service's users (decision 60).
     ("GET", "/review-inbox"): rule(LEADS),
     ("POST", "/review-inbox/{item_id:uuid}/resolution"): rule(LEADS),
+    # --- alerts: everyone's own inbox; an alert they were not told of is not found -------
+    ("GET", "/alerts"): rule(ANYONE),
+    ("GET", "/alerts/{alert_id:uuid}"): rule(ANYONE),
+    ("POST", "/alerts/{alert_id:uuid}/acknowledgement"): rule(ANYONE),
     ("GET", "/admin/users"): rule((ADMIN,)),
     ("POST", "/admin/users"): rule((ADMIN,)),
     ("GET", "/admin/access-log"): rule((ADMIN,)),

@@ -84,6 +84,10 @@ RECORDED_BY: dict[str, tuple[tuple[str, ...], str]] = {
     "HandoverDeclined": ((f"{HANDOVER}/declination",), "only the receiving service"),
     "HandoverCompleted": ((f"{HANDOVER}/acceptance",), "scheduler on the date"),
     "HandoverLapsed": ((), "scheduler on the date"),
+    "AlertRaised": ((), "scheduler (time rules)"),
+    "AlertEscalated": ((), "scheduler (time rules)"),
+    "AlertCleared": ((), "scheduler (time rules)"),
+    "AlertAcknowledged": (("/alerts/{alert_id:uuid}/acknowledgement",), "only a recipient"),
 }
 
 # In the order the catalogue names them.

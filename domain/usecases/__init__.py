@@ -9,6 +9,7 @@ return. :class:`UseCases` is every area over the same records, so a record loade
 
 from __future__ import annotations
 
+from domain.usecases.alerts import AlertUseCases
 from domain.usecases.concerns import ConcernUseCases
 from domain.usecases.consent import ConsentUseCases
 from domain.usecases.handovers import HandoverUseCases
@@ -37,6 +38,7 @@ class UseCases:
         self.consents = ConsentUseCases(records)
         self.handovers = HandoverUseCases(records)
         self.plans = IndividualPlanUseCases(records)
+        self.alerts = AlertUseCases(records)
 
     @classmethod
     def of(cls, model: WriteModel) -> UseCases:
