@@ -118,7 +118,8 @@ class Scheduler:
             id="folgja-tick",
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=int(self._interval_s),
+            # APScheduler wants whole seconds here, at least one (a test ticks faster).
+            misfire_grace_time=max(1, round(self._interval_s)),
         )
         scheduler.start()
         self._scheduler = scheduler
