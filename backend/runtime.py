@@ -266,7 +266,9 @@ class Runtime:
         )
         runtime.projections = projections
         if settings.run_scheduler:
-            runtime.scheduler = Scheduler(runtime, database.url)
+            runtime.scheduler = Scheduler(
+                runtime, database.url, interval_s=settings.scheduler_tick_s
+            )
             await runtime.scheduler.start()
         return runtime
 

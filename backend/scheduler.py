@@ -8,7 +8,14 @@ next tick.
 
 Every job is idempotent: it decides from the write model what is due, and a second run (or
 a second leader racing the first) finds nothing left to do or loses the optimistic-
-concurrency race — nothing is recorded twice.
+concurrency race — nothing is recorded twice. That is also why ``folgja jobs run`` may run
+a job beside the leader without taking the lock.
+
+The jobs are registered below, one line each (:data:`JOBS`, ``backend/jobs.py``); every
+run is recorded in ``scheduler_jobs`` and logged in one line (decision 64). The tick's
+interval is ``FOLGJA_SCHEDULER_TICK_S`` (60 s by default): a job's next run is the last
+tick that ran it plus that interval, and a leader's death is noticed by the others within
+one interval.
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import zlib
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -27,6 +34,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from backend.alerting import run_time_rules
 from backend.auth import sessions
+from backend.jobs import Job, JobRegistry, Tick, run_job, utc_now
 from backend.write_access import WriteAccess
 from domain.errors import ConcurrentChange, DomainError, IllegalStateChange
 from projections.handovers import due_handovers
@@ -65,9 +73,7 @@ async def settle_due_handovers(runtime: Runtime) -> list[UUID]:
             continue
         if result is not None:
             settled.append(row.handover_id)
-    if settled:
-        log.info("settled %d due handover(s)", len(settled))
-    return settled
+    return settled  # run_job logs and records how many
 
 
 # Expired tokens are kept a day for investigating a sign-in, then deleted.
@@ -84,10 +90,7 @@ async def purge_expired_tokens(runtime: Runtime) -> int:
     never expire.
     """
     async with runtime.pool.acquire() as conn:
-        purged = await sessions.purge_expired_tokens(conn, runtime.clock() - EXPIRED_TOKEN_GRACE)
-    if purged:
-        log.info("purged %d expired token(s)", purged)
-    return purged
+        return await sessions.purge_expired_tokens(conn, runtime.clock() - EXPIRED_TOKEN_GRACE)
 
 
 async def raise_due_alerts(runtime: Runtime) -> int:
@@ -97,21 +100,47 @@ async def raise_due_alerts(runtime: Runtime) -> int:
     return sum(r.raised + r.escalated + r.cleared for r in runs)
 
 
-# Every job the leader runs at each tick, in order.
-JOBS: tuple[Callable[[Runtime], Awaitable[object]], ...] = (
-    settle_due_handovers,
-    raise_due_alerts,
-    purge_expired_tokens,
+# Every job the leader runs at each tick, in the order registered: one line per job. A
+# name is stable once released (its records, metrics and `folgja jobs run NAME` use it).
+JOBS = JobRegistry()
+register = JOBS.register
+
+register(
+    Job(
+        name="settle_due_handovers",
+        describe="Complete or lapse every handover whose date has come",
+        run=settle_due_handovers,
+    )
+)
+register(
+    Job(
+        name="raise_due_alerts",
+        describe="Raise, escalate and clear alerts by the time rules (docs/alerts.md)",
+        run=raise_due_alerts,
+    )
+)
+register(
+    Job(
+        name="purge_expired_tokens",
+        describe="Delete access and refresh tokens that expired over a day ago",
+        run=purge_expired_tokens,
+    )
 )
 
 
 class Scheduler:
     def __init__(
-        self, runtime: Runtime, database_url: str, *, interval_s: float = TICK_INTERVAL_S
+        self,
+        runtime: Runtime,
+        database_url: str,
+        *,
+        interval_s: float = TICK_INTERVAL_S,
+        jobs: JobRegistry | None = None,
     ) -> None:
         self._runtime = runtime
         self._database_url = database_url
         self._interval_s = interval_s
+        self.jobs = JOBS if jobs is None else jobs
         self._scheduler: AsyncIOScheduler | None = None
         self._lock_conn: asyncpg.Connection | None = None
         self._ticking: asyncio.Task[object] | None = None
@@ -127,7 +156,8 @@ class Scheduler:
             id="folgja-tick",
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=int(self._interval_s),
+            # APScheduler wants whole seconds here, at least one (a test ticks faster).
+            misfire_grace_time=max(1, round(self._interval_s)),
         )
         scheduler.start()
         self._scheduler = scheduler
@@ -147,18 +177,19 @@ class Scheduler:
                 await ticking
         await self._resign()
 
+    @property
+    def interval_s(self) -> float:
+        return self._interval_s
+
     async def tick(self) -> bool:
         """Run every job if this process leads; answer whether it did."""
         self._ticking = asyncio.current_task()
         if not await self._lead():
             return False
-        for job in JOBS:
-            try:
-                await job(self._runtime)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduled job %s failed", getattr(job, "__name__", job))
+        tick = Tick(utc_now(), self._interval_s)
+        for job in self.jobs:
+            # Records and logs the run; a failed job does not stop the ones after it.
+            await run_job(self._runtime, job, trigger="tick", tick=tick)
         return True
 
     async def _lead(self) -> bool:
@@ -171,7 +202,10 @@ class Scheduler:
             if self._lock_conn is None or self._lock_conn.is_closed():
                 self.is_leader = False
                 self._lock_conn = await asyncpg.connect(
-                    self._database_url, timeout=CONNECT_TIMEOUT_S
+                    self._database_url,
+                    timeout=CONNECT_TIMEOUT_S,
+                    # Which process leads shows in pg_stat_activity next to its lock.
+                    server_settings={"application_name": f"folgja-scheduler {os.getpid()}"},
                 )
             if self.is_leader:
                 await self._lock_conn.fetchval("SELECT 1", timeout=CONNECT_TIMEOUT_S)

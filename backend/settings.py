@@ -28,6 +28,12 @@ MAX_OFFLINE_LEASE_DAYS = 90
 MAX_READ_YOUR_WRITES_TIMEOUT_S = 60.0
 # HTTP worker processes `folgja run` may start (FOLGJA_WORKERS); unset: one per core.
 MAX_WORKERS = 64
+# The scheduler's tick (FOLGJA_SCHEDULER_TICK_S): how often the leader runs every job, and
+# how soon after a leader dies another takes over. Below a tenth of a second the followers
+# would only keep asking PostgreSQL for the lock; above an hour a due handover would wait
+# visibly long.
+MIN_SCHEDULER_TICK_S = 0.1
+MAX_SCHEDULER_TICK_S = 3600.0
 
 
 class SettingsError(ValueError):
@@ -50,6 +56,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (comma-separated; "" for none), default DEFAULT_PROJECTION_CHILD.
     projection_child: tuple[str, ...] = ()
     run_scheduler: bool = True
+    # Seconds between the scheduler's ticks (decision 17 and 64).
+    scheduler_tick_s: float = 60.0
     # HTTP worker processes of `folgja run`; None: one per core the process may use
     # (backend.serve.default_workers). Projections run once, in `folgja run`'s own process.
     workers: int | None = None
@@ -86,6 +94,7 @@ ENV_VARS: dict[str, str] = {
     "run_projections": "FOLGJA_RUN_PROJECTIONS",
     "projection_child": "FOLGJA_PROJECTION_CHILD",
     "run_scheduler": "FOLGJA_RUN_SCHEDULER",
+    "scheduler_tick_s": "FOLGJA_SCHEDULER_TICK_S",
     "workers": "FOLGJA_WORKERS",
     "offline_lease_days": "FOLGJA_OFFLINE_LEASE_DAYS",
     "alerts_file": "FOLGJA_ALERTS_FILE",
@@ -106,6 +115,16 @@ def _seconds(raw: str) -> float:
     value = float(raw.strip())
     if not 0 < value <= MAX_READ_YOUR_WRITES_TIMEOUT_S:
         raise ValueError(f"must be more than 0 and at most {MAX_READ_YOUR_WRITES_TIMEOUT_S:g}")
+    return value
+
+
+def _tick(raw: str) -> float:
+    value = float(raw.strip())
+    # "not a <= v <= b" also refuses nan, which float() accepts.
+    if not MIN_SCHEDULER_TICK_S <= value <= MAX_SCHEDULER_TICK_S:
+        raise ValueError(
+            f"must be from {MIN_SCHEDULER_TICK_S:g} to {MAX_SCHEDULER_TICK_S:g} seconds"
+        )
     return value
 
 
@@ -157,6 +176,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "run_projections": _flag,
     "projection_child": _names,
     "run_scheduler": _flag,
+    "scheduler_tick_s": _tick,
     "workers": _int_between(1, MAX_WORKERS),
     "offline_lease_days": _int_between(1, MAX_OFFLINE_LEASE_DAYS),
     "alerts_file": _alerts_file,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import asyncpg
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from backend.auth.demo_users import DEMO_USERS
 from backend.cli import main
 from backend.database import DatabaseUrl
+from backend.scheduler import JOBS
 from domain.codec import decode_event
 from projections.summaries import summarize
 
@@ -100,3 +102,65 @@ def test_rebuild_of_unknown_projection_is_refused(database, monkeypatch):
 def test_database_url_must_be_postgresql(url):
     with pytest.raises(ValueError):
         DatabaseUrl.parse(url)
+
+
+# --- folgja jobs ---------------------------------------------------------------------------
+
+
+async def _job_row(database: DatabaseUrl, job: str) -> asyncpg.Record | None:
+    conn = await asyncpg.connect(database.url)
+    try:
+        return await conn.fetchrow("SELECT * FROM scheduler_jobs WHERE job = $1", job)
+    finally:
+        await conn.close()
+
+
+def test_jobs_run_records_the_run_and_jobs_list_shows_it(database, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    assert main(["jobs", "list"]) == 0
+    listed = capsys.readouterr().out
+    for name in JOBS.names():
+        assert f"{name}\n" in listed
+    assert "last run:     never" in listed
+
+    assert main(["jobs", "run", "purge_expired_tokens"]) == 0
+    assert re.fullmatch(r"purge_expired_tokens: ok in \d+ ms, 0 done\n", capsys.readouterr().out)
+    row = asyncio.run(_job_row(database, "purge_expired_tokens"))
+    assert row is not None
+    assert (row["runs"], row["failures"], row["last_outcome"]) == (1, 0, "ok")
+    assert (row["last_trigger"], row["last_result_count"]) == ("cli", 0)
+    assert asyncio.run(_job_row(database, "settle_due_handovers")) is None  # only that one
+
+    assert main(["jobs", "list"]) == 0
+    listed = capsys.readouterr().out
+    purge = listed[listed.index("purge_expired_tokens\n") :]
+    assert "(cli, pid " in purge and "last outcome: ok" in purge
+    assert "runs 1, failures 0" in purge
+
+
+def test_a_failing_job_run_exits_1_and_is_recorded_as_failed(database, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    assert main(["migrate"]) == 0
+
+    async def break_the_tokens_table() -> None:  # a real failure, in the real database
+        conn = await asyncpg.connect(database.url)
+        try:
+            await conn.execute("ALTER TABLE auth_tokens RENAME TO auth_tokens_gone")
+        finally:
+            await conn.close()
+
+    asyncio.run(break_the_tokens_table())
+    assert main(["jobs", "run", "purge_expired_tokens"]) == 1
+    err = capsys.readouterr().err
+    assert "purge_expired_tokens: UndefinedTableError: " in err
+    row = asyncio.run(_job_row(database, "purge_expired_tokens"))
+    assert row is not None
+    assert (row["runs"], row["failures"], row["last_outcome"]) == (1, 1, "failed")
+    assert row["last_error"].startswith("UndefinedTableError: ")
+
+
+def test_jobs_run_of_an_unknown_job_exits_2_naming_the_known(database, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    assert main(["jobs", "run", "no_such_job"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown job 'no_such_job'; known: " + ", ".join(JOBS.names()) in err

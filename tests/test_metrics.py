@@ -1,5 +1,6 @@
-"""GET /metrics: the log head and each projection's position, lag and parked events, and
-request count and latency per route template.
+"""GET /metrics: the log head and each projection's position, lag and parked events, the
+scheduled jobs' runs, failures and last success, and request count and latency per route
+template.
 
 Prometheus text format, parsed here line by line; lag also stays in /health.
 """
@@ -32,26 +33,27 @@ from tests.projection_helpers import write_tenants
 TIMELINE = RiskTimelineProjection.name
 Samples = dict[tuple[str, str | None], int]
 HTTP = "folgja_http_"
+JOBS = "folgja_scheduler_"
 
 
 def parse(text: str) -> Samples:
     """The projection gauges' ``name{projection="x"} value`` lines; every metric declared
-    by HELP and TYPE first. Request metrics (``folgja_http_*``) are left to
-    :func:`request_series`."""
+    by HELP and TYPE first. Request and job metrics (``folgja_http_*``,
+    ``folgja_scheduler_*``) are left to :func:`request_series`."""
     samples: Samples = {}
     declared: set[str] = set()
     for line in text.splitlines():
         if line.startswith("# TYPE "):
             _, _, name, kind = line.split(" ")
-            assert kind == "gauge" or name.startswith(HTTP), line
+            assert kind == "gauge" or name.startswith((HTTP, JOBS)), line
             declared.add(name)
             continue
         if line.startswith("#") or not line:
             continue
         series, value = line.rsplit(" ", 1)
         name, _, labels = series.partition("{")
-        if name.startswith(HTTP):
-            assert any(name.startswith(d) for d in declared), line  # _bucket, _sum, _count
+        if name.startswith((HTTP, JOBS)):
+            assert any(name.startswith(d) for d in declared), line  # _bucket, _total, ...
             continue
         assert name in declared, line
         projection = None
@@ -212,3 +214,43 @@ def test_each_app_counts_only_its_own_requests(database: DatabaseUrl, clock: Clo
         counts = request_series(other.get("/metrics").text, "folgja_http_requests_total")
         ready = {("method", "GET"), ("path", "/ready"), ("status_code", "200")}
         assert [v for labels, v in counts.items() if ready <= labels] == [1]
+
+
+def test_each_job_shows_its_runs_failures_and_last_success(
+    database: DatabaseUrl, clock: Clock
+) -> None:
+    settings = Settings(database_url=database.url, run_projections=False)
+    with TestClient(create_app(settings, database=database, clock=clock)) as client:
+        scheduler = client.app.state.runtime.scheduler
+        names = scheduler.jobs.names()
+        before = client.get("/metrics").text
+        parse(before)  # the projection gauges are still well-formed beside the job series
+        assert request_series(before, "folgja_scheduler_job_runs_total") == {
+            frozenset({("job", name)}): 0.0 for name in names
+        }
+        success = request_series(before, "folgja_scheduler_job_last_success_timestamp_seconds")
+        assert set(success.values()) == {0.0}  # never yet
+        assert "# TYPE folgja_scheduler_job_runs_total counter" in before
+        assert "\nfolgja_scheduler_leader 1.0\n" in before  # this app's scheduler elected itself
+
+        started = time.time()
+        assert client.blocking_portal.call(scheduler.tick) is True
+        assert client.blocking_portal.call(scheduler.tick) is True
+        after = client.get("/metrics").text
+        assert request_series(after, "folgja_scheduler_job_runs_total") == {
+            frozenset({("job", name)}): 2.0 for name in names
+        }
+        assert request_series(after, "folgja_scheduler_job_failures_total") == {
+            frozenset({("job", name)}): 0.0 for name in names
+        }
+        success = request_series(after, "folgja_scheduler_job_last_success_timestamp_seconds")
+        assert len(success) == len(names)
+        assert all(value >= started - 1 for value in success.values())
+    # Not leading: a process without a scheduler says so.
+    off = Settings(database_url=database.url, run_projections=False, run_scheduler=False)
+    with TestClient(create_app(off, database=database, clock=clock)) as client:
+        text = client.get("/metrics").text
+        assert "\nfolgja_scheduler_leader 0.0\n" in text
+        assert request_series(text, "folgja_scheduler_job_runs_total") == {
+            frozenset({("job", name)}): 2.0 for name in names
+        }

@@ -38,6 +38,9 @@ DEPENDENCIES = {
     "read_models": _runtime_part("read_models"),
     "settings": _runtime_part("settings"),
     "runner": _runtime_part("runner"),
+    # This process's scheduler (None with FOLGJA_RUN_SCHEDULER=false): /health says
+    # whether it leads.
+    "scheduler": _runtime_part("scheduler"),
     # The write model itself, for work that is not one command (the sync push decides a
     # device's items; a pull reads its tenants).
     "write_model": _runtime_part("write_model"),

@@ -1,6 +1,9 @@
-"""Liveness, readiness, the projections' state, metrics, and retrying parked events."""
+"""Liveness, readiness, the projections' and the scheduled jobs' state, metrics, and
+retrying parked events."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 import asyncpg
 import msgspec
@@ -11,8 +14,10 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from backend.metrics import request_metrics_text
+from backend.jobs import JobRecord, JobStatus, job_statuses, status_of
+from backend.metrics import job_metrics_text, request_metrics_text
 from backend.openapi import problem_response
+from backend.scheduler import JOBS, Scheduler
 from domain.errors import UnknownAggregate
 from projections import events as event_log
 from projections import tracking
@@ -23,13 +28,46 @@ from projections.runner import ProjectionRunner, RetryOutcome, retry_parked, run
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
+class SchedulerHealth(msgspec.Struct):
+    """The scheduled jobs, as recorded by whichever process ran them, and this process's
+    part in the scheduler."""
+
+    takes_part: Annotated[
+        bool,
+        msgspec.Meta(
+            description="This process runs a scheduler (FOLGJA_RUN_SCHEDULER) and so may lead"
+        ),
+    ]
+    leads: Annotated[
+        bool,
+        msgspec.Meta(description="This process holds the leader lock: its ticks run the jobs"),
+    ]
+    tick_interval_s: Annotated[
+        float | None,
+        msgspec.Meta(description="This process's tick interval (FOLGJA_SCHEDULER_TICK_S)"),
+    ]
+    jobs: list[JobStatus]
+
+
 class Health(msgspec.Struct):
-    status: str
+    status: Annotated[
+        str,
+        msgspec.Meta(
+            description="`ok`, or `degraded` while events are parked, a job's last run "
+            "failed or a job is overdue"
+        ),
+    ]
     head_position: int
     projections: list[tracking.ProjectionStatus]
     parked: list[tracking.ParkedEvent]
     runner_active: list[str]
     rebuilds: list[tracking.RebuildStatus]
+    scheduler: SchedulerHealth
+
+
+def _jobs_wait(jobs: list[JobRecord]) -> bool:
+    """A job failed its last run or missed a tick: something waits that should not."""
+    return any(j.last_outcome == "failed" or j.overdue for j in jobs)
 
 
 def _projections(runner: ProjectionRunner | None) -> list[Projection]:
@@ -39,9 +77,21 @@ def _projections(runner: ProjectionRunner | None) -> list[Projection]:
 class HealthController(Controller):
     tags = ["operations"]
 
-    @get("/health", summary="Liveness, projection lag, parked events and rebuilds under way")
+    @get(
+        "/health",
+        summary="Liveness, projection lag, parked events, rebuilds under way, and the "
+        "scheduled jobs' last runs",
+        description="Always 200 while the database answers; `status` says `degraded` when "
+        "something waits: parked events, a job whose last run failed, or a job overdue (no "
+        "process has led the scheduler for a whole tick). Each job's record is written by "
+        "whichever process ran it, so every worker answers the same jobs; `leads` is this "
+        "process's own.",
+    )
     async def health(
-        self, runner: NamedDependency[ProjectionRunner | None], pool: NamedDependency[asyncpg.Pool]
+        self,
+        runner: NamedDependency[ProjectionRunner | None],
+        scheduler: NamedDependency[Scheduler | None],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> Health:
         names = [p.name for p in _projections(runner)]
         async with pool.acquire() as conn:
@@ -50,18 +100,30 @@ class HealthController(Controller):
             parked = await tracking.parked(conn)
             rebuilds = await tracking.rebuilds(conn)
             active = sorted(await running_anywhere(conn, names))
-        status = "degraded" if parked else "ok"
-        return Health(status, head, statuses, parked, active, rebuilds)
+            jobs = await job_statuses(conn, scheduler.jobs if scheduler else JOBS)
+        status = "degraded" if parked or _jobs_wait(jobs) else "ok"
+        part = SchedulerHealth(
+            takes_part=scheduler is not None,
+            leads=scheduler is not None and scheduler.is_leader,
+            tick_interval_s=scheduler.interval_s if scheduler else None,
+            jobs=[status_of(j) for j in jobs],
+        )
+        return Health(status, head, statuses, parked, active, rebuilds, part)
 
     @get(
         "/metrics",
         summary="Prometheus text: log head, projection position, lag and parked events; "
-        "request count and latency per route",
+        "the scheduled jobs' runs, failures and last success; request count and latency "
+        "per route",
+        description="The projection and job series are read from the database, so every "
+        "worker reports the same; `folgja_scheduler_leader` and the request series are "
+        "the answering process's own.",
         media_type=MediaType.TEXT,
     )
     async def metrics(
         self,
         runner: NamedDependency[ProjectionRunner | None],
+        scheduler: NamedDependency[Scheduler | None],
         pool: NamedDependency[asyncpg.Pool],
         state: State,
     ) -> Response[str]:
@@ -71,7 +133,12 @@ class HealthController(Controller):
             statuses = await tracking.statuses(conn, head, names)
             rebuilds = await tracking.rebuilds(conn)
             active = await running_anywhere(conn, names)
-        text = render_metrics(head, statuses, rebuilds, active) + request_metrics_text(state)
+            jobs = await job_statuses(conn, scheduler.jobs if scheduler else JOBS)
+        text = (
+            render_metrics(head, statuses, rebuilds, active)
+            + job_metrics_text(jobs, leads=scheduler is not None and scheduler.is_leader)
+            + request_metrics_text(state)
+        )
         return Response(text, media_type=PROMETHEUS_TEXT)
 
     @post(

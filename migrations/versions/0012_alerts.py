@@ -6,14 +6,14 @@
 * ``alert_recipients``: one row per person told, with the tier that told them.
 
 Revision ID: 0012_alerts
-Revises: 0008
+Revises: 0009_job_runs
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
 revision = "0012_alerts"
-down_revision = "0008"
+down_revision = "0009_job_runs"
 branch_labels = None
 depends_on = None
 
