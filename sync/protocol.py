@@ -26,6 +26,8 @@ MAX_PUSH_BYTES = 2 * 1024 * 1024
 DEFAULT_PAGE_TENANTS = 50
 MAX_PAGE_TENANTS = 200
 MAX_PURGED_PER_PULL = 1000
+# A pull carries at most this many of the user's open alerts (the newest).
+MAX_ALERTS = 100
 # A tenant new on a device gets this much of its history, not all of it.
 HISTORY_DAYS = 90
 HISTORY_MAX_ENTRIES = 50
@@ -153,6 +155,20 @@ class SafetyFlagRecord(msgspec.Struct, frozen=True, kw_only=True):
     position: int
 
 
+class AlertRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """An open alert the device's user was told of (docs/alerts.md): ids and dates only."""
+
+    alert_id: UUID
+    rule: str
+    subject_id: UUID
+    period: str
+    tenant_id: UUID | None
+    dwelling_id: UUID | None
+    due_since: datetime
+    raised_at: datetime
+    tier: int
+
+
 class PlannedVisitRecord(msgspec.Struct, frozen=True, kw_only=True):
     visit_id: UUID
     planned_for: datetime
@@ -198,6 +214,9 @@ class PullResponse(msgspec.Struct, frozen=True, kw_only=True):
     # ``flags_through``.
     safety_flags: list[SafetyFlagRecord]
     flags_through: int
+    # The user's open alerts, newest first (at most MAX_ALERTS), whole each time: an alert
+    # acknowledged or cleared is simply no longer in the list.
+    alerts: list[AlertRecord] = []
     protocol: int
     # Repeated from the push: a lost push response costs nothing.
     decided_through: int

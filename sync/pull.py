@@ -35,7 +35,9 @@ from sync.protocol import (
     CHANGES_MAX_ENTRIES,
     HISTORY_DAYS,
     HISTORY_MAX_ENTRIES,
+    MAX_ALERTS,
     PROTOCOL_VERSION,
+    AlertRecord,
     PullRequest,
     PullResponse,
     SafetyFlagRecord,
@@ -137,6 +139,7 @@ async def pull(
         protocol=PROTOCOL_VERSION,
         safety_flags=flags,
         flags_through=flags_through,
+        alerts=state.alerts,
         decided_through=decided_through,
         purge=sorted(purge),
         tenants=tenants,
@@ -152,6 +155,7 @@ class _PullState(msgspec.Struct, frozen=True, kw_only=True):
     decided_through: int
     flags: list[SafetyFlagRecord]
     flags_through: int
+    alerts: list[AlertRecord]
     target: int
     scope: dict[UUID, tuple[bool, bool]]
     purge: set[UUID]
@@ -223,6 +227,15 @@ WITH no_wait AS (
                'position', position) ORDER BY position), '[]') AS flags
     FROM safety_flags
     WHERE position > $3 AND (kind IS NOT NULL OR lifted_at IS NOT NULL)
+), open_alerts AS (
+    SELECT coalesce(json_agg(json_build_object(
+               'alert_id', a.alert_id, 'rule', a.rule, 'subject_id', a.subject_id,
+               'period', a.period, 'tenant_id', a.tenant_id, 'dwelling_id', a.dwelling_id,
+               'due_since', a.due_since, 'raised_at', a.raised_at, 'tier', a.tier)
+               ORDER BY a.raised_position DESC), '[]') AS alerts
+    FROM (SELECT a.* FROM alert_recipients r JOIN alerts a ON a.alert_id = r.alert_id
+          WHERE r.user_id = $7 AND a.acknowledged_at IS NULL AND a.cleared_at IS NULL
+          ORDER BY a.raised_position DESC LIMIT $10) a
 ), base AS (
     SELECT coalesce((SELECT base_position FROM cursor_sent), 0) AS position
 ), held AS (
@@ -264,23 +277,24 @@ SELECT 'state' AS what, v.flags_ok, v.cursor_ok,
         WHERE projection = ANY($8::text[])) AS target,
        c.cursor_id, c.base_position, c.target_position, c.after_tenant, c.issued_at,
        NULL::uuid AS tenant_id, NULL::bool AS held, NULL::bool AS changed,
-       (SELECT setting FROM no_wait) AS setting
+       (SELECT setting FROM no_wait) AS setting,
+       (SELECT alerts::text FROM open_alerts) AS alerts
 FROM valid v LEFT JOIN cursor_sent c ON true
 UNION ALL
 SELECT 'scope', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, held, changed, NULL
+       tenant_id, held, changed, NULL, NULL
 FROM scope
 UNION ALL
 SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL
+       tenant_id, NULL, NULL, NULL, NULL
 FROM newly
 UNION ALL
 SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL
+       tenant_id, NULL, NULL, NULL, NULL
 FROM held WHERE purge_asked_at IS NOT NULL
 UNION ALL
 SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL
+       tenant_id, NULL, NULL, NULL, NULL
 FROM acked WHERE purge_asked_at IS NOT NULL
 """
 
@@ -302,6 +316,7 @@ async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullReq
         puller.user_id,
         list(SOURCES),
         list(request.purged),
+        MAX_ALERTS,
     )
     state = rows[0]
     assert state["what"] == "state"
@@ -332,6 +347,7 @@ async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullReq
         cursor=cursor,
         decided_through=state["decided_through"] or 0,
         flags=msgspec.json.decode(state["flags"], type=list[SafetyFlagRecord]),
+        alerts=msgspec.json.decode(state["alerts"], type=list[AlertRecord]),
         flags_through=max(state["register"], request.flags_through),
         target=state["target"],
         scope=scope,

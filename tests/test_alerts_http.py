@@ -27,6 +27,8 @@ from domain.municipal_services import Service
 from projections.registry import all_projections
 from tests.api import assert_problem, head_position, post, tenant_in_follow_up, timeline
 from tests.conftest import Clock
+from tests.sync_api import Tablet
+from tests.sync_api import followed_by as tablet_followed_by
 
 # Follow-up starts 2026-03-01 with a 14-day interval: the first visit is due at midnight
 # starting 15 March (Oslo); with the default three days' grace it is late from 18 March.
@@ -269,3 +271,26 @@ def test_a_flag_due_for_review_gives_its_owner_a_review_task(
     [task] = inbox(client, fbe)
     assert task["rule"] == "safety_flag_review_due" and task["dwelling_id"] == str(dwelling_id)
     assert task["tenant_id"] is None
+
+
+def test_a_tablet_gets_its_users_open_alerts_in_every_pull(
+    client: TestClient, clock: Clock
+) -> None:
+    tablet = Tablet(client, "kari.felt", Service.OUTREACH_TEAM)
+    tenant_id = tablet_followed_by(client, tablet)
+    clock.now = LATE
+    tablet.sign_in()
+    assert tablet.pull().json()["alerts"] == []
+    run_rules(client)
+
+    first = tablet.pull().json()
+    assert list(first)[:2] == ["safety_flags", "flags_through"]  # flags still come first
+    [alert] = first["alerts"]
+    assert alert["rule"] == "visit_overdue" and alert["tenant_id"] == str(tenant_id)
+    assert tablet.pull(cursor=first["cursor"]).json()["alerts"] == [alert]  # whole each time
+
+    done = client.post(
+        f"/alerts/{alert['alert_id']}/acknowledgement", json={}, headers=tablet.headers
+    )
+    assert done.status_code == 201, done.text
+    assert tablet.pull(cursor=first["cursor"]).json()["alerts"] == []
