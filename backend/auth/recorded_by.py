@@ -84,6 +84,8 @@ RECORDED_BY: dict[str, tuple[tuple[str, ...], str]] = {
     "HandoverDeclined": ((f"{HANDOVER}/declination",), "only the receiving service"),
     "HandoverCompleted": ((f"{HANDOVER}/acceptance",), "scheduler on the date"),
     "HandoverLapsed": ((), "scheduler on the date"),
+    "CheckedIn": (("/check-ins",), ""),
+    "CheckedOut": (("/check-ins/{check_in_id:uuid}/check-out",), ""),
 }
 
 # In the order the catalogue names them.
