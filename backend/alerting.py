@@ -30,6 +30,7 @@ from domain.time_rules import Staff
 from domain.usecases import UseCases
 from projections import alert_sources as sources
 from projections import alerts as alert_board
+from projections import lone_work
 
 if TYPE_CHECKING:
     from backend.runtime import Runtime
@@ -142,6 +143,19 @@ async def _device_not_synced(
     return time_rules.device_not_synced(rows, staff, t, now)
 
 
+async def _check_out_missing(
+    conn: asyncpg.Connection, staff: Staff, t: AlertThresholds, now: datetime
+) -> list[Finding]:
+    grace = timedelta(minutes=t.check_out_missing.grace_minutes)
+    rows = [
+        time_rules.CheckInOverdue(
+            r.check_in_id, r.worker_id, r.service, r.expected_until, dwelling_id=r.dwelling_id
+        )
+        for r in await lone_work.open_check_ins_past(conn, now, grace)
+    ]
+    return time_rules.check_out_missing(rows, staff, t, now)
+
+
 @dataclass(frozen=True)
 class TimeRule:
     rule: AlertRule
@@ -157,6 +171,7 @@ RULES: tuple[TimeRule, ...] = (
     TimeRule(AlertRule.NO_RESPONSIBLE_SERVICE, _no_responsible_service),
     TimeRule(AlertRule.SAFETY_FLAG_REVIEW_DUE, _flag_review_due),
     TimeRule(AlertRule.DEVICE_NOT_SYNCED, _device_not_synced),
+    TimeRule(AlertRule.CHECK_OUT_MISSING, _check_out_missing),
 )
 
 

@@ -29,6 +29,7 @@ from backend.routes.dwellings import DwellingController, LeaseController
 from backend.routes.handover_board import HandoverBoardController
 from backend.routes.handovers import HandoverController, TenantResponsibilityController
 from backend.routes.health import HealthController
+from backend.routes.lone_work import CheckInController, MeController
 from backend.routes.nav import NavNotificationController
 from backend.routes.nav_inbox import NavInboxController
 from backend.routes.rent import RentCaseController, TenantRentCasesController
@@ -95,6 +96,8 @@ def create_app(
             TenantsWithoutServiceController,
             TenantController,
             VisitController,
+            CheckInController,
+            MeController,
             SyncController,
             HealthController,
             AlertController,

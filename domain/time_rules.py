@@ -114,7 +114,6 @@ class CheckInOverdue(msgspec.Struct, frozen=True, gc=False):
     worker_id: UUID
     service: str
     expected_until: datetime
-    tenant_id: UUID | None = None
     dwelling_id: UUID | None = None
 
 
@@ -304,7 +303,7 @@ def check_out_missing(
     grace = timedelta(minutes=rule.grace_minutes)
     found = []
     for r in rows:
-        if r.expected_until + grace > now:
+        if now <= r.expected_until + grace:  # at the very minute, not yet overdue
             continue
         # The team leads at once; then each person on the escalation list in turn.
         listed = rule.escalation_lists.get(r.service, ())

@@ -26,6 +26,7 @@ from domain import concern as concerns
 from domain import dwelling as dwellings
 from domain import handover as handovers
 from domain import lease as leases
+from domain import lone_work
 from domain import nav as navs
 from domain import rent as rents
 from domain import tenant as tenants
@@ -222,6 +223,9 @@ class Records:
     def nav_notification(self, record_id: UUID) -> navs.NavNotification | None:
         return self.load(navs.KIND, record_id)
 
+    def check_in(self, record_id: UUID) -> lone_work.CheckIn | None:
+        return self.load(lone_work.KIND, record_id)
+
     # ... or refused: 404 naming the field, as for an id nobody used.
 
     def existing_tenant(self, record_id: UUID) -> tenants.Tenant:
@@ -247,6 +251,9 @@ class Records:
 
     def existing_nav_notification(self, record_id: UUID) -> navs.NavNotification:
         return navs.require(self.nav_notification(record_id), record_id)
+
+    def existing_check_in(self, record_id: UUID) -> lone_work.CheckIn:
+        return lone_work.require(self.check_in(record_id), record_id)
 
     # --- storing ---------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from projections.base import Projection
 from projections.caseload import CaseloadProjection
 from projections.concern_tracker import ConcernTrackerProjection
 from projections.handovers import HandoverScheduleProjection
+from projections.lone_work import LoneWorkProjection
 from projections.nav_inbox import NavInboxProjection
 from projections.risk_timeline import RiskTimelineProjection
 from projections.safety_register import SafetyRegisterProjection
@@ -21,6 +22,7 @@ def all_projections() -> list[Projection]:
         RiskTimelineProjection(),
         CaseloadProjection(),
         AlertsProjection(),
+        LoneWorkProjection(),
     ]
 
 

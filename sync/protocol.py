@@ -16,6 +16,7 @@ from uuid import UUID
 import msgspec
 
 from domain.concern_commands import RaiseConcern
+from domain.lone_work_commands import RecordCheckIn, RecordCheckOut
 from domain.visit_commands import CompleteVisit, FailVisit, PlanVisit
 
 PROTOCOL_VERSION = 1
@@ -68,7 +69,24 @@ class RaiseConcernItem(
     """``POST /concerns``."""
 
 
-ItemCommand = PlanVisitItem | CompleteVisitItem | FailVisitItem | RaiseConcernItem
+class CheckInItem(RecordCheckIn, frozen=True, kw_only=True, tag="check_in", tag_field="type"):
+    """``POST /check-ins`` (lone-worker check-in, docs/lone-work.md)."""
+
+
+class CheckOutItem(RecordCheckOut, frozen=True, kw_only=True, tag="check_out", tag_field="type"):
+    """``POST /check-ins/{check_in_id}/check-out``."""
+
+    check_in_id: UUID
+
+
+ItemCommand = (
+    PlanVisitItem
+    | CompleteVisitItem
+    | FailVisitItem
+    | RaiseConcernItem
+    | CheckInItem
+    | CheckOutItem
+)
 
 
 class PushItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

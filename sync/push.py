@@ -32,6 +32,7 @@ from domain.errors import (
     UnknownAggregate,
 )
 from domain.events import Actor
+from domain.lone_work_commands import RecordCheckIn, RecordCheckOut
 from domain.tenant import Tenant
 from domain.usecases import UseCases
 from domain.visit_commands import CompleteVisit, FailVisit, PlanVisit
@@ -39,6 +40,8 @@ from domain.write_model import CommandResult, Records, StagedRecords, WriteModel
 from sync.outcomes import Decided, ItemReceipt, RunReceipt, write_outcomes
 from sync.protocol import (
     PROTOCOL_VERSION,
+    CheckInItem,
+    CheckOutItem,
     CompleteVisitItem,
     FailVisitItem,
     ItemCommand,
@@ -378,10 +381,41 @@ def _apply(
             return uc.visits.complete_visit(visit.id, cmd, actor, now, also_review=also)
         cmd = _plain(command, FailVisit, "visit_id")
         return uc.visits.fail_visit(visit.id, cmd, actor, now, also_review=also)
+    if isinstance(command, CheckInItem | CheckOutItem):
+        return _apply_lone_work(uc, records, receipt, authority, pusher, command)
     assert isinstance(command, RaiseConcernItem)
     receipt.tenant_id = command.tenant_id
     records.receipt = receipt
     return uc.concerns.raise_concern(_plain(command, RaiseConcern), actor, now)
+
+
+def _apply_lone_work(
+    uc: UseCases,
+    records: Records,
+    receipt: ItemReceipt,
+    authority: Authority,
+    pusher: Pusher,
+    command: CheckInItem | CheckOutItem,
+) -> CommandResult:
+    """A check-in or check-out recorded on the device (docs/lone-work.md).
+
+    The worker's own record, not the tenant's: the outcome names no tenant, so it never
+    shows among a tenant's items. A check-in recorded offline keeps a two-person breach,
+    marked for review (the worker is at the address either way), and so a tenant the user
+    no longer follows (``outside_caseload``); anything else the domain refuses is kept for
+    review.
+    """
+    actor, now = pusher.actor, pusher.now
+    records.receipt = receipt
+    if isinstance(command, CheckOutItem):
+        cmd = _plain(command, RecordCheckOut, "check_in_id")
+        return uc.lone_work.check_out(command.check_in_id, cmd, actor, now)
+    also: tuple[str, ...] = ()
+    if command.tenant_id is not None:
+        tenant = records.existing_tenant(command.tenant_id)
+        also = () if authority.follows(tenant) else ("outside_caseload",)
+    offline = msgspec.structs.replace(command, recorded_offline=True)
+    return uc.lone_work.check_in(_plain(offline, RecordCheckIn), actor, now, also_review=also)
 
 
 async def outcomes_of(

@@ -109,3 +109,28 @@ def complete_item(
         "occurred_at": "2026-03-06T12:00:00+01:00",
         "command": completion(visit_id, *worker_ids, note=note),
     }
+
+
+def check_in(dwelling_id: uuid.UUID, minutes: int = 60, **more: Any) -> dict[str, Any]:
+    """A lone-worker check-in at the address (docs/lone-work.md)."""
+    return {
+        "type": "check_in",
+        "check_in_id": str(uuid.uuid4()),
+        "dwelling_id": str(dwelling_id),
+        "expected_minutes": minutes,
+        **more,
+    }
+
+
+def check_out(check_in_id: str) -> dict[str, Any]:
+    return {"type": "check_out", "check_in_id": check_in_id}
+
+
+def item(seq: int, command: dict[str, Any], occurred_at: str) -> dict[str, Any]:
+    """A pushed item carrying ``command``, recorded on the device at ``occurred_at``."""
+    return {
+        "item_id": str(uuid.uuid4()),
+        "seq": seq,
+        "occurred_at": occurred_at,
+        "command": command,
+    }

@@ -22,6 +22,7 @@ from backend.auth.roles import Role
 from backend.database import DatabaseUrl
 from backend.runtime import Runtime
 from backend.settings import Settings
+from domain.alert_thresholds import AlertThresholds, CheckOutMissing
 from domain.alerts import AlertRule, alert_id
 from domain.municipal_services import Service
 from projections.registry import all_projections
@@ -294,3 +295,57 @@ def test_a_tablet_gets_its_users_open_alerts_in_every_pull(
     )
     assert done.status_code == 201, done.text
     assert tablet.pull(cursor=first["cursor"]).json()["alerts"] == []
+
+
+def test_a_missing_check_out_alerts_the_lead_at_once_then_the_escalation_list(
+    client: TestClient, clock: Clock
+) -> None:
+    team = Team(client)
+    deputy = client.colleague(Service.OUTREACH_TEAM, Role.FIELD_WORKER)
+    rt: Runtime = client.app.state.runtime
+    rt.alert_thresholds = AlertThresholds(
+        check_out_missing=CheckOutMissing(
+            grace_minutes=15,
+            escalate_after_minutes=10,
+            escalation_lists={"tiltaksteamet": (f"u-{deputy.hex}",)},
+        )
+    )
+    dwelling_id = uuid.uuid4()
+    fbe = {
+        "x-folgja-user": str(client.colleague(Service.PROPERTY_MANAGER)),
+        "x-folgja-service": "fbe",
+    }
+    post(
+        client,
+        "/dwellings",
+        {"dwelling_id": str(dwelling_id), "address": "Testveien 2", "owner": "municipal"},
+        fbe,
+    )
+    check_in_id = uuid.uuid4()
+    body = {
+        "check_in_id": str(check_in_id),
+        "dwelling_id": str(dwelling_id),
+        "expected_minutes": 30,
+    }
+    post(client, "/check-ins", body, team.as_(team.worker))
+
+    clock.advance(minutes=45)  # exactly expected + grace: not yet
+    assert run_rules(client)[AlertRule.CHECK_OUT_MISSING].raised == 0
+    clock.advance(minutes=1)
+    assert run_rules(client)[AlertRule.CHECK_OUT_MISSING].raised == 1
+    [alert] = inbox(client, team.as_(team.lead))
+    assert alert["rule"] == "check_out_missing" and alert["subject_id"] == str(check_in_id)
+    assert alert["dwelling_id"] == str(dwelling_id) and alert["tenant_id"] is None
+    assert inbox(client, team.as_(deputy)) == []
+
+    clock.advance(minutes=10)
+    assert run_rules(client)[AlertRule.CHECK_OUT_MISSING].escalated == 1
+    [told] = inbox(client, team.as_(deputy))
+    assert told["your_tier"] == 1
+
+    # The worker checks out: the alert is cleared for everyone.
+    out = client.post(f"/check-ins/{check_in_id}/check-out", json={}, headers=team.as_(team.worker))
+    assert out.status_code == 201, out.text
+    assert run_rules(client)[AlertRule.CHECK_OUT_MISSING].cleared == 1
+    assert inbox(client, team.as_(deputy)) == []
+    assert inbox(client, team.as_(team.lead)) == []

@@ -38,6 +38,7 @@ KIND_OF_PARAMETER = {
     "handover_id": "handover",
     "rent_case_id": "rent_case",
     "notification_id": "nav_notification",
+    "check_in_id": "check_in",
 }
 
 
@@ -57,6 +58,12 @@ def records(client: TestClient) -> dict[str, uuid.UUID]:
         "description": "x",
     }
     handover_id = transfer_to_care(client, tenant_id)
+    check_in = {
+        "check_in_id": str(uuid.uuid4()),
+        "dwelling_id": str(dwelling_id),
+        "expected_minutes": 30,
+        "tenant_id": str(tenant_id),
+    }
     return {
         "tenant": tenant_id,
         "dwelling": dwelling_id,
@@ -66,6 +73,7 @@ def records(client: TestClient) -> dict[str, uuid.UUID]:
         "handover": handover_id,
         "rent_case": case_id,
         "nav_notification": uuid.UUID(notice),
+        "check_in": uuid.UUID(post(client, "/check-ins", check_in)["id"]),
     }
 
 

@@ -174,8 +174,8 @@ def test_a_missing_check_out_goes_to_the_leads_then_down_the_escalation_list() -
     expected = oslo(2026, 3, 2, 14)
     row = CheckInOverdue(uuid.uuid4(), WORKER, "tiltaksteamet", expected)
     grace = timedelta(minutes=t.check_out_missing.grace_minutes)
-    assert check_out_missing([row], STAFF, t, expected + grace - timedelta(seconds=1)) == []
-    [finding] = check_out_missing([row], STAFF, t, expected + grace)
+    assert check_out_missing([row], STAFF, t, expected + grace) == []
+    [finding] = check_out_missing([row], STAFF, t, expected + grace + timedelta(seconds=1))
     # Unknown usernames are skipped; a lead already told is told again by name.
     assert finding.tiers == ((LEAD,), (DEPUTY,), (LEAD,))
     assert finding.tenant_id is None  # lone work stays off the tenant's timeline

@@ -125,6 +125,14 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/visits/{visit_id:uuid}"): rule(FOLLOWERS, S.VISIT, FULL),
     ("POST", "/visits/{visit_id:uuid}/completion"): rule(FOLLOWERS, S.VISIT, FULL),
     ("POST", "/visits/{visit_id:uuid}/failure"): rule(FOLLOWERS, S.VISIT, FULL),
+    # --- lone-worker check-in (docs/lone-work.md): the worker's own record ----------------
+    # A tenant named in the body must be one the caller follows; reading and checking out
+    # are for the worker, the second worker and the leads of the worker's service (the
+    # use case answers anyone else 404).
+    ("POST", "/check-ins"): rule(FOLLOWERS, S.BODY_TENANT, FULL),
+    ("GET", "/check-ins/{check_in_id:uuid}"): rule(FOLLOWERS),
+    ("POST", "/check-ins/{check_in_id:uuid}/check-out"): rule(FOLLOWERS),
+    ("GET", "/me/timeline"): rule(FOLLOWERS),
     # --- concerns (bekymringsmeldinger): anyone may raise one about anyone ----------------
     ("POST", "/concerns"): rule((*STAFF, NAVO)),
     ("GET", "/concerns"): rule((*STAFF, NAVO)),

@@ -88,6 +88,8 @@ RECORDED_BY: dict[str, tuple[tuple[str, ...], str]] = {
     "AlertEscalated": ((), "scheduler (time rules)"),
     "AlertCleared": ((), "scheduler (time rules)"),
     "AlertAcknowledged": (("/alerts/{alert_id:uuid}/acknowledgement",), "only a recipient"),
+    "CheckedIn": (("/check-ins",), ""),
+    "CheckedOut": (("/check-ins/{check_in_id:uuid}/check-out",), ""),
 }
 
 # In the order the catalogue names them.

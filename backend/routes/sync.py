@@ -30,6 +30,8 @@ from sync import push as pushes
 from sync.protocol import (
     MAX_PUSH_BYTES,
     PROTOCOL_VERSION,
+    CheckInItem,
+    CheckOutItem,
     CompleteVisitItem,
     FailVisitItem,
     ItemCommand,
@@ -50,6 +52,8 @@ ROUTE_OF: dict[type[Any], tuple[str, str]] = {
     CompleteVisitItem: ("POST", "/visits/{visit_id:uuid}/completion"),
     FailVisitItem: ("POST", "/visits/{visit_id:uuid}/failure"),
     RaiseConcernItem: ("POST", "/concerns"),
+    CheckInItem: ("POST", "/check-ins"),
+    CheckOutItem: ("POST", "/check-ins/{check_in_id:uuid}/check-out"),
 }
 
 

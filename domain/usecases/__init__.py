@@ -15,6 +15,7 @@ from domain.usecases.consent import ConsentUseCases
 from domain.usecases.handovers import HandoverUseCases
 from domain.usecases.housing import HousingUseCases
 from domain.usecases.individual_plans import IndividualPlanUseCases
+from domain.usecases.lone_work import LoneWorkUseCases
 from domain.usecases.nav import NavUseCases
 from domain.usecases.rent import RentUseCases
 from domain.usecases.tenants import TenantUseCases
@@ -39,6 +40,7 @@ class UseCases:
         self.handovers = HandoverUseCases(records)
         self.plans = IndividualPlanUseCases(records)
         self.alerts = AlertUseCases(records)
+        self.lone_work = LoneWorkUseCases(records)
 
     @classmethod
     def of(cls, model: WriteModel) -> UseCases:
