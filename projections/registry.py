@@ -7,6 +7,7 @@ from projections.caseload import CaseloadProjection
 from projections.concern_tracker import ConcernTrackerProjection
 from projections.handovers import HandoverScheduleProjection
 from projections.nav_inbox import NavInboxProjection
+from projections.nav_outbox import NavOutboxProjection
 from projections.risk_timeline import RiskTimelineProjection
 from projections.safety_register import SafetyRegisterProjection
 
@@ -19,7 +20,13 @@ def all_projections() -> list[Projection]:
         NavInboxProjection(),
         RiskTimelineProjection(),
         CaseloadProjection(),
+        NavOutboxProjection(),
     ]
+
+
+def rebuildable(projection: Projection) -> bool:
+    """Whether the log gives the projection's tables back (not so for an outbox)."""
+    return bool(getattr(projection, "rebuildable", True))
 
 
 def by_name(name: str) -> Projection:
