@@ -38,6 +38,8 @@ DEPENDENCIES = {
     "read_models": _runtime_part("read_models"),
     "settings": _runtime_part("settings"),
     "runner": _runtime_part("runner"),
+    # This process's NAV delivery worker (None: no webhook configured, or no scheduler).
+    "nav_delivery": _runtime_part("nav_delivery"),
     # The write model itself, for work that is not one command (the sync push decides a
     # device's items; a pull reads its tenants).
     "write_model": _runtime_part("write_model"),
