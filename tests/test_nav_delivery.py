@@ -467,3 +467,13 @@ def test_full_jitter_backoff_stays_under_its_growing_ceiling() -> None:
     assert backoff_s(500, 30, 3600, lambda: 1.0) == 3600
     assert backoff_s(3, 30, 3600, lambda: 0.0) == 0
     assert backoff_s(3, 30, 3600, lambda: 0.5) == 60
+
+
+async def test_the_outbox_is_not_rebuilt(database):
+    from projections.nav_outbox import NavOutboxProjection
+    from projections.rebuild import RebuildRefused, rebuild
+    from projections.registry import all_projections, rebuildable
+
+    outcome = await rebuild(database.url, [NavOutboxProjection()])
+    assert isinstance(outcome["nav_outbox"], RebuildRefused)
+    assert [p.name for p in all_projections() if not rebuildable(p)] == ["nav_outbox"]
