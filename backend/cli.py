@@ -185,10 +185,14 @@ def _projections_named(name: str | None) -> list[Projection] | None:
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild into new tables while a running server keeps serving the old ones; swap."""
     from projections.rebuild import rebuild
+    from projections.registry import rebuildable
 
     targets = _projections_named(args.name)
     if targets is None:
         return 2
+    if args.name in (None, "all"):
+        # An outbox holds what was delivered, not what the log says: left as it is.
+        targets = [p for p in targets if rebuildable(p)]
     database = _database(settings)
     migrate(database)
     logging.getLogger("projections.rebuild").setLevel(logging.WARNING)  # keep the bar whole

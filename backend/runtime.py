@@ -16,6 +16,7 @@ import asyncpg
 
 from backend.alerting import load_thresholds
 from backend.database import DatabaseUrl, request_pool, runner_home, runner_pool
+from backend.nav_delivery import NavDeliveryWorker
 from backend.scheduler import Scheduler
 from backend.settings import Settings
 from backend.staff_directory import open_write_model
@@ -226,6 +227,7 @@ class Runtime:
 
     scheduler: Scheduler | None = None
     projections: Projections | None = None
+    nav_delivery: NavDeliveryWorker | None = None
 
     def __init__(
         self,
@@ -270,9 +272,20 @@ class Runtime:
                 runtime, database.url, interval_s=settings.scheduler_tick_s
             )
             await runtime.scheduler.start()
+            if settings.nav_webhook_url:
+                # Delivers while this process leads the scheduler (decision 66).
+                runtime.nav_delivery = NavDeliveryWorker(
+                    database.url, settings, clock, runtime.leads_the_scheduler
+                )
+                await runtime.nav_delivery.start()
         return runtime
 
+    def leads_the_scheduler(self) -> bool:
+        return self.scheduler is not None and self.scheduler.is_leader
+
     async def close(self) -> None:
+        if self.nav_delivery is not None:
+            await self.nav_delivery.stop()
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self.projections is not None:

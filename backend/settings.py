@@ -8,6 +8,7 @@ Every field of :class:`Settings` has one environment variable (:data:`ENV_VARS`)
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -34,6 +35,10 @@ MAX_WORKERS = 64
 # visibly long.
 MIN_SCHEDULER_TICK_S = 0.1
 MAX_SCHEDULER_TICK_S = 3600.0
+# NAV delivery (backend/nav_delivery.py): bounds of the timeout, attempts and backoff.
+MAX_NAV_DELIVERY_TIMEOUT_S = 120.0
+MAX_NAV_DELIVERY_ATTEMPTS = 100
+MAX_NAV_DELIVERY_BACKOFF_S = 7 * 24 * 3600.0
 
 
 class SettingsError(ValueError):
@@ -64,6 +69,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     offline_lease_days: int = 14  # a device not synced for longer must sign in again
     # The time rules' thresholds (config/alerts.toml documents every key); None: defaults.
     alerts_file: Path | None = None
+    # NAV delivery outbox (decision 66): where each NAV notification is POSTed. Empty: no
+    # delivery (the rows wait, pending). The secret signs each request (HMAC-SHA256).
+    nav_webhook_url: str = ""
+    nav_webhook_secret: str = ""
+    nav_delivery_timeout_s: float = 10.0  # per attempt, connecting and answering
+    nav_delivery_max_attempts: int = 12  # failed attempts before a delivery is dead
+    # Full-jitter exponential backoff: attempt n waits a random time up to
+    # min(cap, base * 2**(n-1)) seconds.
+    nav_delivery_backoff_base_s: float = 30.0
+    nav_delivery_backoff_cap_s: float = 3600.0
+    nav_delivery_poll_s: float = 1.0  # how often the worker looks for due deliveries
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -80,6 +96,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             except ValueError as error:
                 raise SettingsError(f"{var}={raw!r}: {error}") from None
         values.setdefault("projection_child", _names(DEFAULT_PROJECTION_CHILD))
+        if values.get("nav_webhook_url") and not values.get("nav_webhook_secret"):
+            # An unsigned delivery could not be told from a forged one at NAV.
+            raise SettingsError(
+                "FOLGJA_NAV_WEBHOOK_SECRET: must be set when FOLGJA_NAV_WEBHOOK_URL is"
+            )
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -98,6 +119,13 @@ ENV_VARS: dict[str, str] = {
     "workers": "FOLGJA_WORKERS",
     "offline_lease_days": "FOLGJA_OFFLINE_LEASE_DAYS",
     "alerts_file": "FOLGJA_ALERTS_FILE",
+    "nav_webhook_url": "FOLGJA_NAV_WEBHOOK_URL",
+    "nav_webhook_secret": "FOLGJA_NAV_WEBHOOK_SECRET",
+    "nav_delivery_timeout_s": "FOLGJA_NAV_DELIVERY_TIMEOUT_S",
+    "nav_delivery_max_attempts": "FOLGJA_NAV_DELIVERY_MAX_ATTEMPTS",
+    "nav_delivery_backoff_base_s": "FOLGJA_NAV_DELIVERY_BACKOFF_BASE_S",
+    "nav_delivery_backoff_cap_s": "FOLGJA_NAV_DELIVERY_BACKOFF_CAP_S",
+    "nav_delivery_poll_s": "FOLGJA_NAV_DELIVERY_POLL_S",
 }
 
 
@@ -126,6 +154,24 @@ def _tick(raw: str) -> float:
             f"must be from {MIN_SCHEDULER_TICK_S:g} to {MAX_SCHEDULER_TICK_S:g} seconds"
         )
     return value
+
+
+def _seconds_up_to(high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        value = float(raw.strip())
+        if not 0 < value <= high:  # also refuses nan
+            raise ValueError(f"must be more than 0 and at most {high:g}")
+        return value
+
+    return parse
+
+
+def _http_url(raw: str) -> str:
+    """Empty (no delivery), or an absolute http(s) URL."""
+    url = raw.strip()
+    if url and not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", url):
+        raise ValueError("must be empty or an http:// or https:// URL")
+    return url
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -180,4 +226,11 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "workers": _int_between(1, MAX_WORKERS),
     "offline_lease_days": _int_between(1, MAX_OFFLINE_LEASE_DAYS),
     "alerts_file": _alerts_file,
+    "nav_webhook_url": _http_url,
+    "nav_webhook_secret": lambda raw: raw,
+    "nav_delivery_timeout_s": _seconds_up_to(MAX_NAV_DELIVERY_TIMEOUT_S),
+    "nav_delivery_max_attempts": _int_between(1, MAX_NAV_DELIVERY_ATTEMPTS),
+    "nav_delivery_backoff_base_s": _seconds_up_to(MAX_NAV_DELIVERY_BACKOFF_S),
+    "nav_delivery_backoff_cap_s": _seconds_up_to(MAX_NAV_DELIVERY_BACKOFF_S),
+    "nav_delivery_poll_s": _seconds_up_to(60.0),
 }

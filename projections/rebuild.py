@@ -102,6 +102,10 @@ async def _rebuild_one(
     progress: Progress | None,
 ) -> int:
     name = projection.name
+    if not getattr(projection, "rebuildable", True):
+        raise RebuildRefused(
+            f"{name} records deliveries made, which the log cannot give back; not rebuilt"
+        )
     schema = schema_for(name)
     conn = await asyncpg.connect(
         dsn,

@@ -9,6 +9,7 @@ from projections.concern_tracker import ConcernTrackerProjection
 from projections.handovers import HandoverScheduleProjection
 from projections.lone_work import LoneWorkProjection
 from projections.nav_inbox import NavInboxProjection
+from projections.nav_outbox import NavOutboxProjection
 from projections.risk_timeline import RiskTimelineProjection
 from projections.safety_register import SafetyRegisterProjection
 
@@ -23,7 +24,13 @@ def all_projections() -> list[Projection]:
         CaseloadProjection(),
         AlertsProjection(),
         LoneWorkProjection(),
+        NavOutboxProjection(),
     ]
+
+
+def rebuildable(projection: Projection) -> bool:
+    """Whether the log gives the projection's tables back (not so for an outbox)."""
+    return bool(getattr(projection, "rebuildable", True))
 
 
 def by_name(name: str) -> Projection:

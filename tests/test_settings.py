@@ -46,6 +46,13 @@ NOT_DEFAULT: dict[str, tuple[str, object]] = {
     "workers": ("3", 3),
     "offline_lease_days": ("3", 3),
     "alerts_file": (str(ALERTS_FILE), ALERTS_FILE),
+    "nav_webhook_url": ("https://nav.example/folgja", "https://nav.example/folgja"),
+    "nav_webhook_secret": ("s3cret", "s3cret"),
+    "nav_delivery_timeout_s": ("2.5", 2.5),
+    "nav_delivery_max_attempts": ("3", 3),
+    "nav_delivery_backoff_base_s": ("0.5", 0.5),
+    "nav_delivery_backoff_cap_s": ("60", 60.0),
+    "nav_delivery_poll_s": ("0.25", 0.25),
 }
 
 
@@ -99,11 +106,24 @@ def test_unset_variables_keep_the_defaults() -> None:
         ("FOLGJA_WORKERS", "0"),
         ("FOLGJA_WORKERS", "65"),
         ("FOLGJA_WORKERS", "auto"),
+        ("FOLGJA_NAV_WEBHOOK_URL", "nav.example/folgja"),
+        ("FOLGJA_NAV_WEBHOOK_URL", "ftp://nav.example/"),
+        ("FOLGJA_NAV_DELIVERY_TIMEOUT_S", "0"),
+        ("FOLGJA_NAV_DELIVERY_TIMEOUT_S", "121"),
+        ("FOLGJA_NAV_DELIVERY_MAX_ATTEMPTS", "0"),
+        ("FOLGJA_NAV_DELIVERY_BACKOFF_BASE_S", "nan"),
+        ("FOLGJA_NAV_DELIVERY_BACKOFF_CAP_S", "-1"),
+        ("FOLGJA_NAV_DELIVERY_POLL_S", "0"),
     ],
 )
 def test_a_value_out_of_bounds_is_refused_naming_the_variable(var: str, raw: str) -> None:
     with pytest.raises(SettingsError, match=var):
         Settings.from_env({var: raw})
+
+
+def test_a_webhook_url_without_a_secret_is_refused() -> None:
+    with pytest.raises(SettingsError, match="FOLGJA_NAV_WEBHOOK_SECRET"):
+        Settings.from_env({"FOLGJA_NAV_WEBHOOK_URL": "https://nav.example/folgja"})
 
 
 def test_the_offline_lease_bounds_take_their_extremes() -> None:

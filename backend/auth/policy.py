@@ -218,6 +218,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/users"): rule((ADMIN,)),
     ("POST", "/admin/users"): rule((ADMIN,)),
     ("GET", "/admin/access-log"): rule((ADMIN,)),
+    # NAV deliveries: state and history only, never the notification's content.
+    ("GET", "/admin/nav-deliveries"): rule((ADMIN,)),
+    ("POST", "/admin/nav-deliveries/{delivery_id:uuid}/retry"): rule((ADMIN,)),
     ("POST", "/projections/{name:str}/parked/retry"): rule((ADMIN,)),
 }
 

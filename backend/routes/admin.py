@@ -1,4 +1,4 @@
-"""Administration: users and the access log (admins only).
+"""Administration: users, the access log and NAV deliveries (admins only).
 
 Reading the access log about a tenant is itself a read about that tenant, so it is
 recorded in the log as well.
@@ -13,16 +13,20 @@ import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, Parameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import access_log, users
 from backend.auth.access_log import AccessAction, AccessLogEntry
 from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.roles import Principal, Role
+from backend.nav_delivery import NavDeliveryWorker
 from backend.openapi import problem_response
 from backend.routes.params import Cursor, Limit
 from backend.runtime import Clock
 from domain.municipal_services import Service
+from projections import nav_outbox
+from projections.nav_outbox import DeliveryState, NavDelivery
 from projections.pagination import DEFAULT_PAGE_SIZE, Page
 
 
@@ -104,3 +108,58 @@ class AdminController(Controller):
                     at=clock(),
                 )
         return page
+
+    @get(
+        "/nav-deliveries",
+        summary="NAV deliveries (decision 66), the oldest first; by state",
+        description="Each NAV notification, and each re-delivery an alert asks for, is one "
+        "delivery to NAV's endpoint (`FOLGJA_NAV_WEBHOOK_URL`). `pending`: waiting for "
+        "its next attempt (`next_attempt_at`); `delivered`: NAV answered 2xx; `dead`: given "
+        "up after the last attempt (`last_error`: the last status code or error class; "
+        "`basis_lapsed`: NAV may no longer read the notification). The notification's "
+        "content is not shown.",
+    )
+    async def nav_deliveries(
+        self,
+        pool: NamedDependency[asyncpg.Pool],
+        # ``state`` is a name Litestar reserves; the query parameter is still ``state``.
+        in_state: Annotated[
+            DeliveryState | None,
+            QueryParameter(name="state", description="Only deliveries in this state"),
+        ] = None,
+        cursor: Cursor = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+    ) -> Page[NavDelivery]:
+        async with pool.acquire() as conn:
+            return await nav_outbox.deliveries(conn, state=in_state, cursor=cursor, limit=limit)
+
+    @post(
+        "/nav-deliveries/{delivery_id:uuid}/retry",
+        summary="Send a dead NAV delivery again (pending, attempts from zero, due now)",
+        description="The delivery keeps its id, which is its `Idempotency-Key`: if NAV "
+        "received an earlier attempt after all, it recognises the repeat.",
+        status_code=HTTP_200_OK,
+        responses={
+            404: problem_response(
+                "`delivery_id`/`must_exist`: no delivery with that id; "
+                "`delivery_id`/`format`: not a UUID."
+            ),
+            409: problem_response(
+                "`delivery_id`/`dead`: the delivery is pending or delivered; only a dead "
+                "one is retried."
+            ),
+        },
+    )
+    async def retry_nav_delivery(
+        self,
+        delivery_id: FromPath[UUID],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+        nav_delivery: NamedDependency[NavDeliveryWorker | None],
+    ) -> NavDelivery:
+        async with pool.acquire() as conn:
+            delivery = await nav_outbox.retry_dead(conn, delivery_id, clock())
+        if nav_delivery is not None:
+            # Sent at once where this process delivers; otherwise at the leader's next poll.
+            nav_delivery.wake()
+        return delivery

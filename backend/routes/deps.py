@@ -41,6 +41,8 @@ DEPENDENCIES = {
     # This process's scheduler (None with FOLGJA_RUN_SCHEDULER=false): /health says
     # whether it leads.
     "scheduler": _runtime_part("scheduler"),
+    # This process's NAV delivery worker (None: no webhook configured, or no scheduler).
+    "nav_delivery": _runtime_part("nav_delivery"),
     # The write model itself, for work that is not one command (the sync push decides a
     # device's items; a pull reads its tenants).
     "write_model": _runtime_part("write_model"),
