@@ -240,8 +240,12 @@ def header(
                 else f"throughput {profile.clients} clients x {profile.requests} completions; "
                 f"visibility {profile.samples} sequential samples"
             )
-            + f"; {args.workers} server worker(s); what-if: {what_if}"
-            + (f"; app {args.app}" if args.app else ""),
+            + (
+                " (in this process: no server, no HTTP)"
+                if args.alerts
+                else f"; {args.workers} server worker(s); what-if: {what_if}"
+                + (f"; app {args.app}" if args.app else "")
+            ),
         ]
     )
 
