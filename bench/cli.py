@@ -20,6 +20,7 @@ import asyncpg
 
 from backend.serve import default_workers
 from backend.settings import Settings
+from bench import alerts as alerts_bench
 from bench import floor as floor_app
 from bench import measure, mixed, readside
 from bench import sync as sync_bench
@@ -111,6 +112,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="only the offline sync table (issue 12): initial and empty pull, a push of 100, "
         "each against a same-run baseline",
+    )
+    parser.add_argument(
+        "--alerts",
+        action="store_true",
+        help="only the alert time rules table (issue 14): first, steady-state and clearing "
+        "runs over 10,000 tenants against the raw candidate SELECTs",
     )
     parser.add_argument(
         "--events", type=int, help="events in the read-side log (default 200,000; 50,000 quick)"
@@ -215,7 +222,7 @@ def header(
             f"load average before {load_before}, after {load_average()} (1/5/15 min)",
             (
                 ""
-                if args.sync
+                if args.sync or args.alerts
                 else f"medians of {profile.repeats} runs; baseline "
                 f"{profile.baseline_connections} connections x {profile.baseline_seconds:g} s; "
             )
@@ -224,14 +231,21 @@ def header(
                 if args.projections
                 else "offline sync: pulls and pushes against same-run baselines"
                 if args.sync
+                else "alert time rules: first, steady-state and clearing runs against the "
+                "raw candidate SELECTs"
+                if args.alerts
                 else f"{profile.clients} clients x {profile.get_requests} GETs of each kind and "
                 f"{profile.server_requests} completions per server and run"
                 if args.servers
                 else f"throughput {profile.clients} clients x {profile.requests} completions; "
                 f"visibility {profile.samples} sequential samples"
             )
-            + f"; {args.workers} server worker(s); what-if: {what_if}"
-            + (f"; app {args.app}" if args.app else ""),
+            + (
+                " (in this process: no server, no HTTP)"
+                if args.alerts
+                else f"; {args.workers} server worker(s); what-if: {what_if}"
+                + (f"; app {args.app}" if args.app else "")
+            ),
         ]
     )
 
@@ -820,6 +834,15 @@ async def sync_table(
     return await sync_bench.sync_table(db, args, log_dir, say)
 
 
+# --- the alert time rules (issue 14) ----------------------------------------------------
+
+
+async def alerts_table(
+    db: Database, args: argparse.Namespace, profile: Profile, log_dir: Path
+) -> str:
+    return await alerts_bench.alerts_table(db, args, say)
+
+
 # --- entry point -------------------------------------------------------------------------
 
 
@@ -865,6 +888,8 @@ def run(args: argparse.Namespace, profile: Profile, load_before: str) -> int:
             if args.projections
             else sync_table
             if args.sync
+            else alerts_table
+            if args.alerts
             else main_table
         )
 

@@ -549,7 +549,9 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:.2f} x"
     if unit == "B":
         return f"{value:,.0f} B"
-    return f"{value:,.1f} {unit}"
+    if value == int(value):  # a count
+        return f"{value:,.0f} {unit}".rstrip()
+    return f"{value:,.1f} {unit}".rstrip()
 
 
 def render_lines(title: str, lines: Sequence[Line]) -> str:
