@@ -197,20 +197,25 @@ async def _plan(
     conn: asyncpg.Connection, rule: TimeRule, staff: Staff, t: AlertThresholds, now: datetime
 ) -> _Plan:
     findings = await rule.find(conn, staff, t, now)
-    known = await alert_board.raised(conn, rule.rule, [f.alert_id for f in findings])
-    found_ids = {f.alert_id for f in findings}
-    return _Plan(
-        rule.rule,
-        findings,
-        new=[f for f in findings if f.alert_id not in known],
-        escalate=[
-            f
-            for f in findings
-            if (a := known.get(f.alert_id)) is not None
+    # Each id once: deriving one (uuid5) costs more than the rest of a finding's check.
+    ids = [f.alert_id for f in findings]
+    known = await alert_board.raised(conn, rule.rule, ids)
+    found_ids = set(ids)
+    escalate = []
+    for f, alert_id in zip(findings, ids, strict=True):
+        a = known.get(alert_id)
+        if (
+            a is not None
             and a.open
             and a.tier + 1 < len(f.tiers)
             and time_rules.escalation_due(rule.rule, a.tier_since, now, t)
-        ],
+        ):
+            escalate.append(f)
+    return _Plan(
+        rule.rule,
+        findings,
+        new=[f for f, alert_id in zip(findings, ids, strict=True) if alert_id not in known],
+        escalate=escalate,
         clear=[a for a in await alert_board.open_alert_ids(conn, rule.rule) if a not in found_ids],
     )
 

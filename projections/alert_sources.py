@@ -1,8 +1,9 @@
 """What the time rules read: the candidates each rule looks at, from the read models.
 
-Each query asks an indexed read model for the few rows that may be late by ``now`` (a
-bound the rule then checks exactly, in :mod:`domain.time_rules`), so a run costs the
-same whatever the number of tenants, not a replay of every record.
+Each query asks a read model for the rows that may be late by ``now`` (a bound the rule
+then checks exactly, in :mod:`domain.time_rules`): one statement per rule, no replay of
+any record. Most use an index; the overdue visits and the petition notices read the
+caseload whole (10,000 rows in a few milliseconds: ``python -m bench --alerts``).
 """
 
 from __future__ import annotations
