@@ -24,6 +24,7 @@ from bench import alerts as alerts_bench
 from bench import floor as floor_app
 from bench import measure, mixed, readside
 from bench import sync as sync_bench
+from bench import sync_load as sync_load_bench
 from bench.fixtures import VisitPool, create_visits
 from bench.identity import sign_in_bench_lead
 from bench.stack import (
@@ -118,6 +119,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="only the alert time rules table (issue 14): first, steady-state and clearing "
         "runs over 10,000 tenants against the raw candidate SELECTs",
+    )
+    parser.add_argument(
+        "--sync-load",
+        action="store_true",
+        help="only sync under load (issue 13): 25 to 300 tablets at once, each an initial "
+        "pull, a push of 20 and three incremental pulls; p50/p99, CPU per sync, the knee",
     )
     parser.add_argument(
         "--events", type=int, help="events in the read-side log (default 200,000; 50,000 quick)"
@@ -222,7 +229,7 @@ def header(
             f"load average before {load_before}, after {load_average()} (1/5/15 min)",
             (
                 ""
-                if args.sync or args.alerts
+                if args.sync or args.alerts or args.sync_load
                 else f"medians of {profile.repeats} runs; baseline "
                 f"{profile.baseline_connections} connections x {profile.baseline_seconds:g} s; "
             )
@@ -231,6 +238,8 @@ def header(
                 if args.projections
                 else "offline sync: pulls and pushes against same-run baselines"
                 if args.sync
+                else "sync under load: tablets at once against raw asyncpg connections at once"
+                if args.sync_load
                 else "alert time rules: first, steady-state and clearing runs against the "
                 "raw candidate SELECTs"
                 if args.alerts
@@ -834,6 +843,12 @@ async def sync_table(
     return await sync_bench.sync_table(db, args, log_dir, say)
 
 
+async def sync_load_table(
+    db: Database, args: argparse.Namespace, profile: Profile, log_dir: Path
+) -> str:
+    return await sync_load_bench.load_table(db, args, log_dir, say)
+
+
 # --- the alert time rules (issue 14) ----------------------------------------------------
 
 
@@ -888,6 +903,8 @@ def run(args: argparse.Namespace, profile: Profile, load_before: str) -> int:
             if args.projections
             else sync_table
             if args.sync
+            else sync_load_table
+            if args.sync_load
             else alerts_table
             if args.alerts
             else main_table

@@ -9,8 +9,8 @@ slowest requests (p99) pass two seconds.
 
 Per count: p50/p99 per request kind, syncs per second, server, PostgreSQL and load-client
 CPU per sync, errors, and items lost (pushed but without an ``applied`` outcome: must be
-0). The same-run baseline is raw asyncpg on the same database: one connection per tablet,
-each reading its worker's caseload rows and inserting 20 rows, all at once.
+0). The same-run baseline is raw asyncpg on the same database, through a pool the size of
+the server's: every tablet's reads and 20 inserts, all at once.
 
 The load client is lean on purpose (one shared httpx client with a connection per tablet,
 msgspec to decode): it runs on the same two cores as the server, and its own CPU is
@@ -37,7 +37,7 @@ import msgspec
 
 from backend.auth import users
 from backend.auth.roles import Role
-from backend.database import DatabaseUrl
+from backend.database import REQUEST_POOL_MAX, DatabaseUrl
 from bench import measure
 from bench.fixtures import SAVE_CHUNK
 from bench.stack import Database, running_server
@@ -105,7 +105,9 @@ def create_caseloads(database: DatabaseUrl, workers: Sequence[LoadWorker], round
             meta = event_meta(Actor(user_id=worker.user_id, service=SERVICE), start, now)
             held = []
             for i in range(TENANTS_PER_WORKER):
-                registered = tenants.register(uuid.uuid4(), f"Last Beboer {i}", date(1970, 1, 1), meta)
+                registered = tenants.register(
+                    uuid.uuid4(), f"Last Beboer {i}", date(1970, 1, 1), meta
+                )
                 tenant = tenants.replay([registered])
                 assert tenant is not None
                 started = tenants.start_follow_up(tenant, 14, start.date(), meta)
@@ -133,30 +135,29 @@ def _expect(response: httpx.Response, status: int, what: str) -> None:
         raise RuntimeError(f"{what}: {response.status_code} {response.text[:300]}")
 
 
-async def register_tablets(base_url: str, workers: Sequence[LoadWorker]) -> None:
+async def register_tablets(client: httpx.AsyncClient, workers: Sequence[LoadWorker]) -> None:
     """As each tablet does once: password sign-in, register the device, trade the credential."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
 
-        async def one(worker: LoadWorker) -> None:
-            login = await client.post(
-                "/auth/login", json={"username": worker.username, "password": worker.password}
-            )
-            _expect(login, 200, "POST /auth/login")
-            on_web = {"authorization": f"Bearer {login.json()['access_token']}"}
-            device = await client.post("/devices", json={"label": "nettbrett"}, headers=on_web)
-            _expect(device, 201, "POST /devices")
-            grant = await client.post(
-                "/auth/device-token",
-                json={"device_credential": device.json()["device_credential"]},
-            )
-            _expect(grant, 200, "POST /auth/device-token")
-            worker.headers = {
-                "authorization": f"Bearer {grant.json()['access_token']}",
-                "accept-encoding": "gzip",
-            }
+    async def one(worker: LoadWorker) -> None:
+        login = await client.post(
+            "/auth/login", json={"username": worker.username, "password": worker.password}
+        )
+        _expect(login, 200, "POST /auth/login")
+        on_web = {"authorization": f"Bearer {login.json()['access_token']}"}
+        device = await client.post("/devices", json={"label": "nettbrett"}, headers=on_web)
+        _expect(device, 201, "POST /devices")
+        grant = await client.post(
+            "/auth/device-token",
+            json={"device_credential": device.json()["device_credential"]},
+        )
+        _expect(grant, 200, "POST /auth/device-token")
+        worker.headers = {
+            "authorization": f"Bearer {grant.json()['access_token']}",
+            "accept-encoding": "gzip",
+        }
 
-        for first in range(0, len(workers), 20):  # the sign-in throttle is per address
-            await asyncio.gather(*(one(w) for w in workers[first : first + 20]))
+    for first in range(0, len(workers), 20):  # a password check is costly: 20 at a time
+        await asyncio.gather(*(one(w) for w in workers[first : first + 20]))
 
 
 class _Pulled(msgspec.Struct):
@@ -252,32 +253,35 @@ async def lost_items(conn: asyncpg.Connection, workers: Sequence[LoadWorker]) ->
 
 
 async def raw_baseline(url: str, workers: Sequence[LoadWorker]) -> float:
-    """One connection per tablet, all at once: read its caseload rows, insert 20 rows."""
-    conns = await asyncio.gather(*(asyncpg.connect(url) for _ in workers))
-    try:
-        await conns[0].execute(
-            "CREATE TEMP TABLE IF NOT EXISTS x (id uuid)"
-        )  # warm the catalog cache
+    """The same tablets' reads and writes as raw asyncpg, all at once, through a pool the
+    size of the server's request pool: each reads its caseload rows, inserts 20 rows in
+    one transaction, and reads its caseload again once per incremental pull."""
+    async with asyncpg.create_pool(
+        url, min_size=REQUEST_POOL_MAX, max_size=REQUEST_POOL_MAX
+    ) as pool:
+        async with pool.acquire() as conn:
+            await conn.execute("CREATE TABLE IF NOT EXISTS bench_load_items (id uuid, body text)")
 
-        async def one(conn: asyncpg.Connection, worker: LoadWorker) -> None:
-            await conn.fetch("SELECT * FROM caseload WHERE contact_worker_id = $1", worker.user_id)
-            await conn.execute("CREATE TEMP TABLE IF NOT EXISTS load_items (id uuid, body text)")
-            async with conn.transaction():
+        async def one(worker: LoadWorker) -> None:
+            async with pool.acquire() as conn:
+                await conn.fetch(
+                    "SELECT * FROM caseload WHERE contact_worker_id = $1", worker.user_id
+                )
+            async with pool.acquire() as conn, conn.transaction():
                 await conn.executemany(
-                    "INSERT INTO load_items VALUES ($1, $2)",
+                    "INSERT INTO bench_load_items VALUES ($1, $2)",
                     [(uuid.uuid4(), OBSERVATIONS["note"]) for _ in range(PUSH_ITEMS)],
                 )
-            for _ in range(INCREMENTAL_PULLS + 1):
-                await conn.fetch(
-                    "SELECT tenant_id, position FROM caseload WHERE contact_worker_id = $1",
-                    worker.user_id,
-                )
+            for _ in range(INCREMENTAL_PULLS):
+                async with pool.acquire() as conn:
+                    await conn.fetch(
+                        "SELECT tenant_id, position FROM caseload WHERE contact_worker_id = $1",
+                        worker.user_id,
+                    )
 
         t0 = time.perf_counter()
-        await asyncio.gather(*(one(c, w) for c, w in zip(conns, workers, strict=True)))
+        await asyncio.gather(*(one(w) for w in workers))
         return time.perf_counter() - t0
-    finally:
-        await asyncio.gather(*(c.close() for c in conns))
 
 
 async def run_step(
@@ -304,7 +308,9 @@ async def run_step(
         lost = await lost_items(conn, workers)
     finally:
         await conn.close()
-    step = Step(len(workers), wall, latencies, errors, lost, {g: c * wall for g, c in cores.items()})
+    step = Step(
+        len(workers), wall, latencies, errors, lost, {g: c * wall for g, c in cores.items()}
+    )
     meter.start()
     step.raw_wall_s = await raw_baseline(url, workers)
     raw_cores = meter.stop()
@@ -356,14 +362,16 @@ def render(steps: Sequence[Step]) -> str:
         + (
             "met"
             if all(not s.errors and s.lost == 0 for s in steps)
-            else "MISSED (" + "; ".join(f"{s.tablets}: {s.errors[:3]}" for s in steps if s.errors)
+            else "MISSED ("
+            + "; ".join(f"{s.tablets}: {s.errors[:3]}" for s in steps if s.errors)
             + ")"
         )
     )
     lines.append(
-        "raw asyncpg: the same tablets as one connection each, all at once, reading their "
-        f"caseload rows, inserting {PUSH_ITEMS} rows in one transaction and reading "
-        f"{INCREMENTAL_PULLS + 1} more times (wall time of the whole step)"
+        "raw asyncpg: the same tablets all at once through a pool the size of the server's "
+        f"({REQUEST_POOL_MAX} connections), each reading its caseload rows, inserting "
+        f"{PUSH_ITEMS} rows in one transaction and reading {INCREMENTAL_PULLS} more times "
+        "(wall time of the whole step)"
     )
     lines.append(
         "CPU per sync: the step's CPU seconds / tablets (a sync = the five requests above); "
@@ -378,7 +386,9 @@ async def load_table(
     counts = QUICK_COUNTS if args.quick else COUNTS
     url = db.url.url
     started = time.perf_counter()
-    say(f"sync load: {max(counts)} field workers with {TENANTS_PER_WORKER} tenants each (not timed)")
+    say(
+        f"sync load: {max(counts)} field workers with {TENANTS_PER_WORKER} tenants each (not timed)"
+    )
     workers = await create_workers(url, max(counts))
     # Tablet i takes part in every step whose count exceeds i.
     events = await asyncio.to_thread(create_caseloads, db.url, workers, len(counts) + 1)
@@ -388,7 +398,8 @@ async def load_table(
     ) as server:
         await server.wait_caught_up()
         say("registering the tablets")
-        await register_tablets(server.base_url, workers)
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60.0) as client:
+            await register_tablets(client, workers)
         meter = measure.CpuMeter(
             {
                 "server": server.processes,
