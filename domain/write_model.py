@@ -185,6 +185,8 @@ class Records:
     def __init__(self, model: WriteModel, receipt: CommitReceipt | None = None) -> None:
         self.model = model
         self._loaded: dict[UUID, tuple[Kind[Any], Any]] = {}
+        # Who the users named so far are (None: not a user), asked once per request.
+        self._staff: dict[UUID, StaffMember | None] = {}
         # Set by a caller whose commit must carry a receipt (the sync push).
         self.receipt = receipt
 
@@ -196,6 +198,16 @@ class Records:
         if state is not None:
             self._loaded[record_id] = (kind, state)
         return state
+
+    def preload(self, kind: Kind[Any], record_ids: Iterable[UUID]) -> None:
+        """Load the records of ``kind`` among ``record_ids`` in one read of the store, for
+        the commands about to use them (a push's items: one read, not one per item)."""
+        wanted = [i for i in dict.fromkeys(record_ids) if i not in self._loaded]
+        if not wanted:
+            return
+        for record_id, state in zip(wanted, self.model.load_many(kind, wanted), strict=True):
+            if state is not None:
+                self._loaded[record_id] = (kind, state)
 
     # Each kind, by name: ``None`` if there is none (of that kind).
 
@@ -263,7 +275,13 @@ class Records:
         return event_meta(actor, cmd.occurred_at, now)
 
     def staff_members(self, ids: Iterable[UUID | None]) -> Mapping[UUID, StaffMember]:
-        return self.model.staff_members(ids)
+        wanted = {i for i in ids if i is not None}
+        missing = wanted - self._staff.keys()
+        if missing:
+            found = self.model.staff_members(missing)
+            for user_id in missing:
+                self._staff[user_id] = found.get(user_id)
+        return {i: member for i in wanted if (member := self._staff[i]) is not None}
 
     def head(self) -> int:
         return self.model.head()

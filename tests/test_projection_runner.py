@@ -199,9 +199,9 @@ async def test_an_event_that_cannot_be_projected_is_parked_and_passed(
             else f"ValueError: cannot summarise the event at {poison}"
         )
         assert parked[0].error.startswith(error)
-        assert await tracking.statuses(conn, top) == [
-            ProjectionStatus(projection=TIMELINE, position=top, lag=0, parked=1)
-        ]
+        # (The NAV outbox's row is its migration's: it starts at the log's head, decision 66.)
+        statuses = [s for s in await tracking.statuses(conn, top) if s.projection != "nav_outbox"]
+        assert statuses == [ProjectionStatus(projection=TIMELINE, position=top, lag=0, parked=1)]
         assert await timeline_rows(conn) == (await expected_rows(conn, about)) - {poison_row}
 
 
