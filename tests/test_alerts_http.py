@@ -8,6 +8,9 @@ rules themselves at the time they set on the app's clock.
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -349,3 +352,30 @@ def test_a_missing_check_out_alerts_the_lead_at_once_then_the_escalation_list(
     assert run_rules(client)[AlertRule.CHECK_OUT_MISSING].cleared == 1
     assert inbox(client, team.as_(deputy)) == []
     assert inbox(client, team.as_(team.lead)) == []
+
+
+def test_two_server_processes_running_the_rules_at_once_raise_each_alert_once(
+    client: TestClient, database: DatabaseUrl
+) -> None:
+    """Two processes (`folgja jobs run raise_due_alerts`, by the real clock, long after the
+    tenant's visit fell due) race over the same finding: one alert, one event."""
+    team = Team(client)
+    tenant_id = followed_by(client, team)
+    run_rules(client, ())  # the read models have caught up
+    env = {**os.environ, "DATABASE_URL": database.url}
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "jobs", "run", "raise_due_alerts"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    for racer in racers:
+        _, err = racer.communicate(timeout=120)
+        assert racer.returncode == 0, err.decode()[-2000:]
+    rt: Runtime = client.app.state.runtime
+    assert client.blocking_portal.call(_raised_events, rt) == 1
+    [alert] = inbox(client, team.as_(team.worker))
+    assert alert["tenant_id"] == str(tenant_id)
