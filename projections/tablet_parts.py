@@ -3,10 +3,11 @@ the caseload's fields, the planned visits and open concerns, and the newest time
 entries, read from the caseload, concern tracker and risk timeline read models in one
 statement.
 
-The three lists come as JSON that PostgreSQL encodes with the field names of
-:mod:`sync.protocol`'s ``PlannedVisitRecord``, ``OpenConcernRecord`` and
-``TimelineRecord``, so the sync layer sends them as they are: thousands of timeline rows
-are not decoded into Python objects only to be encoded again.
+The three lists come as JSON with the field names of :mod:`sync.protocol`'s
+``PlannedVisitRecord``, ``OpenConcernRecord`` and ``TimelineRecord``, so the sync layer
+sends them as they are: thousands of timeline rows are not decoded into Python objects
+only to be encoded again. Each timeline entry's JSON was encoded when its row was written
+(``risk_timeline.entry``), so a pull only joins stored strings (decision 70).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ async def tenant_parts(
 # open concerns, and the timeline (for a tenant new on the device ($2), the newest $5
 # entries of the last days ($3); for one it holds, the newest $6 after $4), each list as
 # JSON with the fields of sync.protocol's PlannedVisitRecord, OpenConcernRecord and
-# TimelineRecord. ``timeline_cut``: more entries matched than were sent.
+# TimelineRecord (each timeline entry as stored when it was written). ``timeline_cut``:
+# more entries matched than were sent.
 _PARTS = """
 SELECT want.tenant_id, c.address, c.safety_flag, c.visit_due_at,
        (SELECT coalesce(json_agg(json_build_object('visit_id', p.visit_id,
@@ -96,12 +98,10 @@ FROM (
 ) want
 LEFT JOIN caseload c ON c.tenant_id = want.tenant_id
 LEFT JOIN LATERAL (
-    SELECT json_agg(json_build_object('position', r.position, 'event_type', r.event_type,
-                                      'occurred_at', r.occurred_at, 'summary', r.summary)
-                    ORDER BY r.position)::text AS entries,
+    SELECT '[' || string_agg(r.entry, ',' ORDER BY r.position) || ']' AS entries,
            min(r.position) AS oldest, count(*) AS sent
     FROM (
-        SELECT position, event_type, occurred_at, summary FROM risk_timeline
+        SELECT position, entry FROM risk_timeline
         WHERE tenant_id = want.tenant_id
           AND CASE WHEN want.is_new THEN occurred_at >= $3 ELSE position > $4 END
         ORDER BY position DESC
