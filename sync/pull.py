@@ -246,7 +246,7 @@ WITH no_wait AS (
     SELECT t, NULL FROM cursor_sent c, unnest(c.page_tenants) AS t
     WHERE NOT t = ANY($9::uuid[])
 ), scope AS (
-    SELECT c.tenant_id, EXISTS (SELECT 1 FROM held h WHERE h.tenant_id = c.tenant_id) AS held,
+    SELECT c.tenant_id, c.tenant_id IN (SELECT tenant_id FROM held) AS held,
            c.position > b.position
            OR EXISTS (SELECT 1 FROM risk_timeline t
                       WHERE t.tenant_id = c.tenant_id AND t.position > b.position)
