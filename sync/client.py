@@ -24,6 +24,14 @@ changes nothing locally. A ``422`` on ``cursor`` with rule ``known_cursor`` (the
 longer knows the cursor) makes a clean resync: the cursor and every local tenant are
 dropped and the pull is made again without a cursor; the outbox is never touched by it.
 
+**Server or database away.** A ``503`` (PostgreSQL down or restarting: nothing was
+half-written) and a connection that fails (refused, reset, cut before the answer) are
+tried again with the same request, after pauses that grow (full jitter: a random pause up
+to a doubling bound, at least the ``Retry-After`` the server asked for), for up to
+``retry_for`` seconds; then the last error is raised. The same request is always safe to
+send again: a push is answered the stored outcomes, a pull with the same cursor sends the
+page again.
+
 **Revoked device.** A ``401`` with ``Folgja-Device-Action: wipe`` deletes everything on the
 tablet, *including unsent outbox items*, and raises :class:`DeviceWiped`. The choice is
 deliberate: revocation is for a lost or stolen tablet, and unsent items (visit notes,
@@ -34,6 +42,8 @@ never sent is lost with the device, as with a tablet dropped in the sea.
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -64,6 +74,10 @@ DEVICE_ACTION_HEADER = "Folgja-Device-Action"
 DECIDED = frozenset(s.value for s in ItemStatus if s is not ItemStatus.WAITING)
 # sync() stops after this many pulls in one go (a guard, never reached in practice).
 MAX_PULLS_PER_SYNC = 10_000
+# Pauses between tries of a request the server could not answer (503, no connection).
+RETRY_FIRST_S = 0.1
+RETRY_MAX_S = 5.0
+UNAVAILABLE = 503
 
 T = TypeVar("T")
 Headers = Mapping[str, str] | Callable[[], Mapping[str, str]]
@@ -112,8 +126,16 @@ class TabletClient:
         *,
         page_size: int = DEFAULT_PAGE_TENANTS,
         clock: Callable[[], datetime] | None = None,
+        retry_for: float = 0.0,
+        rng: random.Random | None = None,
     ) -> None:
+        """``retry_for``: how long to keep trying a request the server could not answer
+        (503, a failed connection); 0 tries once."""
         self.http = http
+        self.retry_for = retry_for
+        self._rng = rng or random.Random()
+        # How many tries failed and were made again (for tests and logs).
+        self.retries = 0
         self.store = ClientStore(db_path)
         self._headers = headers
         self.page_size = page_size
@@ -337,9 +359,32 @@ class TabletClient:
         ).fetchone()
         return row[0], row[1], row[2]
 
+    def _send(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """POST, tried again while the server cannot answer (see the module's text)."""
+        deadline = time.monotonic() + self.retry_for
+        bound = RETRY_FIRST_S
+        while True:
+            headers = self._headers() if callable(self._headers) else self._headers
+            wait_at_least = 0.0
+            try:
+                response = self.http.post(BASE + path, json=body, headers=dict(headers))
+            except httpx.TransportError:
+                if time.monotonic() >= deadline:
+                    raise
+            else:
+                if response.status_code != UNAVAILABLE or time.monotonic() >= deadline:
+                    return response
+                try:
+                    wait_at_least = float(response.headers.get("Retry-After", "0"))
+                except ValueError:
+                    wait_at_least = 0.0
+            self.retries += 1
+            pause = max(wait_at_least, self._rng.uniform(0, bound))
+            time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            bound = min(RETRY_MAX_S, bound * 2)
+
     def _post(self, path: str, body: dict[str, Any], answer: type[T]) -> T:
-        headers = self._headers() if callable(self._headers) else self._headers
-        response = self.http.post(BASE + path, json=body, headers=dict(headers))
+        response = self._send(path, body)
         if response.status_code == 200:
             return msgspec.json.decode(response.content, type=answer)
         try:
