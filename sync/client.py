@@ -32,6 +32,10 @@ to a doubling bound, at least the ``Retry-After`` the server asked for), for up 
 send again: a push is answered the stored outcomes, a pull with the same cursor sends the
 page again.
 
+**Offline lease run out.** A ``401`` with ``Folgja-Device-Action: reauthenticate`` raises
+:class:`ReauthenticationNeeded` and changes nothing: the worker signs in with the
+password on the device, and the outbox is then pushed as it was.
+
 **Revoked device.** A ``401`` with ``Folgja-Device-Action: wipe`` deletes everything on the
 tablet, *including unsent outbox items*, and raises :class:`DeviceWiped`. The choice is
 deliberate: revocation is for a lost or stolen tablet, and unsent items (visit notes,
@@ -102,6 +106,12 @@ class SyncRefused(Exception):
 
 class DeviceWiped(SyncRefused):
     """The device was revoked: everything on it has been deleted."""
+
+
+class ReauthenticationNeeded(SyncRefused):
+    """The device's offline lease ran out (401, ``Folgja-Device-Action: reauthenticate``):
+    the worker must sign in with the password on the device. Nothing on the tablet was
+    changed; the outbox goes, unchanged, with the first sync after the sign-in."""
 
 
 class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -394,6 +404,11 @@ class TabletClient:
         if response.status_code == 401 and response.headers.get(DEVICE_ACTION_HEADER) == "wipe":
             self.wipe()
             raise DeviceWiped(response.status_code, problem)
+        if (
+            response.status_code == 401
+            and response.headers.get(DEVICE_ACTION_HEADER) == "reauthenticate"
+        ):
+            raise ReauthenticationNeeded(response.status_code, problem)
         raise SyncRefused(response.status_code, problem)
 
     @staticmethod
