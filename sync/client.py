@@ -202,7 +202,8 @@ class TabletClient:
                     "command": e.command,
                 }
                 for e in entries
-            ]
+            ],
+            "device_time": self.clock().isoformat(),
         }
         return self._post("/push", body, PushResponse)
 

@@ -103,6 +103,14 @@ class PushItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 class PushRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     items: Annotated[list[PushItem], msgspec.Meta(min_length=1, max_length=MAX_ITEMS_PER_PUSH)]
+    # The device's clock when it sent the request (for clock-skew detection; added within
+    # version 1).
+    device_time: datetime | None = None
+
+
+# The review reason of an item pushed while the device's clock was further off the
+# server's than FOLGJA_MAX_CLOCK_SKEW_S (its ``occurred_at`` may be wrong).
+DEVICE_CLOCK_SKEW = "device_clock_skew"
 
 
 class ItemStatus(StrEnum):

@@ -43,6 +43,7 @@ from sync.protocol import (
     SafetyFlagRecord,
     TenantRecord,
 )
+from sync.push import clock_skew_s
 
 CURSOR_PREFIX = "v1."
 # The read models a tenant's record is made from: a cycle's position is where all have got.
@@ -190,14 +191,17 @@ WITH no_wait AS (
     SELECT flags_ok AND cursor_ok AS ok FROM valid
 ), device AS (
     INSERT INTO sync_devices AS d (device_id, flags_through, flags_confirmed_at,
-                                   last_pull_at, clock_skew_seconds)
-    SELECT $1, $3, CASE WHEN $3 > 0 THEN $2::timestamptz END, $2, $5 FROM ok WHERE ok
+                                   last_pull_at, clock_skew_seconds, clock_measured_at)
+    SELECT $1, $3, CASE WHEN $3 > 0 THEN $2::timestamptz END, $2, $5,
+           CASE WHEN $5::integer IS NOT NULL THEN $2::timestamptz END
+    FROM ok WHERE ok
     ON CONFLICT (device_id) DO UPDATE SET
         flags_confirmed_at = CASE WHEN excluded.flags_through > d.flags_through
                                   THEN excluded.last_pull_at ELSE d.flags_confirmed_at END,
         flags_through = greatest(d.flags_through, excluded.flags_through),
         last_pull_at = excluded.last_pull_at,
-        clock_skew_seconds = coalesce(excluded.clock_skew_seconds, d.clock_skew_seconds)
+        clock_skew_seconds = coalesce(excluded.clock_skew_seconds, d.clock_skew_seconds),
+        clock_measured_at = coalesce(excluded.clock_measured_at, d.clock_measured_at)
     RETURNING decided_through
 ), lease AS (
     UPDATE devices SET last_synced_at = greatest(last_synced_at, $2)
@@ -302,9 +306,7 @@ FROM acked WHERE purge_asked_at IS NOT NULL
 async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullRequest) -> _PullState:
     """Record what the request acknowledges; read the flags, scope and purges."""
     cursor_id = None if request.cursor is None else _cursor_id(request.cursor)
-    skew = None
-    if request.device_time is not None:
-        skew = int((request.device_time - puller.now).total_seconds())
+    skew = clock_skew_s(request.device_time, puller.now)
     rows = await conn.fetch(
         _PULL_STATE,
         puller.device_id,
