@@ -290,6 +290,13 @@ def database_away(exc: BaseException) -> bool:
             return True
         if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
             return True
+        # A connection the server ended (shutting down) between two of our statements
+        # answers the next one out of step; the request never shares a connection, so
+        # that is the only way to get here.
+        if isinstance(seen, asyncpg.exceptions.InternalClientError) and (
+            "cannot switch to state" in str(seen)
+        ):
+            return True
         seen = seen.__cause__ or seen.__context__
     return False
 

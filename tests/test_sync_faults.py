@@ -64,6 +64,8 @@ class Fleet:
                 tenant_followed_by(self.lead, tablet.user_id) for _ in range(TENANTS_PER_TABLET)
             ]
         self.errors: list[BaseException] = []
+        # Other tablets to close with the fleet's.
+        self.tablets_closed_with: list[RemoteTablet] = []
         self.threads: list[threading.Thread] = []
         # Set once the faults are over: each tablet then ends after at least ROUNDS rounds.
         self.faults_over = threading.Event()
@@ -122,7 +124,7 @@ class Fleet:
 
     def close(self) -> None:
         self.lead.close()
-        for tablet in self.tablets:
+        for tablet in [*self.tablets, *self.tablets_closed_with]:
             tablet.close()
 
 
@@ -268,9 +270,14 @@ def test_postgresql_restarted_under_the_server_answers_503_then_loses_nothing(
         fleet = Fleet(postgres.database, server, folder)
         for tablet in fleet.tablets:
             tablet.app.sync()
+        # A tablet of its own asks while PostgreSQL is down (its pulls without a cursor
+        # would make the fleet's tablets resync).
+        probe = RemoteTablet(
+            postgres.database, server.base_url, "probe", folder / "probe.sqlite", seed=99
+        )
+        fleet.tablets_closed_with.append(probe)
         rng = random.Random(31)
         fleet.run()
-        probe = fleet.tablets[0]
         pull = {"flags_through": 0, "limit": 1}
         for _ in range(2):
             before = fleet.items_stored()
@@ -308,8 +315,7 @@ def test_postgresql_restarted_under_the_server_answers_503_then_loses_nothing(
 
 
 def _one_item() -> dict[str, Any]:
-    """A push the probe never records (it would take a seq the tablet's app owns): a 503
-    comes before the body is looked at against the device's items."""
+    """A push for the probe's own device, sent only while PostgreSQL is down."""
     return {
         "items": [
             {
