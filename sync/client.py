@@ -70,6 +70,7 @@ from sync.protocol import (
     SafetyFlagRecord,
     TenantRecord,
     TimelineRecord,
+    holdings_checksum,
 )
 
 BASE = f"/sync/v{PROTOCOL_VERSION}"
@@ -146,6 +147,11 @@ class TabletClient:
         self._rng = rng or random.Random()
         # How many tries failed and were made again (for tests and logs).
         self.retries = 0
+        # How many clean resyncs this client made (the server's instruction, or a cursor
+        # it no longer knows), and how many outbox items it gave new sequence numbers.
+        self.resyncs = 0
+        self.resync_reasons: list[str] = []
+        self.renumbered = 0
         self.store = ClientStore(db_path)
         self._headers = headers
         self.page_size = page_size
@@ -169,7 +175,9 @@ class TabletClient:
         item_id = item_id or uuid.uuid4()
         when = occurred_at or self.clock()
         with self.store.transaction() as db:
-            (seq,) = db.execute("SELECT next_seq FROM device").fetchone()
+            # Never a seq the server has decided: after an old copy of the store was put
+            # back, the server knows seqs this file never handed out.
+            (seq,) = db.execute("SELECT max(next_seq, decided_through + 1) FROM device").fetchone()
             db.execute(
                 "INSERT INTO outbox (item_id, seq, command, occurred_at, tenant_version) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -229,13 +237,59 @@ class TabletClient:
         return outcomes
 
     def push(self, entries: Sequence[OutboxEntry] | None = None) -> list[dict[str, Any]]:
-        """Send undecided items (or these), at most MAX_ITEMS_PER_PUSH a request."""
+        """Send undecided items (or these), at most MAX_ITEMS_PER_PUSH a request.
+
+        An item the server refuses because its ``seq`` is another item's there (only after
+        an old copy of the store was put back: the server has items this copy never
+        numbered) gets a new ``seq`` after every one the device knows of, with every item
+        recorded after it, and is sent again: it was never stored, and is never dropped.
+        """
         todo = list(self.pending() if entries is None else entries)
         outcomes: list[dict[str, Any]] = []
-        for start in range(0, len(todo), MAX_ITEMS_PER_PUSH):
-            batch = todo[start : start + MAX_ITEMS_PER_PUSH]
-            outcomes.extend(self.store_push(self.send_push(batch)))
+        while todo:
+            batch = todo[:MAX_ITEMS_PER_PUSH]
+            try:
+                response = self.send_push(batch)
+            except SyncRefused as refused:
+                taken = self._seq_taken(refused, batch)
+                if taken is None:
+                    raise
+                self._renumber_from(taken)
+                ids = {e.item_id for e in todo}
+                todo = [e for e in self.pending() if e.item_id in ids]
+                continue
+            outcomes.extend(self.store_push(response))
+            todo = todo[MAX_ITEMS_PER_PUSH:]
         return outcomes
+
+    @staticmethod
+    def _seq_taken(refused: SyncRefused, batch: Sequence[OutboxEntry]) -> int | None:
+        """The seq of the item the server refused as ``one_item_per_seq`` (None: another
+        refusal)."""
+        rule = refused.rule()
+        if refused.status != 422 or rule is None or rule[1] != "one_item_per_seq":
+            return None
+        field = rule[0]
+        if not (field.startswith("items[") and field.endswith("].seq")):
+            return None
+        n = int(field.removeprefix("items[").removesuffix("].seq"))
+        return batch[n].seq if 0 <= n < len(batch) else None
+
+    def _renumber_from(self, seq: int) -> None:
+        """Give the never-answered items from ``seq`` on new seqs after every seq known,
+        in their order (one transaction)."""
+        with self.store.transaction() as db:
+            (start,) = db.execute(
+                "SELECT max(next_seq, decided_through + 1) FROM device"
+            ).fetchone()
+            rows = db.execute(
+                "SELECT item_id FROM outbox WHERE seq >= ? AND status IS NULL ORDER BY seq",
+                (seq,),
+            ).fetchall()
+            for n, (item_id,) in enumerate(rows):
+                db.execute("UPDATE outbox SET seq = ? WHERE item_id = ?", (start + n, item_id))
+            db.execute("UPDATE device SET next_seq = ?", (start + len(rows),))
+        self.renumbered += len(rows)
 
     # --- pull -----------------------------------------------------------------------
 
@@ -243,14 +297,20 @@ class TabletClient:
         """Ask for the next page; store nothing (a tablet killed before storing it)."""
         cursor, flags_through, _ = self._device()
         try:
-            return self._post("/pull", self._pull_body(cursor, flags_through), PullResponse)
+            page = self._post("/pull", self._pull_body(cursor, flags_through), PullResponse)
         except DeviceWiped:
             raise
         except SyncRefused as refused:
             if cursor is None or refused.rule() != ("cursor", "known_cursor"):
                 raise
-        self.resync()
-        return self._post("/pull", self._pull_body(None, flags_through), PullResponse)
+            self.resync(why=f"known_cursor {cursor}")
+            return self._post("/pull", self._pull_body(None, flags_through), PullResponse)
+        if not page.resync:
+            return page
+        # What this tablet holds is not what the server sent it (a damaged store, an old
+        # copy put back): replace all of it, flags included; the outbox stays.
+        self.resync(flags=True, why="checksum")
+        return self._post("/pull", self._pull_body(None, 0), PullResponse)
 
     def _pull_body(self, cursor: str | None, flags_through: int) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -261,7 +321,15 @@ class TabletClient:
         }
         if cursor is not None:
             body["cursor"] = cursor
+            body["checksum"] = self.checksum()
         return body
+
+    def checksum(self) -> str:
+        """:func:`sync.protocol.holdings_checksum` of the tenants this tablet holds."""
+        rows = self.store.db.execute(
+            "SELECT tenant_id, json_extract(record, '$.version') FROM tenants"
+        ).fetchall()
+        return holdings_checksum((UUID(t), int(v)) for t, v in rows)
 
     def store_page(self, page: PullResponse, acked: Sequence[str] = ()) -> None:
         """Store a page with its cursor, in one transaction."""
@@ -296,12 +364,18 @@ class TabletClient:
                 return
         raise RuntimeError("sync did not finish")
 
-    def resync(self) -> None:
-        """Drop the cursor and every tenant (a clean resync); the outbox stays."""
+    def resync(self, *, flags: bool = False, why: str = "asked") -> None:
+        """Drop the cursor and every tenant (a clean resync), and with ``flags`` every flag
+        and ``flags_through`` too; the outbox stays."""
         with self.store.transaction() as db:
             db.execute("DELETE FROM tenants")
             db.execute("DELETE FROM purge_acks")
             db.execute("UPDATE device SET cursor = NULL")
+            if flags:
+                db.execute("DELETE FROM flags")
+                db.execute("UPDATE device SET flags_through = 0")
+        self.resyncs += 1
+        self.resync_reasons.append(why)
 
     def wipe(self) -> None:
         """Delete everything on the tablet (the device was revoked)."""

@@ -186,6 +186,9 @@ def assert_converged(fleet: Fleet) -> None:
         scope = set(fleet.tenants[tablet.device_id])
         assert tablet.app.tenant_ids() == scope, tablet.username
         assert not tablet.app.pending()
+        # Lost answers and restarts cost repeated pages, never a resync: what the tablet
+        # holds always matched what the server believed it held.
+        assert tablet.app.resyncs == 0, (tablet.username, tablet.app.resync_reasons)
         assert tablet.app.decided_through == len(tablet.app.outbox())
         raised: dict[uuid.UUID, set[uuid.UUID]] = {t: set() for t in scope}
         for entry in tablet.app.outbox():

@@ -117,6 +117,8 @@ class DeviceStatus(msgspec.Struct, frozen=True, kw_only=True):
     clock_measured_at: datetime | None
     # Further off than FOLGJA_MAX_CLOCK_SKEW_S: the items it pushes are marked for review.
     clock_skewed: bool
+    # When it was last told to resync: what it held was not what the server sent it.
+    resync_asked_at: datetime | None
 
 
 class DeviceList(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,7 +134,8 @@ async def device_statuses(conn: asyncpg.Connection, *, max_skew_s: int) -> Devic
         SELECT d.id AS device_id, d.user_id, u.username, d.label, d.registered_at,
                d.revoked_at, d.last_synced_at, s.last_push_at, s.last_pull_at,
                s.clock_skew_seconds, s.clock_measured_at,
-               coalesce(abs(s.clock_skew_seconds) > $1, false) AS clock_skewed
+               coalesce(abs(s.clock_skew_seconds) > $1, false) AS clock_skewed,
+               s.resync_asked_at
         FROM devices d JOIN users u ON u.id = d.user_id
         LEFT JOIN sync_devices s ON s.device_id = d.id
         ORDER BY abs(s.clock_skew_seconds) DESC NULLS LAST, d.registered_at, d.id
