@@ -137,11 +137,11 @@ class TabletClient:
         *,
         page_size: int = DEFAULT_PAGE_TENANTS,
         clock: Callable[[], datetime] | None = None,
-        retry_for: float = 0.0,
+        retry_for: float = 60.0,
         rng: random.Random | None = None,
     ) -> None:
         """``retry_for``: how long to keep trying a request the server could not answer
-        (503, a failed connection); 0 tries once."""
+        (503, a failed connection), in seconds; 0 tries once."""
         self.http = http
         self.retry_for = retry_for
         self._rng = rng or random.Random()
