@@ -9,6 +9,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
@@ -21,6 +22,19 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # The request pool's size (``Runtime.open``); bench/tuned.py can override max_size.
 REQUEST_POOL_MIN = 2
 REQUEST_POOL_MAX = 12
+
+
+class DatabaseUnreachable(ConnectionError):
+    """No connection to PostgreSQL could be made (no socket file, refused, timed out):
+    answered 503 like the database's own errors (backend/problems.DATABASE_UNAVAILABLE),
+    where a bare ``FileNotFoundError`` could be anything."""
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except OSError as unreachable:  # TimeoutError and ConnectionError included
+        raise DatabaseUnreachable(f"cannot connect to PostgreSQL: {unreachable}") from None
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -43,9 +57,12 @@ async def request_pool(url: str) -> asyncpg.Pool:
     Idle connections are not closed after a while (``max_inactive_connection_lifetime=0``):
     asyncpg would otherwise arm a timer on every release and cancel it on every acquire,
     twice per request; a worker keeps at most ``REQUEST_POOL_MAX`` connections open.
+
+    A connection that cannot be made raises :class:`DatabaseUnreachable` (a 503).
     """
     return await asyncpg.create_pool(
         url,
+        connect=_connect,
         min_size=REQUEST_POOL_MIN,
         max_size=REQUEST_POOL_MAX,
         reset=_keep_session,

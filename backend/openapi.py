@@ -15,7 +15,10 @@ from facts the app already holds, so a new route is documented without doing any
 * a JSON body: 400 (not JSON, nested too deeply), 413 (over 1 MiB), 422;
 * query or path parameters: 422;
 * ``min_position``: 503 with ``Retry-After`` (the read model is behind), and 422
-  ``min_position``/``not_beyond_head``.
+  ``min_position``/``not_beyond_head``;
+* every route but the readiness probe (which answers its own 503): 503
+  ``database``/``available`` with ``Retry-After`` while PostgreSQL is down
+  (backend/problems.DATABASE_UNAVAILABLE).
 
 Answers only one route gives (sign-in's 429, the readiness probe's 503) are declared on
 the route with ``responses=`` (:func:`problem_response`). :func:`document` is applied
@@ -164,6 +167,13 @@ _BEHIND = (
     "`min_position`/`reached_in_time`: the read model did not reach `min_position` in time; "
     "try again after `Retry-After` seconds."
 )
+_UNAVAILABLE = (
+    "`database`/`available`: PostgreSQL is down, restarting or unreachable; nothing was "
+    "half-written: send the same request again after `Retry-After` seconds (a tablet: with "
+    "growing pauses)."
+)
+# The readiness probe says the database is down in its own way (its own 503).
+_NO_DATABASE = frozenset({("GET", "/ready")})
 _BEYOND_HEAD = " `min_position`/`not_beyond_head`: no event has that position yet."
 
 
@@ -217,8 +227,10 @@ def answers(route: HTTPRoute, handler: HTTPRouteHandler, method: str) -> dict[in
         found[413] = _TOO_LARGE
     if body or query or named:
         found[422] = _INVALID + (_BEYOND_HEAD if MIN_POSITION in query else "")
+    if (method, template) not in _NO_DATABASE:
+        found[503] = _UNAVAILABLE
     if MIN_POSITION in query:
-        found[503] = _BEHIND
+        found[503] = _BEHIND + " " + _UNAVAILABLE
     return found
 
 

@@ -9,6 +9,9 @@ import traceback
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+import eventsourcing.persistence
+import psycopg
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -233,7 +236,83 @@ def recursion_handler(request: Request[Any, Any, Any], exc: RecursionError) -> R
     return internal_error_handler(request, exc)
 
 
+# What PostgreSQL being down, restarting or unreachable raises: on the request pool
+# (asyncpg) and on the event store's pool (psycopg, wrapped by the eventsourcing library).
+# None of them leaves anything half-written: every write is one transaction.
+DATABASE_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08, and a connection the server closed
+    asyncpg.exceptions.OperatorInterventionError,  # 57: shutting down, starting up
+    ConnectionError,  # refused, reset: nobody listens on the port
+    psycopg.OperationalError,
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+)
+RETRY_AFTER_S = 2
+_UNAVAILABLE = {
+    "field": "database",
+    "rule": "available",
+    "detail": "the database is not available just now: send the same request again later "
+    "(nothing was half-written)",
+}
+
+
+def database_unavailable() -> Response[dict[str, Any]]:
+    """503 ``database``/``available``: try the same request again later."""
+    return problem(
+        503,
+        "database-unavailable",
+        "The database is not available",
+        [dict(_UNAVAILABLE)],
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def database_unavailable_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The type only: the message may name the host or quote stored values.
+    log.warning(
+        "database unavailable (%s) on %s %s", type(exc).__name__, request.method, request.url.path
+    )
+    return database_unavailable()
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says PostgreSQL is away (down, restarting, the connection closed).
+
+    asyncpg may raise another error while unwinding from the first as the server goes
+    (a transaction's exit on a closed connection, a pool holder released twice): the
+    chain of errors is looked at, not only the last.
+    """
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, DATABASE_UNAVAILABLE):
+            return True
+        if isinstance(seen, asyncpg.InterfaceError) and "connection is closed" in str(seen):
+            return True
+        # A connection the server ended (shutting down) between two of our statements
+        # answers the next one out of step; the request never shares a connection, so
+        # that is the only way to get here.
+        if isinstance(seen, asyncpg.exceptions.InternalClientError) and (
+            "cannot switch to state" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def client_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """asyncpg's own errors are a bug of ours, unless they come of PostgreSQL going away
+    (:func:`database_away`): then the 503 of the database's own errors."""
+    if database_away(exc):
+        return database_unavailable_handler(request, exc)
+    return internal_error_handler(request, exc)
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    **dict.fromkeys(DATABASE_UNAVAILABLE, database_unavailable_handler),
+    asyncpg.InterfaceError: client_error_handler,
+    asyncpg.exceptions.InternalClientError: client_error_handler,
     DomainError: domain_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,

@@ -26,6 +26,9 @@ MAX_PROJECTION_BATCH_SIZE = 24_000
 # A tablet may work offline this long at most before its worker signs in again: the
 # lease bounds how long a lost or stolen device keeps working without the server.
 MAX_OFFLINE_LEASE_DAYS = 90
+# A device clock further off than FOLGJA_MAX_CLOCK_SKEW_S marks its pushed items for
+# review (decision 69); at most a week: beyond that every item would be marked anyway.
+MAX_CLOCK_SKEW_S = 7 * 24 * 3600
 MAX_READ_YOUR_WRITES_TIMEOUT_S = 60.0
 # HTTP worker processes `folgja run` may start (FOLGJA_WORKERS); unset: one per core.
 MAX_WORKERS = 64
@@ -67,6 +70,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # (backend.serve.default_workers). Projections run once, in `folgja run`'s own process.
     workers: int | None = None
     offline_lease_days: int = 14  # a device not synced for longer must sign in again
+    # Seconds a device's clock may be off the server's before its pushed items are marked
+    # ``device_clock_skew`` for review (never refused for it; decision 69).
+    max_clock_skew_s: int = 300
     # The time rules' thresholds (config/alerts.toml documents every key); None: defaults.
     alerts_file: Path | None = None
     # NAV delivery outbox (decision 66): where each NAV notification is POSTed. Empty: no
@@ -118,6 +124,7 @@ ENV_VARS: dict[str, str] = {
     "scheduler_tick_s": "FOLGJA_SCHEDULER_TICK_S",
     "workers": "FOLGJA_WORKERS",
     "offline_lease_days": "FOLGJA_OFFLINE_LEASE_DAYS",
+    "max_clock_skew_s": "FOLGJA_MAX_CLOCK_SKEW_S",
     "alerts_file": "FOLGJA_ALERTS_FILE",
     "nav_webhook_url": "FOLGJA_NAV_WEBHOOK_URL",
     "nav_webhook_secret": "FOLGJA_NAV_WEBHOOK_SECRET",
@@ -225,6 +232,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "scheduler_tick_s": _tick,
     "workers": _int_between(1, MAX_WORKERS),
     "offline_lease_days": _int_between(1, MAX_OFFLINE_LEASE_DAYS),
+    "max_clock_skew_s": _int_between(1, MAX_CLOCK_SKEW_S),
     "alerts_file": _alerts_file,
     "nav_webhook_url": _http_url,
     "nav_webhook_secret": lambda raw: raw,

@@ -24,6 +24,18 @@ changes nothing locally. A ``422`` on ``cursor`` with rule ``known_cursor`` (the
 longer knows the cursor) makes a clean resync: the cursor and every local tenant are
 dropped and the pull is made again without a cursor; the outbox is never touched by it.
 
+**Server or database away.** A ``503`` (PostgreSQL down or restarting: nothing was
+half-written) and a connection that fails (refused, reset, cut before the answer) are
+tried again with the same request, after pauses that grow (full jitter: a random pause up
+to a doubling bound, at least the ``Retry-After`` the server asked for), for up to
+``retry_for`` seconds; then the last error is raised. The same request is always safe to
+send again: a push is answered the stored outcomes, a pull with the same cursor sends the
+page again.
+
+**Offline lease run out.** A ``401`` with ``Folgja-Device-Action: reauthenticate`` raises
+:class:`ReauthenticationNeeded` and changes nothing: the worker signs in with the
+password on the device, and the outbox is then pushed as it was.
+
 **Revoked device.** A ``401`` with ``Folgja-Device-Action: wipe`` deletes everything on the
 tablet, *including unsent outbox items*, and raises :class:`DeviceWiped`. The choice is
 deliberate: revocation is for a lost or stolen tablet, and unsent items (visit notes,
@@ -34,6 +46,8 @@ never sent is lost with the device, as with a tablet dropped in the sea.
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -56,6 +70,7 @@ from sync.protocol import (
     SafetyFlagRecord,
     TenantRecord,
     TimelineRecord,
+    holdings_checksum,
 )
 
 BASE = f"/sync/v{PROTOCOL_VERSION}"
@@ -64,6 +79,10 @@ DEVICE_ACTION_HEADER = "Folgja-Device-Action"
 DECIDED = frozenset(s.value for s in ItemStatus if s is not ItemStatus.WAITING)
 # sync() stops after this many pulls in one go (a guard, never reached in practice).
 MAX_PULLS_PER_SYNC = 10_000
+# Pauses between tries of a request the server could not answer (503, no connection).
+RETRY_FIRST_S = 0.1
+RETRY_MAX_S = 5.0
+UNAVAILABLE = 503
 
 T = TypeVar("T")
 Headers = Mapping[str, str] | Callable[[], Mapping[str, str]]
@@ -90,6 +109,12 @@ class DeviceWiped(SyncRefused):
     """The device was revoked: everything on it has been deleted."""
 
 
+class ReauthenticationNeeded(SyncRefused):
+    """The device's offline lease ran out (401, ``Folgja-Device-Action: reauthenticate``):
+    the worker must sign in with the password on the device. Nothing on the tablet was
+    changed; the outbox goes, unchanged, with the first sync after the sign-in."""
+
+
 class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
     item_id: UUID
     seq: int
@@ -112,8 +137,21 @@ class TabletClient:
         *,
         page_size: int = DEFAULT_PAGE_TENANTS,
         clock: Callable[[], datetime] | None = None,
+        retry_for: float = 60.0,
+        rng: random.Random | None = None,
     ) -> None:
+        """``retry_for``: how long to keep trying a request the server could not answer
+        (503, a failed connection), in seconds; 0 tries once."""
         self.http = http
+        self.retry_for = retry_for
+        self._rng = rng or random.Random()
+        # How many tries failed and were made again (for tests and logs).
+        self.retries = 0
+        # How many clean resyncs this client made (the server's instruction, or a cursor
+        # it no longer knows), and how many outbox items it gave new sequence numbers.
+        self.resyncs = 0
+        self.resync_reasons: list[str] = []
+        self.renumbered = 0
         self.store = ClientStore(db_path)
         self._headers = headers
         self.page_size = page_size
@@ -137,7 +175,9 @@ class TabletClient:
         item_id = item_id or uuid.uuid4()
         when = occurred_at or self.clock()
         with self.store.transaction() as db:
-            (seq,) = db.execute("SELECT next_seq FROM device").fetchone()
+            # Never a seq the server has decided: after an old copy of the store was put
+            # back, the server knows seqs this file never handed out.
+            (seq,) = db.execute("SELECT max(next_seq, decided_through + 1) FROM device").fetchone()
             db.execute(
                 "INSERT INTO outbox (item_id, seq, command, occurred_at, tenant_version) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -170,7 +210,8 @@ class TabletClient:
                     "command": e.command,
                 }
                 for e in entries
-            ]
+            ],
+            "device_time": self.clock().isoformat(),
         }
         return self._post("/push", body, PushResponse)
 
@@ -196,13 +237,59 @@ class TabletClient:
         return outcomes
 
     def push(self, entries: Sequence[OutboxEntry] | None = None) -> list[dict[str, Any]]:
-        """Send undecided items (or these), at most MAX_ITEMS_PER_PUSH a request."""
+        """Send undecided items (or these), at most MAX_ITEMS_PER_PUSH a request.
+
+        An item the server refuses because its ``seq`` is another item's there (only after
+        an old copy of the store was put back: the server has items this copy never
+        numbered) gets a new ``seq`` after every one the device knows of, with every item
+        recorded after it, and is sent again: it was never stored, and is never dropped.
+        """
         todo = list(self.pending() if entries is None else entries)
         outcomes: list[dict[str, Any]] = []
-        for start in range(0, len(todo), MAX_ITEMS_PER_PUSH):
-            batch = todo[start : start + MAX_ITEMS_PER_PUSH]
-            outcomes.extend(self.store_push(self.send_push(batch)))
+        while todo:
+            batch = todo[:MAX_ITEMS_PER_PUSH]
+            try:
+                response = self.send_push(batch)
+            except SyncRefused as refused:
+                taken = self._seq_taken(refused, batch)
+                if taken is None:
+                    raise
+                self._renumber_from(taken)
+                ids = {e.item_id for e in todo}
+                todo = [e for e in self.pending() if e.item_id in ids]
+                continue
+            outcomes.extend(self.store_push(response))
+            todo = todo[MAX_ITEMS_PER_PUSH:]
         return outcomes
+
+    @staticmethod
+    def _seq_taken(refused: SyncRefused, batch: Sequence[OutboxEntry]) -> int | None:
+        """The seq of the item the server refused as ``one_item_per_seq`` (None: another
+        refusal)."""
+        rule = refused.rule()
+        if refused.status != 422 or rule is None or rule[1] != "one_item_per_seq":
+            return None
+        field = rule[0]
+        if not (field.startswith("items[") and field.endswith("].seq")):
+            return None
+        n = int(field.removeprefix("items[").removesuffix("].seq"))
+        return batch[n].seq if 0 <= n < len(batch) else None
+
+    def _renumber_from(self, seq: int) -> None:
+        """Give the never-answered items from ``seq`` on new seqs after every seq known,
+        in their order (one transaction)."""
+        with self.store.transaction() as db:
+            (start,) = db.execute(
+                "SELECT max(next_seq, decided_through + 1) FROM device"
+            ).fetchone()
+            rows = db.execute(
+                "SELECT item_id FROM outbox WHERE seq >= ? AND status IS NULL ORDER BY seq",
+                (seq,),
+            ).fetchall()
+            for n, (item_id,) in enumerate(rows):
+                db.execute("UPDATE outbox SET seq = ? WHERE item_id = ?", (start + n, item_id))
+            db.execute("UPDATE device SET next_seq = ?", (start + len(rows),))
+        self.renumbered += len(rows)
 
     # --- pull -----------------------------------------------------------------------
 
@@ -210,14 +297,20 @@ class TabletClient:
         """Ask for the next page; store nothing (a tablet killed before storing it)."""
         cursor, flags_through, _ = self._device()
         try:
-            return self._post("/pull", self._pull_body(cursor, flags_through), PullResponse)
+            page = self._post("/pull", self._pull_body(cursor, flags_through), PullResponse)
         except DeviceWiped:
             raise
         except SyncRefused as refused:
             if cursor is None or refused.rule() != ("cursor", "known_cursor"):
                 raise
-        self.resync()
-        return self._post("/pull", self._pull_body(None, flags_through), PullResponse)
+            self.resync(why=f"known_cursor {cursor}")
+            return self._post("/pull", self._pull_body(None, flags_through), PullResponse)
+        if not page.resync:
+            return page
+        # What this tablet holds is not what the server sent it (a damaged store, an old
+        # copy put back): replace all of it, flags included; the outbox stays.
+        self.resync(flags=True, why="checksum")
+        return self._post("/pull", self._pull_body(None, 0), PullResponse)
 
     def _pull_body(self, cursor: str | None, flags_through: int) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -228,7 +321,15 @@ class TabletClient:
         }
         if cursor is not None:
             body["cursor"] = cursor
+            body["checksum"] = self.checksum()
         return body
+
+    def checksum(self) -> str:
+        """:func:`sync.protocol.holdings_checksum` of the tenants this tablet holds."""
+        rows = self.store.db.execute(
+            "SELECT tenant_id, json_extract(record, '$.version') FROM tenants"
+        ).fetchall()
+        return holdings_checksum((UUID(t), int(v)) for t, v in rows)
 
     def store_page(self, page: PullResponse, acked: Sequence[str] = ()) -> None:
         """Store a page with its cursor, in one transaction."""
@@ -263,12 +364,18 @@ class TabletClient:
                 return
         raise RuntimeError("sync did not finish")
 
-    def resync(self) -> None:
-        """Drop the cursor and every tenant (a clean resync); the outbox stays."""
+    def resync(self, *, flags: bool = False, why: str = "asked") -> None:
+        """Drop the cursor and every tenant (a clean resync), and with ``flags`` every flag
+        and ``flags_through`` too; the outbox stays."""
         with self.store.transaction() as db:
             db.execute("DELETE FROM tenants")
             db.execute("DELETE FROM purge_acks")
             db.execute("UPDATE device SET cursor = NULL")
+            if flags:
+                db.execute("DELETE FROM flags")
+                db.execute("UPDATE device SET flags_through = 0")
+        self.resyncs += 1
+        self.resync_reasons.append(why)
 
     def wipe(self) -> None:
         """Delete everything on the tablet (the device was revoked)."""
@@ -337,9 +444,32 @@ class TabletClient:
         ).fetchone()
         return row[0], row[1], row[2]
 
+    def _send(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """POST, tried again while the server cannot answer (see the module's text)."""
+        deadline = time.monotonic() + self.retry_for
+        bound = RETRY_FIRST_S
+        while True:
+            headers = self._headers() if callable(self._headers) else self._headers
+            wait_at_least = 0.0
+            try:
+                response = self.http.post(BASE + path, json=body, headers=dict(headers))
+            except httpx.TransportError:
+                if time.monotonic() >= deadline:
+                    raise
+            else:
+                if response.status_code != UNAVAILABLE or time.monotonic() >= deadline:
+                    return response
+                try:
+                    wait_at_least = float(response.headers.get("Retry-After", "0"))
+                except ValueError:
+                    wait_at_least = 0.0
+            self.retries += 1
+            pause = max(wait_at_least, self._rng.uniform(0, bound))
+            time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            bound = min(RETRY_MAX_S, bound * 2)
+
     def _post(self, path: str, body: dict[str, Any], answer: type[T]) -> T:
-        headers = self._headers() if callable(self._headers) else self._headers
-        response = self.http.post(BASE + path, json=body, headers=dict(headers))
+        response = self._send(path, body)
         if response.status_code == 200:
             return msgspec.json.decode(response.content, type=answer)
         try:
@@ -349,6 +479,11 @@ class TabletClient:
         if response.status_code == 401 and response.headers.get(DEVICE_ACTION_HEADER) == "wipe":
             self.wipe()
             raise DeviceWiped(response.status_code, problem)
+        if (
+            response.status_code == 401
+            and response.headers.get(DEVICE_ACTION_HEADER) == "reauthenticate"
+        ):
+            raise ReauthenticationNeeded(response.status_code, problem)
         raise SyncRefused(response.status_code, problem)
 
     @staticmethod

@@ -38,6 +38,18 @@ class Decided(msgspec.Struct, frozen=True, kw_only=True):
     problem: ItemProblem | None = None
 
 
+def marked(decided: Decided, also: tuple[str, ...]) -> Decided:
+    """``decided`` with the review reasons ``also`` added: applied becomes applied for
+    review; an item kept for review or refused keeps its status."""
+    if not also:
+        return decided
+    reasons = tuple(dict.fromkeys([*decided.review_reasons, *also]))
+    status = decided.status
+    if status is ItemStatus.APPLIED:
+        status = ItemStatus.APPLIED_FOR_REVIEW
+    return msgspec.structs.replace(decided, status=status, review_reasons=reasons)
+
+
 def _row(device_id: UUID, seq: int, decided: Decided, now: datetime) -> tuple[object, ...]:
     problem = None if decided.problem is None else Jsonb(msgspec.to_builtins(decided.problem))
     return (
@@ -55,18 +67,29 @@ def _row(device_id: UUID, seq: int, decided: Decided, now: datetime) -> tuple[ob
 class ItemReceipt:
     """A :class:`domain.write_model.CommitReceipt`: the item's outcome, with its events."""
 
-    def __init__(self, device_id: UUID, seq: int, tenant_id: UUID | None, now: datetime):
+    def __init__(
+        self,
+        device_id: UUID,
+        seq: int,
+        tenant_id: UUID | None,
+        now: datetime,
+        also: tuple[str, ...] = (),
+    ):
         self.device_id = device_id
         self.seq = seq
         self.tenant_id = tenant_id
         self.now = now
+        # Review reasons found outside the domain (the device's clock skew).
+        self.also = also
         # Set once the event store has written the outcome (its transaction may still fail:
         # the caller clears it then).
         self.written: Decided | None = None
 
     def written_with(self, events: Sequence[DomainEvent]) -> _OutcomeWithEvents:
         reasons = tuple(
-            dict.fromkeys(r for e in events for r in getattr(e, "review_reasons", ()) or ())
+            dict.fromkeys(
+                [*(r for e in events for r in getattr(e, "review_reasons", ()) or ()), *self.also]
+            )
         )
         return _OutcomeWithEvents(self, reasons)
 

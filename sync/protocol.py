@@ -8,6 +8,8 @@ route takes from its path, so a tablet and the web speak one language.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -20,6 +22,7 @@ from domain.lone_work_commands import RecordCheckIn, RecordCheckOut
 from domain.visit_commands import CompleteVisit, FailVisit, PlanVisit
 
 PROTOCOL_VERSION = 1
+CHECKSUM_PREFIX = "v1:"
 
 # Limits (docs/sync-protocol.md, "Limits").
 MAX_ITEMS_PER_PUSH = 100
@@ -103,6 +106,14 @@ class PushItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 class PushRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     items: Annotated[list[PushItem], msgspec.Meta(min_length=1, max_length=MAX_ITEMS_PER_PUSH)]
+    # The device's clock when it sent the request (for clock-skew detection; added within
+    # version 1).
+    device_time: datetime | None = None
+
+
+# The review reason of an item pushed while the device's clock was further off the
+# server's than FOLGJA_MAX_CLOCK_SKEW_S (its ``occurred_at`` may be wrong).
+DEVICE_CLOCK_SKEW = "device_clock_skew"
 
 
 class ItemStatus(StrEnum):
@@ -158,6 +169,19 @@ class PullRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_TENANTS)] = DEFAULT_PAGE_TENANTS
     # The device's clock when it sent the request (for clock-skew detection).
     device_time: datetime | None = None
+    # What the device holds, as :func:`holdings_checksum` of its tenants and versions
+    # (added within version 1): sent with a cursor, it is checked against what the
+    # server believes the device holds; a mismatch is answered ``resync``.
+    checksum: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+
+
+def holdings_checksum(tenants: Iterable[tuple[UUID, int]]) -> str:
+    """``v1:`` and the SHA-256 (hex) of ``tenant_id:version`` of every tenant held, in
+    tenant id order (the UUID's text, lower case), joined by commas; no tenant: the hash
+    of the empty text. ``sync.pull`` computes the same in SQL from what the device
+    acknowledged."""
+    text = ",".join(f"{t}:{v}" for t, v in sorted((str(t), v) for t, v in tenants))
+    return CHECKSUM_PREFIX + hashlib.sha256(text.encode()).hexdigest()
 
 
 class SafetyFlagRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -244,3 +268,8 @@ class PullResponse(msgspec.Struct, frozen=True, kw_only=True):
     cursor: str
     has_more: bool
     server_time: datetime
+    # True: the device's checksum did not match what the server believes it holds (or its
+    # flags_through went back). Nothing else in the response is to be stored: delete
+    # every tenant and flag, forget the cursor and flags_through (the outbox stays), and
+    # pull again without a cursor (a clean resync). Added within version 1.
+    resync: bool = False

@@ -33,6 +33,7 @@ from domain.write_model import WriteModel
 from projections import tablet_parts
 from sync.protocol import (
     CHANGES_MAX_ENTRIES,
+    CHECKSUM_PREFIX,
     HISTORY_DAYS,
     HISTORY_MAX_ENTRIES,
     MAX_ALERTS,
@@ -43,6 +44,7 @@ from sync.protocol import (
     SafetyFlagRecord,
     TenantRecord,
 )
+from sync.push import clock_skew_s
 
 CURSOR_PREFIX = "v1."
 # The read models a tenant's record is made from: a cycle's position is where all have got.
@@ -105,6 +107,9 @@ async def pull(
         if request.purged:
             await _check_purged(conn, puller, request.purged)
         state = await _pull_state(conn, puller, request)
+        if _damaged(request, state):
+            await _ask_resync(conn, puller)
+            return _resync(request, state, puller), []
         cursor, decided_through = state.cursor, state.decided_through
         flags, flags_through = state.flags, state.flags_through
         target, scope, purge = state.target, state.scope, state.purge
@@ -134,6 +139,7 @@ async def pull(
                 target=target if has_more else None,
                 after=page_ids[-1] if has_more else None,
                 page=[t.tenant_id for t in tenants],
+                versions=[t.version for t in tenants],
             )
     response = PullResponse(
         protocol=PROTOCOL_VERSION,
@@ -150,6 +156,44 @@ async def pull(
     return response, [t.tenant_id for t in tenants]
 
 
+def _damaged(request: PullRequest, state: _PullState) -> bool:
+    """The device's copy is not what the server believes it holds: another checksum of its
+    tenants and versions, or flags_through lower than it had confirmed (an old copy of
+    its store). Only a device that sends a checksum, with a cursor, is checked."""
+    if request.checksum is None or request.cursor is None:
+        return False
+    return request.checksum != state.checksum or request.flags_through < state.flags_confirmed
+
+
+def _resync(request: PullRequest, state: _PullState, puller: Puller) -> PullResponse:
+    """The resync instruction: nothing to store; pull again without a cursor."""
+    assert request.cursor is not None
+    return PullResponse(
+        protocol=PROTOCOL_VERSION,
+        safety_flags=[],
+        flags_through=request.flags_through,
+        alerts=state.alerts,
+        decided_through=state.decided_through,
+        purge=[],
+        tenants=[],
+        cursor=request.cursor,
+        has_more=True,
+        server_time=puller.now,
+        resync=True,
+    )
+
+
+async def _ask_resync(conn: asyncpg.Connection, puller: Puller) -> None:
+    await conn.execute(
+        """
+        WITH no_wait AS (SELECT set_config('synchronous_commit', 'off', true))
+        UPDATE sync_devices SET resync_asked_at = $2 FROM no_wait WHERE device_id = $1
+        """,
+        puller.device_id,
+        puller.now,
+    )
+
+
 class _PullState(msgspec.Struct, frozen=True, kw_only=True):
     cursor: _Cursor | None
     decided_through: int
@@ -159,6 +203,10 @@ class _PullState(msgspec.Struct, frozen=True, kw_only=True):
     target: int
     scope: dict[UUID, tuple[bool, bool]]
     purge: set[UUID]
+    # sync.protocol.holdings_checksum of what the server believes the device holds now.
+    checksum: str
+    # The flags_through the device had confirmed before this request.
+    flags_confirmed: int
 
 
 # One statement, so all of it or none, in one snapshot (data-modifying CTEs do not see
@@ -177,7 +225,8 @@ _PULL_STATE = """
 WITH no_wait AS (
     SELECT set_config('synchronous_commit', 'off', true) AS setting
 ), cursor_sent AS (
-    SELECT cursor_id, base_position, target_position, after_tenant, issued_at, page_tenants
+    SELECT cursor_id, base_position, target_position, after_tenant, issued_at, page_tenants,
+           page_versions
     FROM sync_cursors WHERE cursor_id = $6 AND device_id = $1
 ), register AS (
     SELECT coalesce(max(position), 0) AS position FROM projection_tracking
@@ -190,20 +239,25 @@ WITH no_wait AS (
     SELECT flags_ok AND cursor_ok AS ok FROM valid
 ), device AS (
     INSERT INTO sync_devices AS d (device_id, flags_through, flags_confirmed_at,
-                                   last_pull_at, clock_skew_seconds)
-    SELECT $1, $3, CASE WHEN $3 > 0 THEN $2::timestamptz END, $2, $5 FROM ok WHERE ok
+                                   last_pull_at, clock_skew_seconds, clock_measured_at)
+    SELECT $1, $3, CASE WHEN $3 > 0 THEN $2::timestamptz END, $2, $5,
+           CASE WHEN $5::integer IS NOT NULL THEN $2::timestamptz END
+    FROM ok WHERE ok
     ON CONFLICT (device_id) DO UPDATE SET
         flags_confirmed_at = CASE WHEN excluded.flags_through > d.flags_through
                                   THEN excluded.last_pull_at ELSE d.flags_confirmed_at END,
-        flags_through = greatest(d.flags_through, excluded.flags_through),
+        -- A clean resync (no cursor) starts the device's flags over from what it says.
+        flags_through = CASE WHEN $6::uuid IS NULL THEN excluded.flags_through
+                             ELSE greatest(d.flags_through, excluded.flags_through) END,
         last_pull_at = excluded.last_pull_at,
-        clock_skew_seconds = coalesce(excluded.clock_skew_seconds, d.clock_skew_seconds)
+        clock_skew_seconds = coalesce(excluded.clock_skew_seconds, d.clock_skew_seconds),
+        clock_measured_at = coalesce(excluded.clock_measured_at, d.clock_measured_at)
     RETURNING decided_through
 ), lease AS (
     UPDATE devices SET last_synced_at = greatest(last_synced_at, $2)
     WHERE id = $1 AND revoked_at IS NULL AND (SELECT ok FROM ok)
 ), emptied AS (
-    UPDATE sync_cursors SET page_tenants = '{}'
+    UPDATE sync_cursors SET page_tenants = '{}', page_versions = '{}'
     WHERE cursor_id = $6 AND cardinality(page_tenants) > 0 AND (SELECT ok FROM ok)
 ), dead AS (
     DELETE FROM sync_cursors
@@ -238,13 +292,27 @@ WITH no_wait AS (
           ORDER BY a.raised_position DESC LIMIT $10) a
 ), base AS (
     SELECT coalesce((SELECT base_position FROM cursor_sent), 0) AS position
+), page AS (
+    -- The presented cursor's page (now held), with the versions it carried.
+    SELECT p.t, p.v FROM cursor_sent c, unnest(c.page_tenants, c.page_versions) AS p(t, v)
+    WHERE p.t IS NOT NULL AND NOT p.t = ANY($9::uuid[])
 ), held AS (
-    -- What the device holds once this statement is done (before it, adjusted).
-    SELECT tenant_id, purge_asked_at FROM sync_device_tenants
-    WHERE device_id = $1 AND $6::uuid IS NOT NULL AND NOT tenant_id = ANY($9::uuid[])
-    UNION
-    SELECT t, NULL FROM cursor_sent c, unnest(c.page_tenants) AS t
-    WHERE NOT t = ANY($9::uuid[])
+    -- What the device holds once this statement is done (before it, adjusted), at the
+    -- versions it was sent.
+    SELECT d.tenant_id, d.purge_asked_at, coalesce(p.v, d.version) AS version
+    FROM sync_device_tenants d LEFT JOIN page p ON p.t = d.tenant_id
+    WHERE d.device_id = $1 AND $6::uuid IS NOT NULL AND NOT d.tenant_id = ANY($9::uuid[])
+    UNION ALL
+    SELECT p.t, NULL, p.v FROM page p
+    WHERE NOT EXISTS (SELECT 1 FROM sync_device_tenants d
+                      WHERE d.device_id = $1 AND d.tenant_id = p.t)
+), checksum AS (
+    -- sync.protocol.holdings_checksum of what the device holds; a tenant acknowledged
+    -- before versions were kept never matches (one resync).
+    SELECT $11 || encode(sha256(convert_to(coalesce(string_agg(
+               tenant_id::text || ':' || coalesce(version::text, '?'), ','
+               ORDER BY tenant_id::text), ''), 'UTF8')), 'hex') AS checksum
+    FROM held
 ), scope AS (
     SELECT c.tenant_id, c.tenant_id IN (SELECT tenant_id FROM held) AS held,
            c.position > b.position
@@ -255,18 +323,24 @@ WITH no_wait AS (
     FROM caseload c, base b
     WHERE c.contact_worker_id = $7 AND (c.follow_up_active OR c.follow_up_ended_on IS NULL)
 ), acked AS (
-    -- The page is held now; a tenant of it already out of scope is asked to purge.
-    INSERT INTO sync_device_tenants (device_id, tenant_id, held_since, purge_asked_at)
-    SELECT $1, t, $2, CASE WHEN t IN (SELECT tenant_id FROM scope) THEN NULL ELSE $2 END
-    FROM cursor_sent c, unnest(c.page_tenants) AS t, ok
-    WHERE ok.ok AND NOT t = ANY($9::uuid[])
-    ON CONFLICT (device_id, tenant_id) DO NOTHING
+    -- The page is held now, at the versions it carried; a tenant of it already out of
+    -- scope is asked to purge (each row is changed here or in ``newly``, never both).
+    INSERT INTO sync_device_tenants AS d (device_id, tenant_id, held_since, purge_asked_at,
+                                          version)
+    SELECT $1, p.t, $2, CASE WHEN p.t IN (SELECT tenant_id FROM scope) THEN NULL ELSE $2 END,
+           p.v
+    FROM page p, ok
+    WHERE ok.ok
+    ON CONFLICT (device_id, tenant_id) DO UPDATE SET
+        version = excluded.version,
+        purge_asked_at = coalesce(d.purge_asked_at, excluded.purge_asked_at)
     RETURNING tenant_id, purge_asked_at
 ), newly AS (
     UPDATE sync_device_tenants SET purge_asked_at = $2
     WHERE device_id = $1 AND purge_asked_at IS NULL AND (SELECT ok FROM ok)
       AND $6::uuid IS NOT NULL AND NOT tenant_id = ANY($9::uuid[])
       AND tenant_id NOT IN (SELECT tenant_id FROM scope)
+      AND tenant_id NOT IN (SELECT t FROM page)
     RETURNING tenant_id
 )
 SELECT 'state' AS what, v.flags_ok, v.cursor_ok,
@@ -278,23 +352,25 @@ SELECT 'state' AS what, v.flags_ok, v.cursor_ok,
        c.cursor_id, c.base_position, c.target_position, c.after_tenant, c.issued_at,
        NULL::uuid AS tenant_id, NULL::bool AS held, NULL::bool AS changed,
        (SELECT setting FROM no_wait) AS setting,
-       (SELECT alerts::text FROM open_alerts) AS alerts
+       (SELECT alerts::text FROM open_alerts) AS alerts,
+       (SELECT checksum FROM checksum) AS checksum,
+       (SELECT flags_through FROM sync_devices WHERE device_id = $1) AS flags_confirmed
 FROM valid v LEFT JOIN cursor_sent c ON true
 UNION ALL
 SELECT 'scope', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, held, changed, NULL, NULL
+       tenant_id, held, changed, NULL, NULL, NULL, NULL
 FROM scope
 UNION ALL
 SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL, NULL
+       tenant_id, NULL, NULL, NULL, NULL, NULL, NULL
 FROM newly
 UNION ALL
 SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL, NULL
+       tenant_id, NULL, NULL, NULL, NULL, NULL, NULL
 FROM held WHERE purge_asked_at IS NOT NULL
 UNION ALL
 SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL, NULL
+       tenant_id, NULL, NULL, NULL, NULL, NULL, NULL
 FROM acked WHERE purge_asked_at IS NOT NULL
 """
 
@@ -302,9 +378,7 @@ FROM acked WHERE purge_asked_at IS NOT NULL
 async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullRequest) -> _PullState:
     """Record what the request acknowledges; read the flags, scope and purges."""
     cursor_id = None if request.cursor is None else _cursor_id(request.cursor)
-    skew = None
-    if request.device_time is not None:
-        skew = int((request.device_time - puller.now).total_seconds())
+    skew = clock_skew_s(request.device_time, puller.now)
     rows = await conn.fetch(
         _PULL_STATE,
         puller.device_id,
@@ -317,6 +391,7 @@ async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullReq
         list(SOURCES),
         list(request.purged),
         MAX_ALERTS,
+        CHECKSUM_PREFIX,
     )
     state = rows[0]
     assert state["what"] == "state"
@@ -352,6 +427,8 @@ async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullReq
         target=state["target"],
         scope=scope,
         purge={r["tenant_id"] for r in rows if r["what"] == "purge"},
+        checksum=state["checksum"],
+        flags_confirmed=state["flags_confirmed"] or 0,
     )
 
 
@@ -441,14 +518,15 @@ async def _issue_cursor(
     target: int | None,
     after: UUID | None,
     page: list[UUID],
+    versions: list[int],
 ) -> UUID:
     cursor_id = uuid.uuid4()
     await conn.execute(
         """
         WITH no_wait AS (SELECT set_config('synchronous_commit', 'off', true))
         INSERT INTO sync_cursors (cursor_id, device_id, base_position, target_position,
-                                  after_tenant, page_tenants, issued_at)
-        SELECT $1, $2, $3, $4, $5, $6, $7 FROM no_wait
+                                  after_tenant, page_tenants, issued_at, page_versions)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM no_wait
         """,
         cursor_id,
         puller.device_id,
@@ -457,5 +535,6 @@ async def _issue_cursor(
         after,
         page,
         puller.now,
+        versions,
     )
     return cursor_id

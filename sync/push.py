@@ -39,8 +39,9 @@ from domain.tenant import Tenant
 from domain.usecases import UseCases
 from domain.visit_commands import CompleteVisit, FailVisit, PlanVisit
 from domain.write_model import CommandResult, Records, StagedRecords, WriteModel
-from sync.outcomes import Decided, ItemReceipt, RunReceipt, write_outcomes
+from sync.outcomes import Decided, ItemReceipt, RunReceipt, marked, write_outcomes
 from sync.protocol import (
+    DEVICE_CLOCK_SKEW,
     PROTOCOL_VERSION,
     CheckInItem,
     CheckOutItem,
@@ -79,6 +80,24 @@ class Pusher(msgspec.Struct, frozen=True, kw_only=True):
     device_id: UUID
     actor: Actor
     now: datetime
+    # An item that arrived while the device's clock was further off than this (seconds,
+    # either way) is marked DEVICE_CLOCK_SKEW; None: never.
+    max_skew_s: int | None = None
+
+    def skew_reasons(self, skew_s: int | None) -> tuple[str, ...]:
+        if skew_s is None or self.max_skew_s is None or abs(skew_s) <= self.max_skew_s:
+            return ()
+        return (DEVICE_CLOCK_SKEW,)
+
+
+def clock_skew_s(device_time: datetime | None, now: datetime) -> int | None:
+    """The device's clock offset, device minus server, in whole seconds (None: unknown).
+
+    Measured from the request's ``device_time``, so it includes the time the request took
+    to arrive (a second or so on a slow link); what is marked is hours, not seconds."""
+    if device_time is None:
+        return None
+    return round((device_time - now).total_seconds())
 
 
 class SequenceError(InvalidValue):
@@ -169,22 +188,34 @@ async def _check_against_stored(
 
 
 async def _store_received(conn: asyncpg.Connection, pusher: Pusher, request: PushRequest) -> None:
+    """Store the items as received, each with the device's clock offset measured now (or,
+    when the push carries no ``device_time``, the one last measured)."""
     items = request.items
+    skew = clock_skew_s(request.device_time, pusher.now)
     async with conn.transaction():
         await conn.execute(
             """
-            INSERT INTO sync_devices (device_id, last_push_at) VALUES ($1, $2)
-            ON CONFLICT (device_id) DO UPDATE SET last_push_at = excluded.last_push_at
+            INSERT INTO sync_devices AS d (device_id, last_push_at, clock_skew_seconds,
+                                           clock_measured_at)
+            VALUES ($1, $2::timestamptz, $3::integer,
+                    CASE WHEN $3::integer IS NOT NULL THEN $2::timestamptz END)
+            ON CONFLICT (device_id) DO UPDATE SET
+                last_push_at = excluded.last_push_at,
+                clock_skew_seconds = coalesce(excluded.clock_skew_seconds, d.clock_skew_seconds),
+                clock_measured_at = coalesce(excluded.clock_measured_at, d.clock_measured_at)
             """,
             pusher.device_id,
             pusher.now,
+            skew,
         )
         await conn.execute(
             """
             INSERT INTO sync_items (device_id, seq, item_id, user_id, command_type, command,
-                                    tenant_version, occurred_at, received_at)
+                                    tenant_version, occurred_at, received_at,
+                                    clock_skew_seconds)
             SELECT $1, s.seq, s.item_id, $2, s.command_type, s.command::jsonb,
-                   s.tenant_version, s.occurred_at, $3
+                   s.tenant_version, s.occurred_at, $3,
+                   (SELECT clock_skew_seconds FROM sync_devices WHERE device_id = $1)
             FROM unnest($4::bigint[], $5::uuid[], $6::text[], $7::text[], $8::int[],
                         $9::timestamptz[]) AS s(seq, item_id, command_type, command,
                                                  tenant_version, occurred_at)
@@ -206,6 +237,8 @@ class _Undecided(msgspec.Struct, frozen=True):
     seq: int
     command: ItemCommand
     occurred_at: datetime
+    # Review reasons from outside the domain: the device's clock skew when it arrived.
+    also: tuple[str, ...] = ()
 
 
 async def _decide_in_order(
@@ -220,7 +253,8 @@ async def _decide_in_order(
     )
     rows = await conn.fetch(
         """
-        SELECT i.seq, i.command::text AS command, i.occurred_at, o.seq IS NOT NULL AS decided
+        SELECT i.seq, i.command::text AS command, i.occurred_at, i.clock_skew_seconds,
+               o.seq IS NOT NULL AS decided
         FROM sync_items i LEFT JOIN sync_outcomes o USING (device_id, seq)
         WHERE i.device_id = $1 AND i.seq > $2
         ORDER BY i.seq
@@ -235,7 +269,8 @@ async def _decide_in_order(
             break  # a gap: the rest wait for it
         if not row["decided"]:
             command = msgspec.json.decode(row["command"], type=ItemCommand)
-            run.append(_Undecided(row["seq"], command, row["occurred_at"]))
+            also = pusher.skew_reasons(row["clock_skew_seconds"])
+            run.append(_Undecided(row["seq"], command, row["occurred_at"], also))
         expected += 1
     if run:
         await anyio.to_thread.run_sync(_decide_all, model, authority, pusher, run)
@@ -262,7 +297,8 @@ def _decide_all(
         for item in run:
             decided = _decide(model, authority, pusher, item)
             if decided is not None:
-                write_outcomes(datastore, pusher.device_id, [(item.seq, decided)], pusher.now)
+                outcome = marked(decided, item.also)
+                write_outcomes(datastore, pusher.device_id, [(item.seq, outcome)], pusher.now)
 
 
 def _decide_run(
@@ -280,19 +316,19 @@ def _decide_run(
     use_cases = UseCases(records)
     alone: list[tuple[int, Decided]] = []
     for item in run:
-        receipt = ItemReceipt(pusher.device_id, item.seq, None, pusher.now)
+        receipt = ItemReceipt(pusher.device_id, item.seq, None, pusher.now, item.also)
         records.receipt = None
         staged_before = len(records.staged)
         try:
             result = _apply(use_cases, records, receipt, authority, pusher, item)
         except DomainError as refused:
-            alone.append((item.seq, _kept(receipt, refused)))
+            alone.append((item.seq, marked(_kept(receipt, refused), item.also)))
             continue
         if isinstance(result, Decided):
-            alone.append((item.seq, result))
+            alone.append((item.seq, marked(result, item.also)))
         elif len(records.staged) == staged_before:
             # A creation the log already held (sent over HTTP first, say).
-            alone.append((item.seq, _applied_before(receipt, result)))
+            alone.append((item.seq, marked(_applied_before(receipt, result), item.also)))
     if records.staged:
         records.flush(RunReceipt(pusher.device_id, pusher.now, records.staged, alone))
     else:
@@ -329,7 +365,7 @@ def _decide(
     written (None: written with its events)."""
     lost_race: ConcurrentChange | None = None
     for _ in range(ATTEMPTS):
-        receipt = ItemReceipt(pusher.device_id, item.seq, None, pusher.now)
+        receipt = ItemReceipt(pusher.device_id, item.seq, None, pusher.now, item.also)
         records = model.records()
         try:
             result = _apply(UseCases(records), records, receipt, authority, pusher, item)

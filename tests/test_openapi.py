@@ -156,9 +156,17 @@ def test_bodies_and_parameters_are_documented(spec: dict[str, Any]) -> None:
             assert "422" in responses, (method, path)
         if "min_position" in query:
             assert "not_beyond_head" in responses["422"]["description"], (method, path)
-            assert "Retry-After" in responses["503"]["headers"], (method, path)
-        elif path != "/ready":
-            assert "503" not in responses, (method, path)
+            assert "reached_in_time" in responses["503"]["description"], (method, path)
+
+
+def test_every_route_but_readiness_documents_the_database_down(spec: dict[str, Any]) -> None:
+    for method, path, operation in operations(spec):
+        responses = operation["responses"]
+        if path == "/ready":
+            assert "`database`/`available`" not in responses["503"]["description"]
+            continue
+        assert "`database`/`available`" in responses["503"]["description"], (method, path)
+        assert "Retry-After" in responses["503"]["headers"], (method, path)
 
 
 def test_commands_document_a_conflict(spec: dict[str, Any]) -> None:

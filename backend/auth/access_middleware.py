@@ -20,9 +20,12 @@ refused or failed list request shows no one and is logged only as above.
 
 **If the row cannot be written, the request fails** (500 ``access-log-unavailable``) and
 the handler's answer is not sent: a health-data service must not hand out personal data
-it cannot account for. A change whose events were already committed is then answered 500
-although it took effect; commands carry client-chosen ids, so the client's retry finds
-the change made (409/200) rather than making it twice.
+it cannot account for. A change whose events were already committed is then answered
+500 although it took effect; commands carry client-chosen ids, so the client's retry
+finds the change made (409/200) rather than making it twice. When the write failed
+because the database is away (``problems.database_away``), the answer is the 503
+``database``/``available`` any route gives then, so a tablet sends the same request
+again.
 """
 
 from __future__ import annotations
@@ -130,10 +133,14 @@ class AccessLogMiddleware(ASGIMiddleware):
             if message["type"] == "http.response.start":
                 try:
                     await self._record(scope, message["status"])
-                except Exception:
-                    log.exception("access log write failed; refusing the request")
+                except Exception as error:
                     failed = True
-                    await _send_failure(send)
+                    if problems.database_away(error):
+                        log.warning("access log write failed: %s", type(error).__name__)
+                        await _send_unavailable(send)
+                    else:
+                        log.exception("access log write failed; refusing the request")
+                        await _send_failure(send)
                     return
             await send(message)
 
@@ -181,6 +188,24 @@ def _shown(
     if not noted or not 200 <= status < 400:
         return []
     return [e for e in shown_entries(noted) if subject is None or e[0] != subject[0]]
+
+
+async def _send_unavailable(send: Send) -> None:
+    answer = problems.database_unavailable()
+    body = msgspec.json.encode(answer.content)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", problems.MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(problems.RETRY_AFTER_S).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def _send_failure(send: Send) -> None:

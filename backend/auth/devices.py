@@ -98,6 +98,55 @@ async def revoke_device(
     return DeviceRow(**dict(row))
 
 
+class DeviceStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """A device as an administrator sees it: whose, its lease, its syncs, its clock."""
+
+    device_id: UUID
+    user_id: UUID
+    username: str
+    label: str
+    registered_at: datetime
+    revoked_at: datetime | None
+    # The offline lease runs from here (FOLGJA_OFFLINE_LEASE_DAYS).
+    last_synced_at: datetime
+    last_push_at: datetime | None
+    last_pull_at: datetime | None
+    # The device's clock minus the server's, in seconds, as last measured (at a push or
+    # pull carrying ``device_time``); None: never measured.
+    clock_skew_seconds: int | None
+    clock_measured_at: datetime | None
+    # Further off than FOLGJA_MAX_CLOCK_SKEW_S: the items it pushes are marked for review.
+    clock_skewed: bool
+    # When it was last told to resync: what it held was not what the server sent it.
+    resync_asked_at: datetime | None
+
+
+class DeviceList(msgspec.Struct, frozen=True, kw_only=True):
+    # FOLGJA_MAX_CLOCK_SKEW_S, which ``clock_skewed`` is measured against.
+    max_clock_skew_seconds: int
+    devices: list[DeviceStatus]
+
+
+async def device_statuses(conn: asyncpg.Connection, *, max_skew_s: int) -> DeviceList:
+    """Every device, the furthest-off clock first (never measured last)."""
+    rows = await conn.fetch(
+        """
+        SELECT d.id AS device_id, d.user_id, u.username, d.label, d.registered_at,
+               d.revoked_at, d.last_synced_at, s.last_push_at, s.last_pull_at,
+               s.clock_skew_seconds, s.clock_measured_at,
+               coalesce(abs(s.clock_skew_seconds) > $1, false) AS clock_skewed,
+               s.resync_asked_at
+        FROM devices d JOIN users u ON u.id = d.user_id
+        LEFT JOIN sync_devices s ON s.device_id = d.id
+        ORDER BY abs(s.clock_skew_seconds) DESC NULLS LAST, d.registered_at, d.id
+        """,
+        max_skew_s,
+    )
+    return DeviceList(
+        max_clock_skew_seconds=max_skew_s, devices=[DeviceStatus(**dict(r)) for r in rows]
+    )
+
+
 async def touch_last_synced(conn: asyncpg.Connection, device_id: UUID, now: datetime) -> None:
     """The device synced (or its worker signed in on it): its offline lease starts anew."""
     await conn.execute(

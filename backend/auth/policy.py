@@ -216,6 +216,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/alerts/{alert_id:uuid}"): rule(ANYONE),
     ("POST", "/alerts/{alert_id:uuid}/acknowledgement"): rule(ANYONE),
     ("GET", "/admin/users"): rule((ADMIN,)),
+    ("GET", "/admin/devices"): rule((ADMIN,)),
     ("POST", "/admin/users"): rule((ADMIN,)),
     ("GET", "/admin/access-log"): rule((ADMIN,)),
     # NAV deliveries: state and history only, never the notification's content.

@@ -1,4 +1,4 @@
-"""Administration: users, the access log and NAV deliveries (admins only).
+"""Administration: users, devices, the access log and NAV deliveries (admins only).
 
 Reading the access log about a tenant is itself a read about that tenant, so it is
 recorded in the log as well.
@@ -18,12 +18,14 @@ from litestar.status_codes import HTTP_200_OK
 
 from backend.auth import access_log, users
 from backend.auth.access_log import AccessAction, AccessLogEntry
+from backend.auth.devices import DeviceList, device_statuses
 from backend.auth.guards import PRINCIPAL_DEPENDENCY
 from backend.auth.roles import Principal, Role
 from backend.nav_delivery import NavDeliveryWorker
 from backend.openapi import problem_response
 from backend.routes.params import Cursor, Limit
 from backend.runtime import Clock
+from backend.settings import Settings
 from domain.municipal_services import Service
 from projections import nav_outbox
 from projections.nav_outbox import DeliveryState, NavDelivery
@@ -70,6 +72,20 @@ class AdminController(Controller):
                 now=clock(),
                 user_id=data.user_id,
             )
+
+    @get(
+        "/devices",
+        summary="Every registered device: its user, lease, last syncs and clock skew",
+        description="`clock_skew_seconds` is the device's clock minus the server's, measured "
+        "at its last push or pull that carried `device_time`; `clock_skewed` says it is "
+        "further off than `FOLGJA_MAX_CLOCK_SKEW_S`, so the items it pushes are marked "
+        "`device_clock_skew` for review. The furthest-off clocks come first.",
+    )
+    async def devices(
+        self, pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings]
+    ) -> DeviceList:
+        async with pool.acquire() as conn:
+            return await device_statuses(conn, max_skew_s=settings.max_clock_skew_s)
 
     @get("/users", summary="Users by username")
     async def users(

@@ -23,6 +23,7 @@ from backend.auth.roles import Principal
 from backend.openapi import problem_response
 from backend.problems import RequestRefused
 from backend.runtime import Clock
+from backend.settings import Settings
 from domain.tenant import Tenant
 from domain.write_model import WriteModel
 from sync import pull as pulls
@@ -138,10 +139,16 @@ class SyncController(Controller):
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
         write_model: NamedDependency[WriteModel],
+        settings: NamedDependency[Settings],
     ) -> PushResponse:
         principal = access.principal
         device_id = _device_of(principal, version)
-        pusher = pushes.Pusher(device_id=device_id, actor=principal.actor(), now=clock())
+        pusher = pushes.Pusher(
+            device_id=device_id,
+            actor=principal.actor(),
+            now=clock(),
+            max_skew_s=settings.max_clock_skew_s,
+        )
         response = await pushes.push(pool, write_model, PolicyAuthority(principal), pusher, data)
         async with pool.acquire() as conn:
             await touch_last_synced(conn, device_id, pusher.now)

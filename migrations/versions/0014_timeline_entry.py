@@ -5,14 +5,14 @@ that JSON in every pull was most of the pull's database time (decision 70). The 
 encoded once, when the projection writes the row; this fills it for the rows there are.
 
 Revision ID: 0014_timeline_entry
-Revises: 0010_nav_outbox
+Revises: 0013_sync_integrity
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
 revision = "0014_timeline_entry"
-down_revision = "0010_nav_outbox"
+down_revision = "0013_sync_integrity"
 branch_labels = None
 depends_on = None
 
