@@ -222,6 +222,10 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/nav-deliveries"): rule((ADMIN,)),
     ("POST", "/admin/nav-deliveries/{delivery_id:uuid}/retry"): rule((ADMIN,)),
     ("POST", "/projections/{name:str}/parked/retry"): rule((ADMIN,)),
+    # --- web pages (docs/web.md): the same rules as the API routes they show -------------
+    # Sign-in (GET and POST /web/sign-in) and the stylesheets are public (guards.py).
+    ("GET", "/web"): rule(ANYONE),
+    ("POST", "/web/sign-out"): rule(ANYONE),
 }
 
 

@@ -63,6 +63,28 @@ class DeviceRegistered(msgspec.Struct, frozen=True, kw_only=True):
     device_credential: str
 
 
+async def check_password(
+    request: Request[Any, Any, Any],
+    conn: asyncpg.Connection,
+    now: datetime,
+    username: str,
+    password: str,
+) -> users.UserRow:
+    """The one password check (the API's sign-in and the web pages'): throttled per
+    username and address, one refusal for a wrong username or password."""
+    throttle = throttle_of(request.app)
+    # The address the server sees: behind a municipality's NAT or proxy, a whole
+    # office shares it (the throttle is built for that, see backend/auth/throttle.py).
+    address = request.client.host if request.client else "unknown"
+    throttle.check(username, address, now)
+    user = await users.verify_password(conn, username, password)
+    if user is None:
+        throttle.failed(username, address, now)
+        raise invalid_credentials()
+    throttle.succeeded(username, address)
+    return user
+
+
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
@@ -93,17 +115,8 @@ class AuthController(Controller):
         clock: NamedDependency[Clock],
     ) -> TokenPair:
         now = clock()
-        throttle = throttle_of(request.app)
-        # The address the server sees: behind a municipality's NAT or proxy, a whole
-        # office shares it (the throttle is built for that, see backend/auth/throttle.py).
-        address = request.client.host if request.client else "unknown"
-        throttle.check(data.username, address, now)
         async with pool.acquire() as conn:
-            user = await users.verify_password(conn, data.username, data.password)
-            if user is None:
-                throttle.failed(data.username, address, now)
-                raise invalid_credentials()
-            throttle.succeeded(data.username, address)
+            user = await check_password(request, conn, now, data.username, data.password)
             if data.device_id is None:
                 return await sessions.issue_pair(conn, user.id, now=now)
             return await devices.sign_in_on_device(conn, user, data.device_id, now=now)

@@ -1,0 +1,208 @@
+"""The web pages' words, Norwegian bokmål first and English where a user chooses it, and
+dates and times as they are written in Norway (Europe/Oslo; dd.mm.yyyy, HH:MM).
+
+The language is ``?lang=en`` (or ``nb``), kept afterwards in the ``lang`` cookie; without
+either, bokmål. A label missing from English falls back to bokmål (a test keeps the two
+dictionaries the same size, so that does not happen unnoticed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+OSLO = ZoneInfo("Europe/Oslo")
+DEFAULT_LANG = "nb"
+LANGS = ("nb", "en")
+LANG_COOKIE = "lang"
+
+NB: dict[str, str] = {
+    "app_name": "Folgja",
+    "skip_to_main": "Hopp til hovedinnhold",
+    "main_nav": "Hovedmeny",
+    "home": "Forside",
+    "sign_in": "Logg inn",
+    "sign_out": "Logg ut",
+    "signed_in_as": "Innlogget som",
+    "username": "Brukernavn",
+    "password": "Passord",
+    "sign_in_failed": "Brukernavnet eller passordet er feil.",
+    "too_many_attempts": "For mange mislykkede innlogginger. Prøv igjen om {seconds} sekunder.",
+    "required": "Må fylles ut.",
+    "language": "Språk",
+    "other_language": "English",
+    "other_language_code": "en",
+    "welcome": "Velkommen",
+    "your_pages": "Sidene dine",
+    "forbidden_title": "Ingen tilgang",
+    "forbidden_text": "Du har ikke tilgang til denne siden.",
+    "not_found_title": "Finnes ikke",
+    "not_found_text": "Det du ser etter finnes ikke, eller du har ikke tjenstlig behov for det.",
+    "error_title": "Noe gikk galt",
+    "error_summary": "Skjemaet har feil. Rett feltene som er merket.",
+    "saved": "Lagret.",
+    "submit": "Send",
+    "none": "Ingen",
+    "print": "Skriv ut",
+    # concerns
+    "concerns_raised": "Bekymringsmeldinger vi har sendt",
+    "raise_concern": "Meld bekymring",
+    "tenant_id": "Leietaker (ID)",
+    "tenant_id_hint": "Leietakerens ID. Fyll ut leietaker, adresse eller begge.",
+    "dwelling_id": "Adresse (bolig-ID)",
+    "dwelling_id_hint": "Boligens ID fra sikkerhetsregisteret eller leieforholdet.",
+    "category": "Kategori",
+    "description": "Beskrivelse",
+    "description_hint": "Hva har du sett? Skriv det du vet, ikke antakelser.",
+    "choose": "Velg …",
+    "not_a_valid_id": "Ikke en gyldig ID.",
+    "tenant_or_address": "Oppgi leietaker, adresse eller begge.",
+    "concern_raised": "Bekymringsmeldingen er sendt.",
+    "status": "Status",
+    "holder": "Hos",
+    "waited": "Ventet",
+    "raised_at": "Meldt",
+    "about": "Gjelder",
+    "address": "Adresse",
+    "days": "{n} dager",
+    "hours": "{n} timer",
+    "no_concerns": "Ingen bekymringsmeldinger.",
+    "cat_rent_arrears": "Husleierestanse",
+    "cat_damage": "Skade på bolig",
+    "cat_hoarding": "Samlemani",
+    "cat_neighbour_conflict": "Nabokonflikt",
+    "cat_fire_safety": "Brannsikkerhet",
+    "cat_wellbeing": "Trivsel og helse",
+    "cat_other": "Annet",
+    "st_raised": "Meldt",
+    "st_routed": "Videresendt",
+    "st_acknowledged": "Bekreftet mottatt",
+    "st_escalated": "Eskalert",
+    "st_resolved": "Avsluttet",
+    "svc_unassigned": "Ingen ennå",
+}
+
+EN: dict[str, str] = {
+    "app_name": "Folgja",
+    "skip_to_main": "Skip to main content",
+    "main_nav": "Main menu",
+    "home": "Home",
+    "sign_in": "Sign in",
+    "sign_out": "Sign out",
+    "signed_in_as": "Signed in as",
+    "username": "Username",
+    "password": "Password",
+    "sign_in_failed": "The username or the password is wrong.",
+    "too_many_attempts": "Too many failed sign-ins. Try again in {seconds} seconds.",
+    "required": "Required.",
+    "language": "Language",
+    "other_language": "Norsk (bokmål)",
+    "other_language_code": "nb",
+    "welcome": "Welcome",
+    "your_pages": "Your pages",
+    "forbidden_title": "No access",
+    "forbidden_text": "You do not have access to this page.",
+    "not_found_title": "Not found",
+    "not_found_text": "What you are looking for does not exist, or you have no need to know it.",
+    "error_title": "Something went wrong",
+    "error_summary": "The form has errors. Correct the fields marked.",
+    "saved": "Saved.",
+    "submit": "Send",
+    "none": "None",
+    "print": "Print",
+    "concerns_raised": "Concerns we raised",
+    "raise_concern": "Raise a concern",
+    "tenant_id": "Tenant (ID)",
+    "tenant_id_hint": "The tenant's ID. Give the tenant, the address or both.",
+    "dwelling_id": "Address (dwelling ID)",
+    "dwelling_id_hint": "The dwelling's ID from the safety register or the lease.",
+    "category": "Category",
+    "description": "Description",
+    "description_hint": "What did you see? Write what you know, not guesses.",
+    "choose": "Choose …",
+    "not_a_valid_id": "Not a valid ID.",
+    "tenant_or_address": "Give the tenant, the address or both.",
+    "concern_raised": "The concern was raised.",
+    "status": "Status",
+    "holder": "With",
+    "waited": "Waited",
+    "raised_at": "Raised",
+    "about": "About",
+    "address": "Address",
+    "days": "{n} days",
+    "hours": "{n} hours",
+    "no_concerns": "No concerns.",
+    "cat_rent_arrears": "Rent arrears",
+    "cat_damage": "Damage to the home",
+    "cat_hoarding": "Hoarding",
+    "cat_neighbour_conflict": "Neighbour conflict",
+    "cat_fire_safety": "Fire safety",
+    "cat_wellbeing": "Wellbeing and health",
+    "cat_other": "Other",
+    "st_raised": "Raised",
+    "st_routed": "Routed",
+    "st_acknowledged": "Acknowledged",
+    "st_escalated": "Escalated",
+    "st_resolved": "Resolved",
+    "svc_unassigned": "Nobody yet",
+}
+
+LABELS: dict[str, dict[str, str]] = {"nb": NB, "en": EN}
+
+
+class Labels(Mapping[str, str]):
+    """One language's labels; ``labels("key", n=3)`` fills in placeholders."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LABELS else DEFAULT_LANG
+        self._own = LABELS[self.lang]
+
+    def __getitem__(self, key: str) -> str:
+        return self._own.get(key) or NB.get(key) or key
+
+    def __iter__(self) -> Any:
+        return iter(NB)
+
+    def __len__(self) -> int:
+        return len(NB)
+
+    def __call__(self, key: str, **values: Any) -> str:
+        return self[key].format(**values)
+
+
+def choose_lang(query: str | None, cookie: str | None) -> str:
+    for candidate in (query, cookie):
+        if candidate in LANGS:
+            return candidate
+    return DEFAULT_LANG
+
+
+def oslo(moment: datetime) -> datetime:
+    return moment.astimezone(OSLO)
+
+
+def date_no(value: date | datetime | None) -> str:
+    """dd.mm.yyyy (a moment: its date in Oslo)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = oslo(value)
+    return value.strftime("%d.%m.%Y")
+
+
+def datetime_no(value: datetime | None) -> str:
+    """dd.mm.yyyy HH:MM in Oslo."""
+    if value is None:
+        return ""
+    return oslo(value).strftime("%d.%m.%Y %H:%M")
+
+
+def time_no(value: datetime | None) -> str:
+    return "" if value is None else oslo(value).strftime("%H:%M")
+
+
+def iso_local(value: datetime | None) -> str:
+    """For ``<time datetime=...>``: the moment with Oslo's offset."""
+    return "" if value is None else oslo(value).isoformat(timespec="minutes")
