@@ -60,3 +60,24 @@ def post_form(client: TestClient, path: str, data: dict[str, Any], page: str | N
     """Post a form the way the page does: with the CSRF token the page carries."""
     token = form_token(client, page or "/web")
     return client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False)
+
+
+def as_api(client: TestClient) -> TestClient:
+    """Back to the API test client's ways (identity headers become bearer tokens)."""
+    client.anonymous = False  # type: ignore[attr-defined]
+    return client
+
+
+def access_rows(client: TestClient, endpoint: str) -> list[dict[str, Any]]:
+    """The access log's rows for one endpoint (``METHOD /route/{template}``), oldest first."""
+    from tests.auth_api import in_app
+
+    async def read(conn: Any) -> list[dict[str, Any]]:
+        rows = await conn.fetch(
+            "SELECT user_id, tenant_id, action, endpoint, record_id, status FROM access_log "
+            "WHERE endpoint = $1 ORDER BY id",
+            endpoint,
+        )
+        return [dict(r) for r in rows]
+
+    return in_app(client, read)

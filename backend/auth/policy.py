@@ -226,6 +226,18 @@ POLICY: dict[tuple[str, str], Rule] = {
     # Sign-in (GET and POST /web/sign-in) and the stylesheets are public (guards.py).
     ("GET", "/web"): rule(ANYONE),
     ("POST", "/web/sign-out"): rule(ANYONE),
+    # The concerns the caller's service raised, and the form that raises one.
+    ("GET", "/web/concerns"): rule((*STAFF, NAVO)),
+    ("GET", "/web/concerns/new"): rule((*STAFF, NAVO)),
+    ("POST", "/web/concerns"): rule((*STAFF, NAVO)),
+    ("GET", "/web/safety-register"): rule(STAFF),
+    ("POST", "/web/safety-flag"): rule((PM, TL)),
+    ("POST", "/web/dwellings/{dwelling_id:uuid}/safety-flag/change"): rule((PM, TL)),
+    ("POST", "/web/dwellings/{dwelling_id:uuid}/safety-flag/review"): rule((PM, TL)),
+    ("POST", "/web/dwellings/{dwelling_id:uuid}/safety-flag/lift"): rule((PM, TL)),
+    # Report arrears on a lease: opens the lease's rent case if need be, then reports.
+    ("GET", "/web/leases/{lease_id:uuid}/arrears"): rule((PM,), S.LEASE, HOUSING),
+    ("POST", "/web/leases/{lease_id:uuid}/arrears"): rule((PM,), S.LEASE, HOUSING),
 }
 
 

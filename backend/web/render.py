@@ -58,7 +58,12 @@ def labels(request: Request[Any, Any, Any]) -> i18n.Labels:
 
 
 # The pages each role has, in the menu's order: (path, label key, roles).
-MENU: tuple[tuple[str, str, frozenset[Role]], ...] = ()
+_STAFF = frozenset({Role.FIELD_WORKER, Role.TEAM_LEAD, Role.SERVICE_STAFF, Role.PROPERTY_MANAGER})
+MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
+    ("/web/concerns", "concerns_raised", _STAFF | {Role.NAV_OFFICER}),
+    ("/web/concerns/new", "raise_concern", _STAFF | {Role.NAV_OFFICER}),
+    ("/web/safety-register", "safety_register", _STAFF),
+)
 
 
 def menu_for(principal: Principal | None) -> list[tuple[str, str]]:
