@@ -238,6 +238,14 @@ POLICY: dict[tuple[str, str], Rule] = {
     # Report arrears on a lease: opens the lease's rent case if need be, then reports.
     ("GET", "/web/leases/{lease_id:uuid}/arrears"): rule((PM,), S.LEASE, HOUSING),
     ("POST", "/web/leases/{lease_id:uuid}/arrears"): rule((PM,), S.LEASE, HOUSING),
+    # NAV's inbox: the notifications whose basis holds, the tenant's NAV fields only.
+    ("GET", "/web/nav-inbox"): rule((NAVO,)),
+    ("POST", "/web/nav-notifications/{notification_id:uuid}/acknowledgement"): rule(
+        (NAVO,), S.NAV_NOTIFICATION
+    ),
+    ("POST", "/web/nav-notifications/{notification_id:uuid}/answer"): rule(
+        (NAVO,), S.NAV_NOTIFICATION
+    ),
 }
 
 

@@ -63,6 +63,7 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/web/concerns", "concerns_raised", _STAFF | {Role.NAV_OFFICER}),
     ("/web/concerns/new", "raise_concern", _STAFF | {Role.NAV_OFFICER}),
     ("/web/safety-register", "safety_register", _STAFF),
+    ("/web/nav-inbox", "nav_inbox", frozenset({Role.NAV_OFFICER})),
 )
 
 
