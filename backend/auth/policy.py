@@ -246,6 +246,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/web/nav-notifications/{notification_id:uuid}/answer"): rule(
         (NAVO,), S.NAV_NOTIFICATION
     ),
+    # The lead's own team (the API's /caseload/teams/{service} for their own service).
+    ("GET", "/web/caseload"): rule(LEADS),
+    ("GET", "/web/handover-board"): rule(FOLLOWERS),
+    ("GET", "/web/devices"): rule((TL, ADMIN)),
+    ("POST", "/web/devices/{device_id:uuid}/revocation"): rule((TL, ADMIN)),
+    ("GET", "/web/alerts"): rule(ANYONE),
+    ("POST", "/web/alerts/{alert_id:uuid}/acknowledgement"): rule(ANYONE),
 }
 
 

@@ -244,15 +244,23 @@ class DeviceController(Controller):
         clock: NamedDependency[Clock],
     ) -> devices.DeviceRow:
         async with pool.acquire() as conn:
-            device = await devices.device_by_id(conn, device_id)
-            if device is None:
-                raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
-            if not principal.has_any(Role.ADMIN):
-                owner = await users.user_by_id(conn, device.user_id)
-                if owner is None or owner.service is not principal.service:
-                    raise Forbidden(
-                        "same_service",
-                        "a team lead revokes only the devices of their own service",
-                        field="device_id",
-                    )
-            return await devices.revoke_device(conn, device_id, by=principal.user_id, now=clock())
+            return await revoke_for(conn, principal, device_id, clock())
+
+
+async def revoke_for(
+    conn: asyncpg.Connection, principal: Principal, device_id: UUID, now: datetime
+) -> devices.DeviceRow:
+    """Revoke a device for an admin, or for a team lead of the device user's service (the
+    API's revocation and the web page's)."""
+    device = await devices.device_by_id(conn, device_id)
+    if device is None:
+        raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
+    if not principal.has_any(Role.ADMIN):
+        owner = await users.user_by_id(conn, device.user_id)
+        if owner is None or owner.service is not principal.service:
+            raise Forbidden(
+                "same_service",
+                "a team lead revokes only the devices of their own service",
+                field="device_id",
+            )
+    return await devices.revoke_device(conn, device_id, by=principal.user_id, now=now)

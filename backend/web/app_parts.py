@@ -12,6 +12,7 @@ from litestar.static_files import create_static_files_router
 from backend.auth.guards import WEB_PREFIX
 from backend.settings import Settings
 from backend.web.fbe import ArrearsPage, ConcernPages, SafetyRegisterPage
+from backend.web.lead import LeadPages
 from backend.web.nav import NavPages
 from backend.web.render import STATIC
 from backend.web.session import WEB_EXCEPTION_HANDLERS, SessionController
@@ -38,7 +39,14 @@ def csrf_config(settings: Settings) -> CSRFConfig:
 def web_routers() -> list[Any]:
     pages = Router(
         path="/",
-        route_handlers=[SessionController, ConcernPages, SafetyRegisterPage, ArrearsPage, NavPages],
+        route_handlers=[
+            SessionController,
+            ConcernPages,
+            SafetyRegisterPage,
+            ArrearsPage,
+            NavPages,
+            LeadPages,
+        ],
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         opt={CSRF_OPT_OUT: False},
         include_in_schema=False,

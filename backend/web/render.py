@@ -64,6 +64,14 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/web/concerns/new", "raise_concern", _STAFF | {Role.NAV_OFFICER}),
     ("/web/safety-register", "safety_register", _STAFF),
     ("/web/nav-inbox", "nav_inbox", frozenset({Role.NAV_OFFICER})),
+    ("/web/caseload", "caseload", frozenset({Role.TEAM_LEAD, Role.SERVICE_STAFF})),
+    (
+        "/web/handover-board",
+        "handover_board",
+        frozenset({Role.FIELD_WORKER, Role.TEAM_LEAD, Role.SERVICE_STAFF}),
+    ),
+    ("/web/devices", "devices", frozenset({Role.TEAM_LEAD, Role.ADMIN})),
+    ("/web/alerts", "alerts", frozenset(Role)),
 )
 
 
