@@ -17,7 +17,7 @@ from backend.database import DatabaseUrl
 from backend.settings import Settings
 from domain.alerts import AlertRule
 from domain.municipal_services import Service
-from tests.api import post, tenant_in_follow_up
+from tests.api import head_position, post, tenant_in_follow_up
 from tests.auth_api import bearer, login, make_user
 from tests.conftest import Clock
 from tests.rent_api import FBE, housed
@@ -61,7 +61,7 @@ def test_the_lead_sees_the_teams_caseload_with_risk_overdue_and_flag(
     post(client, f"/dwellings/{dwelling_id}/safety-flag", flag, FBE)
     clock.now = LATE
     as_browser(client, "tone.lead")
-    response = client.get("/web/caseload")
+    response = client.get(f"/web/caseload?min_position={head_position(client)}")
     assert response.status_code == 200, response.text
     html = response.text
     assert "Test Beboer" in html and f'href="/web/tenants/{tenant_id}"' in html
@@ -88,7 +88,7 @@ def test_the_board_puts_the_tenants_nobody_follows_on_top(client: TestClient) ->
     make_user(client, "tone.lead", Role.TEAM_LEAD)
     tenant_in_follow_up(client)  # no responsible service
     as_browser(client, "tone.lead")
-    html = client.get("/web/handover-board").text
+    html = client.get(f"/web/handover-board?min_position={head_position(client)}").text
     gap, board = html.index("Uten ansvarlig tjeneste"), html.index("Overføringer etter dato")
     assert gap < board
     assert "Test Beboer" in html[gap:board]
@@ -136,7 +136,7 @@ def test_a_worker_takes_an_alert_from_the_inbox(client: TestClient, clock: Clock
     clock.now = LATE
     assert run_rules(client)[AlertRule.VISIT_OVERDUE].raised == 1
     as_browser(client, "frida.felt")
-    html = client.get("/web/alerts").text
+    html = client.get(f"/web/alerts?min_position={head_position(client)}").text
     assert "Besøk forfalt" in html and f"/web/tenants/{tenant_id}" in html
     [read] = access_rows(client, "GET /web/alerts")
     assert read["tenant_id"] == tenant_id

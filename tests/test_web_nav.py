@@ -9,6 +9,7 @@ from litestar.testing import TestClient
 
 from backend.auth.roles import Role
 from domain.municipal_services import Service
+from tests.api import head_position
 from tests.rent_api import consent_to_nav, get_case, registered_tenant, rent_case, step
 from tests.web_helpers import access_rows, post_form, signed_in_browser
 
@@ -33,7 +34,7 @@ def nav_browser(client: TestClient) -> TestClient:
 def test_nav_sees_the_notification_its_basis_and_no_more(client: TestClient) -> None:
     tenant_id, notification_id = notified(client, consent=True)
     nav_browser(client)
-    response = client.get(INBOX)
+    response = client.get(f"{INBOX}?min_position={head_position(client)}")
     assert response.status_code == 200
     html = response.text
     assert "Ola Nordmann" in html
@@ -49,7 +50,7 @@ def test_nav_sees_the_notification_its_basis_and_no_more(client: TestClient) -> 
 def test_the_law_is_named_when_there_is_no_consent(client: TestClient) -> None:
     notified(client, consent=False)
     nav_browser(client)
-    html = client.get(INBOX).text
+    html = client.get(f"{INBOX}?min_position={head_position(client)}").text
     assert "Husleieloven § 9-11" in html and "Varsel om utkastelse" in html
     assert "Tenancy Act § 9-11" in client.get(INBOX + "?lang=en").text
 
@@ -74,6 +75,7 @@ def test_the_answer_form_says_what_is_wrong(client: TestClient) -> None:
     _, notification_id = notified(client, consent=True)
     nav_browser(client)
     path = f"/web/nav-notifications/{notification_id}/answer"
+    client.get(f"{INBOX}?min_position={head_position(client)}")  # the inbox has it
     empty = post_form(client, path, {"answer": "", "text": ""}, INBOX)
     assert empty.status_code == 400
     assert f'id="answer-{notification_id}-answer-error"' in empty.text

@@ -253,6 +253,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/web/devices/{device_id:uuid}/revocation"): rule((TL, ADMIN)),
     ("GET", "/web/alerts"): rule(ANYONE),
     ("POST", "/web/alerts/{alert_id:uuid}/acknowledgement"): rule(ANYONE),
+    # The tenant page: the risk timeline's chart and the timeline (the API's lines).
+    ("GET", "/web/tenants/{tenant_id:uuid}"): rule(FOLLOWERS, S.TENANT, FULL),
 }
 
 

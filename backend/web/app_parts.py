@@ -16,6 +16,7 @@ from backend.web.lead import LeadPages
 from backend.web.nav import NavPages
 from backend.web.render import STATIC
 from backend.web.session import WEB_EXCEPTION_HANDLERS, SessionController
+from backend.web.tenant import TenantPage
 
 # The app's routes opt out of CSRF (the JSON API authenticates with a bearer header, which
 # a browser never sends by itself); the web pages, whose cookie a browser does send, opt in.
@@ -46,6 +47,7 @@ def web_routers() -> list[Any]:
             ArrearsPage,
             NavPages,
             LeadPages,
+            TenantPage,
         ],
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         opt={CSRF_OPT_OUT: False},

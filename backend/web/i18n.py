@@ -209,6 +209,17 @@ NB: dict[str, str] = {
     "rule_safety_flag_review_due": "Sikkerhetsflagg skal vurderes",
     "rule_device_not_synced": "Nettbrett ikke synkronisert",
     "rule_check_out_missing": "Utsjekk mangler",
+    "risk_now": "Risiko nå",
+    "risk_over_time": "Risiko over tid",
+    "risk_chart_title": "Risikonivå over tid, ett punkt per hendelse",
+    "risk_chart_caption": "Hold pekeren over et punkt for hendelsen og grunnene. "
+    "Tabellen under viser det samme.",
+    "risk_table_caption": "Risiko ved hver hendelse, eldste først",
+    "when": "Når",
+    "what": "Hva",
+    "reasons": "Grunner",
+    "timeline": "Tidslinje, nyeste først",
+    "nothing_yet": "Ingenting registrert ennå.",
 }
 
 EN: dict[str, str] = {
@@ -401,6 +412,17 @@ EN: dict[str, str] = {
     "rule_safety_flag_review_due": "Safety flag review due",
     "rule_device_not_synced": "Tablet not synced",
     "rule_check_out_missing": "Check-out missing",
+    "risk_now": "Risk now",
+    "risk_over_time": "Risk over time",
+    "risk_chart_title": "Risk level over time, one point per event",
+    "risk_chart_caption": "Hover over a point for the event and its reasons. "
+    "The table below shows the same.",
+    "risk_table_caption": "Risk at each event, oldest first",
+    "when": "When",
+    "what": "What",
+    "reasons": "Reasons",
+    "timeline": "Timeline, newest first",
+    "nothing_yet": "Nothing recorded yet.",
 }
 
 LABELS: dict[str, dict[str, str]] = {"nb": NB, "en": EN}
