@@ -18,7 +18,7 @@ from backend.web.i18n import Labels, datetime_no
 from domain.risk import LEVEL_THRESHOLDS, RiskLevel, level_for
 
 WIDTH, HEIGHT = 800, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 16, 36
 # The bands' fills (light, so the line and markers keep their contrast) and the markers'.
 BAND = {
     RiskLevel.LOW: "#e3f1e6",
