@@ -21,6 +21,7 @@ from backend.auth.guards import is_public
 from backend.auth.policy import POLICY, matrix_markdown
 from backend.auth.roles import Role
 from domain.municipal_services import Service
+from tests.web_helpers import csrf_header
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,8 +86,7 @@ def send(client: TestClient, method: str, path: str, role: Role) -> Any:
     headers = identity(role)
     if path.startswith("/web") and method == "POST":
         # A web form carries its CSRF token (without it: 403 before any rule is looked at).
-        page = client.get("/web/sign-in")
-        headers["x-csrftoken"] = page.cookies.get("folgja_csrf") or client.cookies["folgja_csrf"]
+        headers |= csrf_header(client)
     return client.request(method, concrete(path), headers=headers, json={})
 
 
