@@ -95,3 +95,14 @@ def test_others_may_not_open_the_inbox_and_unknown_notifications_are_not_found(
     refused = client.get(INBOX)
     assert refused.status_code == 403
     assert "Ingen tilgang" in refused.text
+
+
+def test_acknowledging_twice_answers_a_page_saying_so(client: TestClient) -> None:
+    _, notification_id = notified(client, consent=True)
+    nav_browser(client)
+    path = f"/web/nav-notifications/{notification_id}/acknowledgement"
+    assert post_form(client, path, {}, INBOX).status_code == 303
+    again = post_form(client, path, {}, INBOX)
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("text/html")
+    assert "Noe gikk galt" in again.text and "prøv igjen" in again.text

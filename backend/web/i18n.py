@@ -41,6 +41,8 @@ NB: dict[str, str] = {
     "not_found_title": "Finnes ikke",
     "not_found_text": "Det du ser etter finnes ikke, eller du har ikke tjenstlig behov for det.",
     "error_title": "Noe gikk galt",
+    "error_text": "Det du ba om, kunne ikke gjøres nå. Gå tilbake, last siden på nytt og "
+    "prøv igjen.",
     "error_summary": "Skjemaet har feil. Rett feltene som er merket.",
     "saved": "Lagret.",
     "submit": "Send",
@@ -245,6 +247,8 @@ EN: dict[str, str] = {
     "not_found_title": "Not found",
     "not_found_text": "What you are looking for does not exist, or you have no need to know it.",
     "error_title": "Something went wrong",
+    "error_text": "What you asked for could not be done now. Go back, reload the page and "
+    "try again.",
     "error_summary": "The form has errors. Correct the fields marked.",
     "saved": "Saved.",
     "submit": "Send",

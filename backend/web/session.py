@@ -177,10 +177,10 @@ def web_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         title, text = t["forbidden_title"], t["forbidden_text"]
     elif status == 404:
         title, text = t["not_found_title"], t["not_found_text"]
-    else:
-        title, text = t["error_title"], t["error_title"]
-        if status >= 500:
-            return _fallback(request, exc)
+    elif status >= 500:
+        return _fallback(request, exc)
+    else:  # 400, 409, 422 ... of a button with no form to show again (e.g. a double click)
+        title, text = t["error_title"], t["error_text"]
     return page(request, "error.html", status=status, title=title, text=text)
 
 
