@@ -304,7 +304,13 @@ ACTIVE = "document.activeElement.id || document.activeElement.type"
 PAGES_BY_USER = {
     "kari.fbe": ["/web", "/web/concerns", "/web/concerns/new", "/web/safety-register"],
     "nina.nav": ["/web/nav-inbox", "/web/alerts"],
-    "tone.lead": ["/web/caseload", "/web/handover-board", "/web/devices", "/web/alerts"],
+    "tone.lead": [
+        "/web/caseload",
+        "/web/handover-board",
+        "/web/review-inbox",
+        "/web/devices",
+        "/web/alerts",
+    ],
 }
 
 

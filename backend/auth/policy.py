@@ -253,6 +253,9 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/web/devices/{device_id:uuid}/revocation"): rule((TL, ADMIN)),
     ("GET", "/web/alerts"): rule(ANYONE),
     ("POST", "/web/alerts/{alert_id:uuid}/acknowledgement"): rule(ANYONE),
+    # The review inbox: items recorded by the caller's own service's users (decision 60).
+    ("GET", "/web/review-inbox"): rule(LEADS),
+    ("POST", "/web/review-inbox/{item_id:uuid}/resolution"): rule(LEADS),
     # The tenant page: the risk timeline's chart and the timeline (the API's lines).
     ("GET", "/web/tenants/{tenant_id:uuid}"): rule(FOLLOWERS, S.TENANT, FULL),
 }

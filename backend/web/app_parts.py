@@ -12,7 +12,7 @@ from litestar.static_files import create_static_files_router
 from backend.auth.guards import WEB_PREFIX
 from backend.settings import Settings
 from backend.web.fbe import ArrearsPage, ConcernPages, SafetyRegisterPage
-from backend.web.lead import LeadPages
+from backend.web.lead import LeadPages, ReviewInboxPage
 from backend.web.nav import NavPages
 from backend.web.render import STATIC
 from backend.web.session import WEB_EXCEPTION_HANDLERS, SessionController
@@ -47,6 +47,7 @@ def web_routers() -> list[Any]:
             ArrearsPage,
             NavPages,
             LeadPages,
+            ReviewInboxPage,
             TenantPage,
         ],
         exception_handlers=WEB_EXCEPTION_HANDLERS,

@@ -19,12 +19,13 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from backend.auth import devices
 from backend.auth.access_log import show_tenants
-from backend.auth.authorize import Access
+from backend.auth.authorize import ABOUT_TENANT_KEY, Access
 from backend.auth.guards import WEB_PREFIX
 from backend.auth.need_to_know import board_service
 from backend.auth.roles import Role
 from backend.routes.auth import revoke_for
 from backend.routes.caseload import _caught_up
+from backend.routes.review_inbox import ResolveReview
 from backend.runtime import Clock, ReadModels
 from backend.web import forms
 from backend.web.fbe import PAGE_SIZE, position_asked
@@ -43,6 +44,7 @@ from projections.caseload_queries import (
 )
 from projections.handover_board import handover_board
 from projections.handovers import HandoverScheduleProjection
+from sync import review
 
 LEAD_ROLES = (Role.TEAM_LEAD, Role.SERVICE_STAFF)
 
@@ -165,6 +167,73 @@ class LeadPages(Controller):
                 return Redirect(target, status_code=HTTP_303_SEE_OTHER)
         form = {"alert_id": str(alert_id), "values": values, "errors": errors}
         return await _alerts_page(request, access, pool, read_models, status=status, form=form)
+
+
+class ReviewInboxPage(Controller):
+    path = WEB_PREFIX + "/review-inbox"
+    include_in_schema = False
+
+    @get("/")
+    async def inbox(
+        self,
+        request: Request[Any, Any, Any],
+        access: NamedDependency[Access],
+        pool: NamedDependency[asyncpg.Pool],
+    ) -> Template:
+        return await _review_page(request, access, pool)
+
+    @post("/{item_id:uuid}/resolution", status_code=HTTP_303_SEE_OTHER)
+    async def resolve(
+        self,
+        request: Request[Any, Any, Any],
+        item_id: FromPath[UUID],
+        access: NamedDependency[Access],
+        pool: NamedDependency[asyncpg.Pool],
+        clock: NamedDependency[Clock],
+    ) -> Response[Any]:
+        """Resolve with a note, as ``POST /review-inbox/{id}/resolution`` (once)."""
+        t = labels(request)
+        values = forms.form_values(await request.form())
+        command, errors = forms.parse(ResolveReview, values, t)
+        if command is None:
+            form = {"item_id": str(item_id), "values": values, "errors": errors}
+            return await _review_page(request, access, pool, status=400, form=form)
+        principal = access.principal
+        async with pool.acquire() as conn:
+            entry = await review.resolve(
+                conn,
+                item_id,
+                service=principal.service,
+                by=principal.user_id,
+                note=command.note,
+                now=clock(),
+            )
+        if entry.tenant_id is not None:
+            request.state[ABOUT_TENANT_KEY] = entry.tenant_id
+        return Redirect(f"{WEB_PREFIX}/review-inbox?done=1", status_code=HTTP_303_SEE_OTHER)
+
+
+async def _review_page(
+    request: Request[Any, Any, Any],
+    access: Access,
+    pool: asyncpg.Pool,
+    *,
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+) -> Template:
+    """The open items recorded by the lead's own service's users, the longest waiting
+    first, each with the command as the device sent it (decision 60)."""
+    async with pool.acquire() as conn:
+        found = await review.inbox(conn, service=access.principal.service, limit=PAGE_SIZE)
+    show_tenants(request, ((e.tenant_id, e.item_id) for e in found.items))
+    return page(
+        request,
+        "review_inbox.html",
+        status=status,
+        items=found.items,
+        form=form or {},
+        done=request.query_params.get("done"),
+    )
 
 
 async def _alerts_page(

@@ -70,6 +70,7 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
         "handover_board",
         frozenset({Role.FIELD_WORKER, Role.TEAM_LEAD, Role.SERVICE_STAFF}),
     ),
+    ("/web/review-inbox", "review_inbox", frozenset({Role.TEAM_LEAD, Role.SERVICE_STAFF})),
     ("/web/devices", "devices", frozenset({Role.TEAM_LEAD, Role.ADMIN})),
     ("/web/alerts", "alerts", frozenset(Role)),
 )
