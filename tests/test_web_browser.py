@@ -302,7 +302,13 @@ def test_the_sign_in_page_passes_axe_and_the_keyboard_reaches_its_fields(
 ACTIVE = "document.activeElement.id || document.activeElement.type"
 
 PAGES_BY_USER = {
-    "kari.fbe": ["/web", "/web/concerns", "/web/concerns/new", "/web/safety-register"],
+    "kari.fbe": [
+        "/web",
+        "/web/concerns",
+        "/web/concerns/new",
+        "/web/safety-register",
+        "/web/arrears",
+    ],
     "nina.nav": ["/web/nav-inbox", "/web/alerts"],
     "tone.lead": [
         "/web/caseload",

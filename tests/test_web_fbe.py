@@ -242,3 +242,14 @@ def test_a_lease_that_does_not_exist_or_is_not_theirs_is_not_found(client: TestC
     client.cookies.clear()
     signed_in_browser(client, "tone.lead", Role.TEAM_LEAD)
     assert client.get(f"/web/leases/{lease_id}/arrears").status_code == 403
+
+
+def test_fbe_finds_the_lease_by_its_id(client: TestClient) -> None:
+    _, lease_id = housed(client, registered_tenant(client))
+    fbe_browser(client)
+    assert 'id="lease_id"' in client.get("/web/arrears").text
+    found = client.get(f"/web/arrears?lease_id={lease_id}", follow_redirects=False)
+    assert found.status_code == 303
+    assert found.headers["location"] == f"/web/leases/{lease_id}/arrears"
+    wrong = client.get("/web/arrears?lease_id=abc")
+    assert wrong.status_code == 400 and 'id="lease_id-error"' in wrong.text

@@ -236,6 +236,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("POST", "/web/dwellings/{dwelling_id:uuid}/safety-flag/review"): rule((PM, TL)),
     ("POST", "/web/dwellings/{dwelling_id:uuid}/safety-flag/lift"): rule((PM, TL)),
     # Report arrears on a lease: opens the lease's rent case if need be, then reports.
+    ("GET", "/web/arrears"): rule((PM,)),
     ("GET", "/web/leases/{lease_id:uuid}/arrears"): rule((PM,), S.LEASE, HOUSING),
     ("POST", "/web/leases/{lease_id:uuid}/arrears"): rule((PM,), S.LEASE, HOUSING),
     # NAV's inbox: the notifications whose basis holds, the tenant's NAV fields only.

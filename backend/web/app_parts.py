@@ -11,7 +11,7 @@ from litestar.static_files import create_static_files_router
 
 from backend.auth.guards import WEB_PREFIX
 from backend.settings import Settings
-from backend.web.fbe import ArrearsPage, ConcernPages, SafetyRegisterPage
+from backend.web.fbe import ArrearsPage, ConcernPages, LeaseFinder, SafetyRegisterPage
 from backend.web.lead import LeadPages, ReviewInboxPage
 from backend.web.nav import NavPages
 from backend.web.render import STATIC
@@ -45,6 +45,7 @@ def web_routers() -> list[Any]:
             ConcernPages,
             SafetyRegisterPage,
             ArrearsPage,
+            LeaseFinder,
             NavPages,
             LeadPages,
             ReviewInboxPage,

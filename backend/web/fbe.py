@@ -279,6 +279,27 @@ async def _flag_command(
     return await _register_page(request, pool, clock, read_models, status=status, form=form)
 
 
+class LeaseFinder(Controller):
+    path = WEB_PREFIX + "/arrears"
+    include_in_schema = False
+
+    @get("/")
+    async def find(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """Which lease: the form asks for its id, then goes to that lease's arrears form
+        (whose own policy line decides whether the caller may see it)."""
+        raw = request.query_params.get("lease_id", "").strip()
+        if not raw:
+            return page(request, "lease_finder.html", values={}, errors={})
+        try:
+            lease_id = UUID(raw)
+        except ValueError:
+            errors = {"lease_id": labels(request)["not_a_valid_id"]}
+            return page(
+                request, "lease_finder.html", status=400, values={"lease_id": raw}, errors=errors
+            )
+        return Redirect(f"{WEB_PREFIX}/leases/{lease_id}/arrears", status_code=HTTP_303_SEE_OTHER)
+
+
 class ArrearsPage(Controller):
     path = WEB_PREFIX + "/leases/{lease_id:uuid}/arrears"
     include_in_schema = False

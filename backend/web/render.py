@@ -63,6 +63,7 @@ MENU: tuple[tuple[str, str, frozenset[Role]], ...] = (
     ("/web/concerns", "concerns_raised", _STAFF | {Role.NAV_OFFICER}),
     ("/web/concerns/new", "raise_concern", _STAFF | {Role.NAV_OFFICER}),
     ("/web/safety-register", "safety_register", _STAFF),
+    ("/web/arrears", "report_arrears", frozenset({Role.PROPERTY_MANAGER})),
     ("/web/nav-inbox", "nav_inbox", frozenset({Role.NAV_OFFICER})),
     ("/web/caseload", "caseload", frozenset({Role.TEAM_LEAD, Role.SERVICE_STAFF})),
     (
