@@ -236,6 +236,7 @@ NB: dict[str, str] = {
     "reasons": "Grunner",
     "timeline": "Tidslinje, nyeste først",
     "nothing_yet": "Ingenting registrert ennå.",
+    "newest_only": "De {n} nyeste hendelsene.",
 }
 
 EN: dict[str, str] = {
@@ -455,6 +456,7 @@ EN: dict[str, str] = {
     "reasons": "Reasons",
     "timeline": "Timeline, newest first",
     "nothing_yet": "Nothing recorded yet.",
+    "newest_only": "The newest {n} events.",
 }
 
 LABELS: dict[str, dict[str, str]] = {"nb": NB, "en": EN}

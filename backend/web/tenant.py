@@ -27,10 +27,11 @@ from backend.write_access import WriteAccess
 from domain.errors import UnknownAggregate
 from domain.risk import RiskLevel
 from projections.risk_timeline import RiskTimelineProjection
-from projections.risk_timeline_queries import current_risk, risk_timeline
+from projections.risk_timeline_queries import current_risk, latest_risk_timeline
 
-# The newest facts shown (the chart and table draw these; older ones are at the API).
-MAX_POINTS = 500
+# The newest facts shown (the chart and table draw these; older ones are at the API,
+# GET /tenants/{id}/risk-timeline, a page at a time).
+MAX_POINTS = 200
 
 
 class TenantPage(Controller):
@@ -54,9 +55,8 @@ class TenantPage(Controller):
             raise UnknownAggregate("tenant_id", "must_exist", f"no tenant with id {tenant_id}")
         shown = tenant_fields(access, tenant)
         async with pool.acquire() as conn:
-            found = await risk_timeline(conn, tenant_id, None, MAX_POINTS)
+            entries = await latest_risk_timeline(conn, tenant_id, MAX_POINTS)
             current = await current_risk(conn, tenant_id, clock())
-        entries = found.items
         points = [
             Point(
                 at=e.occurred_at,
@@ -75,4 +75,5 @@ class TenantPage(Controller):
             entries=entries,
             current=current,
             chart=Markup(risk_svg(points, t)),
+            newest_only=len(entries) == MAX_POINTS,
         )
