@@ -282,6 +282,11 @@ def query_calls(
         "team raw": lambda: conn.fetch(raw_team, team.value),
         "team functions": team_function,
         "team http": http_get(client, f"/caseload/teams/{team.value}", signed_in.lead),
+        # The web pages (docs/web.md) for the same data: the lead's tenant page (chart,
+        # table, timeline) and the team's caseload page, rendered as HTML. They take the
+        # bearer header as the API does (the cookie carries the same token in a browser).
+        "timeline web": http_get(client, f"/web/tenants/{tenant_id}", signed_in.lead),
+        "team web": http_get(client, "/web/caseload", signed_in.lead),
         "worker raw": lambda: conn.fetch(raw_worker, worker_id),
         "worker functions": worker_function,
         "worker http": http_get(client, f"/caseload/workers/{worker_id}", signed_in.worker),
