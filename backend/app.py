@@ -41,6 +41,8 @@ from backend.routes.tenants import TenantController
 from backend.routes.visits import VisitController
 from backend.runtime import ProjectionNotCaughtUp, Runtime, utc_now
 from backend.settings import Settings
+from backend.web.app_parts import CSRF_OPT_OUT, csrf_config, web_routers
+from backend.web.render import template_config
 from projections.waiter import PositionBeyondHead
 
 MAX_BODY_BYTES = 1_048_576
@@ -119,6 +121,8 @@ def create_app(
             AuthController,
             DeviceController,
             AdminController,
+            # The web pages (backend/web, docs/web.md): same guards, same access log.
+            *web_routers(),
         ],
         dependencies=DEPENDENCIES,
         # Authentication, authorization and the access log are applied here, once, for
@@ -145,7 +149,9 @@ def create_app(
             gzip_compress_level=1,
             exclude_opt_key=UNCOMPRESSED,
         ),
-        opt={UNCOMPRESSED: True},
+        opt={UNCOMPRESSED: True, CSRF_OPT_OUT: True},
+        template_config=template_config(),
+        csrf_config=csrf_config(settings),
         openapi_config=OpenAPIConfig(
             title="Folgja",
             version="0.1.0",

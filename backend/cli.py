@@ -110,7 +110,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     base = f"http://{host}:{port}"
     print(
         f"\nFolgja is running at {base} ({workers} worker{'s' if workers != 1 else ''})\n"
-        f"OpenAPI docs: {base}/schema\n",
+        f"OpenAPI docs: {base}/schema\n"
+        f"Web pages (sign in with a user's password): {base}/web/sign-in\n",
         flush=True,
     )
     serve(database.url, settings, host=host, port=port, workers=workers)

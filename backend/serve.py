@@ -32,6 +32,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import secrets
 import signal
 import threading
 import time
@@ -151,6 +152,9 @@ def serve(database_url: str, settings: Settings, *, host: str, port: int, worker
 
     # Workers inherit the environment: the database set up here, and no projections.
     os.environ["DATABASE_URL"] = database_url
+    if not settings.web_secret:
+        # One CSRF secret for every worker of this run (a form may post to any of them).
+        os.environ["FOLGJA_WEB_SECRET"] = secrets.token_urlsafe(32)
     projections: ProjectionHost | None = None
     if settings.run_projections:
         projections = ProjectionHost(database_url, settings)

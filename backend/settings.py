@@ -44,6 +44,9 @@ MAX_NAV_DELIVERY_ATTEMPTS = 100
 MAX_NAV_DELIVERY_BACKOFF_S = 7 * 24 * 3600.0
 
 
+MIN_WEB_SECRET_LENGTH = 32
+
+
 class SettingsError(ValueError):
     """An environment variable holds a value the server cannot use."""
 
@@ -86,6 +89,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nav_delivery_backoff_base_s: float = 30.0
     nav_delivery_backoff_cap_s: float = 3600.0
     nav_delivery_poll_s: float = 1.0  # how often the worker looks for due deliveries
+    # The web pages (docs/web.md): the secret that signs their CSRF tokens (empty: a random
+    # one per `folgja run`, shared by its workers), and whether their cookies are always
+    # Secure (behind a proxy that ends TLS; over https they are Secure anyway).
+    web_secret: str = ""
+    web_cookie_secure: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -133,6 +141,8 @@ ENV_VARS: dict[str, str] = {
     "nav_delivery_backoff_base_s": "FOLGJA_NAV_DELIVERY_BACKOFF_BASE_S",
     "nav_delivery_backoff_cap_s": "FOLGJA_NAV_DELIVERY_BACKOFF_CAP_S",
     "nav_delivery_poll_s": "FOLGJA_NAV_DELIVERY_POLL_S",
+    "web_secret": "FOLGJA_WEB_SECRET",
+    "web_cookie_secure": "FOLGJA_WEB_COOKIE_SECURE",
 }
 
 
@@ -171,6 +181,13 @@ def _seconds_up_to(high: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def _web_secret(raw: str) -> str:
+    """Empty (a random one per run), or at least 32 characters."""
+    if raw and len(raw) < MIN_WEB_SECRET_LENGTH:
+        raise ValueError(f"must be empty or at least {MIN_WEB_SECRET_LENGTH} characters")
+    return raw
 
 
 def _http_url(raw: str) -> str:
@@ -241,4 +258,6 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "nav_delivery_backoff_base_s": _seconds_up_to(MAX_NAV_DELIVERY_BACKOFF_S),
     "nav_delivery_backoff_cap_s": _seconds_up_to(MAX_NAV_DELIVERY_BACKOFF_S),
     "nav_delivery_poll_s": _seconds_up_to(60.0),
+    "web_secret": _web_secret,
+    "web_cookie_secure": _flag,
 }

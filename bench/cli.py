@@ -795,17 +795,22 @@ async def readside_table(
             ("raw", "baseline: raw SELECT of the rows"),
             ("functions", "query functions"),
             ("http", "HTTP GET"),
+            ("web", "web page (HTML), HTTP GET"),
         ):
+            if f"{kind} {how}" not in latencies:
+                continue  # no web page shows one worker's caseload
             runs = latencies[f"{kind} {how}"]
             p50 = [x.p50_ms for x in runs]
             target = how != "raw" and kind in ("timeline", "team")
+            # Issue 4's target for the API; issue 15's for the pages (they render HTML).
+            limit = 20 if how == "web" else 10
             rows.append(
                 Row(
                     f"     {what}, p50",
                     p50,
                     "ms",
-                    "< 10 ms" if target else "",
-                    (median(p50) < 10) if target else None,
+                    f"< {limit} ms" if target else "",
+                    (median(p50) < limit) if target else None,
                 )
             )
             rows.append(Row(f"     {what}, p99", [x.p99_ms for x in runs], "ms"))

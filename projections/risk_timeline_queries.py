@@ -124,6 +124,27 @@ async def risk_timeline(
     return page_of([_entry(r) for r in rows], limit, lambda e: (e.position,))
 
 
+async def latest_risk_timeline(
+    conn: asyncpg.Connection, tenant_id: UUID, limit: int
+) -> list[RiskTimelineEntry]:
+    """The tenant's newest ``limit`` entries, in log order (the web page's chart)."""
+    rows = await conn.fetch(
+        """
+        SELECT * FROM (
+            SELECT position, occurred_at, recorded_at, event_type, summary, level, score,
+                   reasons, model_version
+            FROM risk_timeline
+            WHERE tenant_id = $1
+            ORDER BY position DESC
+            LIMIT $2
+        ) newest ORDER BY position
+        """,
+        tenant_id,
+        limit,
+    )
+    return [_entry(r) for r in rows]
+
+
 async def risk_series(conn: asyncpg.Connection, tenant_id: UUID) -> list[SeriesPoint]:
     """The whole risk history of the tenant as compact points, for plotting."""
     rows = await conn.fetch(

@@ -75,7 +75,8 @@ def test_every_route_is_documented(app: Litestar, spec: dict[str, Any]) -> None:
     listed = {(method, path) for method, path, _ in operations(spec)}
     served = {(method, path) for method, _, path, _ in routes(app)}
     assert served == listed
-    # Nothing but the OpenAPI documents is left out of the document.
+    # Nothing but the OpenAPI documents and the web pages (HTML for browsers, docs/web.md)
+    # is left out of the document.
     hidden = {
         route.path
         for route in app.routes
@@ -83,7 +84,7 @@ def test_every_route_is_documented(app: Litestar, spec: dict[str, Any]) -> None:
         for handler in route.route_handlers
         if not handler.resolve_include_in_schema() and handler.http_methods != {"OPTIONS"}
     }
-    assert all(path.startswith("/schema") for path in hidden), hidden
+    assert all(path.startswith(("/schema", "/web")) for path in hidden), hidden
 
 
 def test_every_refusal_is_a_problem(spec: dict[str, Any]) -> None:

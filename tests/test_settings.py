@@ -54,6 +54,8 @@ NOT_DEFAULT: dict[str, tuple[str, object]] = {
     "nav_delivery_backoff_base_s": ("0.5", 0.5),
     "nav_delivery_backoff_cap_s": ("60", 60.0),
     "nav_delivery_poll_s": ("0.25", 0.25),
+    "web_secret": ("x" * 32, "x" * 32),
+    "web_cookie_secure": ("yes", True),
 }
 
 
@@ -118,6 +120,8 @@ def test_unset_variables_keep_the_defaults() -> None:
         ("FOLGJA_NAV_DELIVERY_BACKOFF_BASE_S", "nan"),
         ("FOLGJA_NAV_DELIVERY_BACKOFF_CAP_S", "-1"),
         ("FOLGJA_NAV_DELIVERY_POLL_S", "0"),
+        ("FOLGJA_WEB_SECRET", "short"),
+        ("FOLGJA_WEB_COOKIE_SECURE", "maybe"),
     ],
 )
 def test_a_value_out_of_bounds_is_refused_naming_the_variable(var: str, raw: str) -> None:

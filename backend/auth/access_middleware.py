@@ -69,6 +69,10 @@ def _body(scope: Scope) -> dict[str, Any]:
     body: Any = state.json
     if isinstance(body, dict):
         return body
+    form: Any = state.form
+    if isinstance(form, dict):
+        # A web page's form (backend/web), read by its handler: its fields, one value each.
+        return {k: v[0] if isinstance(v, list) and v else v for k, v in form.items()}
     raw = state.body
     if not isinstance(raw, bytes | bytearray) or not raw:
         return {}

@@ -21,6 +21,7 @@ from backend.auth.tokens import (
 )
 from backend.auth.users import UserRow
 from domain.errors import UnknownAggregate
+from domain.municipal_services import Service
 
 
 class DeviceRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +71,38 @@ async def register_device(
 async def device_by_id(conn: asyncpg.Connection, device_id: UUID) -> DeviceRow | None:
     row = await conn.fetchrow(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = $1", device_id)
     return DeviceRow(**dict(row)) if row else None
+
+
+class ServiceDevice(msgspec.Struct, frozen=True, kw_only=True):
+    """A device on a lead's list: whose it is, and whether it still syncs."""
+
+    id: UUID
+    user_id: UUID
+    username: str
+    label: str
+    registered_at: datetime
+    revoked_at: datetime | None
+    last_synced_at: datetime
+
+
+async def devices_of_service(
+    conn: asyncpg.Connection, service: Service | None, *, limit: int = 500
+) -> list[ServiceDevice]:
+    """The devices of a service's users (None: every service), the active ones first, the
+    longest unsynced first."""
+    rows = await conn.fetch(
+        """
+        SELECT d.id, d.user_id, u.username, d.label, d.registered_at, d.revoked_at,
+               d.last_synced_at
+        FROM devices d JOIN users u ON u.id = d.user_id
+        WHERE $1::text IS NULL OR u.service = $1
+        ORDER BY (d.revoked_at IS NOT NULL), d.last_synced_at, d.id
+        LIMIT $2
+        """,
+        None if service is None else service.value,
+        limit,
+    )
+    return [ServiceDevice(**dict(r)) for r in rows]
 
 
 async def revoke_device(

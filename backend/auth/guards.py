@@ -12,6 +12,7 @@ policy table's (``backend/auth/policy.py``), enforced by the next app-level guar
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
@@ -31,11 +32,35 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     known: Principal | None = connection.state.get(_STATE_KEY)
     if known is not None:
         return known
-    principal = await issuer_of(connection.app).authenticate(connection.headers)
+    principal = await issuer_of(connection.app).authenticate(credentials(connection))
     if principal is None:
         raise AuthRefused("authentication_required", "sign in: a bearer token is required")
     connection.state[_STATE_KEY] = principal
     return principal
+
+
+# The web pages (backend/web, docs/web.md) carry the same access token in an HttpOnly
+# cookie, sent by the browser only to WEB_PREFIX: there, and only there, the cookie stands
+# for ``Authorization: Bearer`` when the request has no such header. One sign-in, one
+# token check, one policy table.
+WEB_PREFIX = "/web"
+SESSION_COOKIE = "folgja_session"
+
+
+def is_web(path: str) -> bool:
+    return path == WEB_PREFIX or path.startswith(WEB_PREFIX + "/")
+
+
+def credentials(connection: ASGIConnection[Any, Any, Any, Any]) -> Mapping[str, str]:
+    """The headers the issuer verifies: the request's own, or on a web page without an
+    Authorization header, the session cookie's token as the bearer token."""
+    headers = connection.headers
+    if "authorization" in headers or not is_web(connection.scope["path"]):
+        return headers
+    token = connection.cookies.get(SESSION_COOKIE)
+    if not token:
+        return headers
+    return {**headers, "authorization": f"Bearer {token}"}
 
 
 # (method, route template) answered without a token: probes, and the ways to get a token.
@@ -47,10 +72,13 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/auth/login"),
         ("POST", "/auth/refresh"),
         ("POST", "/auth/device-token"),
+        ("GET", "/web/sign-in"),
+        ("POST", "/web/sign-in"),
     }
 )
-# The OpenAPI documents (/schema, /schema/openapi.json, /schema/swagger, ...).
-PUBLIC_PREFIXES: tuple[str, ...] = ("/schema",)
+# The OpenAPI documents (/schema, /schema/openapi.json, /schema/swagger, ...), and the web
+# pages' stylesheets and scripts.
+PUBLIC_PREFIXES: tuple[str, ...] = ("/schema", "/web/static")
 
 
 def is_public(method: str, path_template: str) -> bool:

@@ -223,6 +223,43 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/nav-deliveries"): rule((ADMIN,)),
     ("POST", "/admin/nav-deliveries/{delivery_id:uuid}/retry"): rule((ADMIN,)),
     ("POST", "/projections/{name:str}/parked/retry"): rule((ADMIN,)),
+    # --- web pages (docs/web.md): the same rules as the API routes they show -------------
+    # Sign-in (GET and POST /web/sign-in) and the stylesheets are public (guards.py).
+    ("GET", "/web"): rule(ANYONE),
+    ("POST", "/web/sign-out"): rule(ANYONE),
+    # The concerns the caller's service raised, and the form that raises one.
+    ("GET", "/web/concerns"): rule((*STAFF, NAVO)),
+    ("GET", "/web/concerns/new"): rule((*STAFF, NAVO)),
+    ("POST", "/web/concerns"): rule((*STAFF, NAVO)),
+    ("GET", "/web/safety-register"): rule(STAFF),
+    ("POST", "/web/safety-flag"): rule((PM, TL)),
+    ("POST", "/web/dwellings/{dwelling_id:uuid}/safety-flag/change"): rule((PM, TL)),
+    ("POST", "/web/dwellings/{dwelling_id:uuid}/safety-flag/review"): rule((PM, TL)),
+    ("POST", "/web/dwellings/{dwelling_id:uuid}/safety-flag/lift"): rule((PM, TL)),
+    # Report arrears on a lease: opens the lease's rent case if need be, then reports.
+    ("GET", "/web/arrears"): rule((PM,)),
+    ("GET", "/web/leases/{lease_id:uuid}/arrears"): rule((PM,), S.LEASE, HOUSING),
+    ("POST", "/web/leases/{lease_id:uuid}/arrears"): rule((PM,), S.LEASE, HOUSING),
+    # NAV's inbox: the notifications whose basis holds, the tenant's NAV fields only.
+    ("GET", "/web/nav-inbox"): rule((NAVO,)),
+    ("POST", "/web/nav-notifications/{notification_id:uuid}/acknowledgement"): rule(
+        (NAVO,), S.NAV_NOTIFICATION
+    ),
+    ("POST", "/web/nav-notifications/{notification_id:uuid}/answer"): rule(
+        (NAVO,), S.NAV_NOTIFICATION
+    ),
+    # The lead's own team (the API's /caseload/teams/{service} for their own service).
+    ("GET", "/web/caseload"): rule(LEADS),
+    ("GET", "/web/handover-board"): rule(FOLLOWERS),
+    ("GET", "/web/devices"): rule((TL, ADMIN)),
+    ("POST", "/web/devices/{device_id:uuid}/revocation"): rule((TL, ADMIN)),
+    ("GET", "/web/alerts"): rule(ANYONE),
+    ("POST", "/web/alerts/{alert_id:uuid}/acknowledgement"): rule(ANYONE),
+    # The review inbox: items recorded by the caller's own service's users (decision 60).
+    ("GET", "/web/review-inbox"): rule(LEADS),
+    ("POST", "/web/review-inbox/{item_id:uuid}/resolution"): rule(LEADS),
+    # The tenant page: the risk timeline's chart and the timeline (the API's lines).
+    ("GET", "/web/tenants/{tenant_id:uuid}"): rule(FOLLOWERS, S.TENANT, FULL),
 }
 
 

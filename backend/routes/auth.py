@@ -63,6 +63,28 @@ class DeviceRegistered(msgspec.Struct, frozen=True, kw_only=True):
     device_credential: str
 
 
+async def check_password(
+    request: Request[Any, Any, Any],
+    conn: asyncpg.Connection,
+    now: datetime,
+    username: str,
+    password: str,
+) -> users.UserRow:
+    """The one password check (the API's sign-in and the web pages'): throttled per
+    username and address, one refusal for a wrong username or password."""
+    throttle = throttle_of(request.app)
+    # The address the server sees: behind a municipality's NAT or proxy, a whole
+    # office shares it (the throttle is built for that, see backend/auth/throttle.py).
+    address = request.client.host if request.client else "unknown"
+    throttle.check(username, address, now)
+    user = await users.verify_password(conn, username, password)
+    if user is None:
+        throttle.failed(username, address, now)
+        raise invalid_credentials()
+    throttle.succeeded(username, address)
+    return user
+
+
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
@@ -93,17 +115,8 @@ class AuthController(Controller):
         clock: NamedDependency[Clock],
     ) -> TokenPair:
         now = clock()
-        throttle = throttle_of(request.app)
-        # The address the server sees: behind a municipality's NAT or proxy, a whole
-        # office shares it (the throttle is built for that, see backend/auth/throttle.py).
-        address = request.client.host if request.client else "unknown"
-        throttle.check(data.username, address, now)
         async with pool.acquire() as conn:
-            user = await users.verify_password(conn, data.username, data.password)
-            if user is None:
-                throttle.failed(data.username, address, now)
-                raise invalid_credentials()
-            throttle.succeeded(data.username, address)
+            user = await check_password(request, conn, now, data.username, data.password)
             if data.device_id is None:
                 return await sessions.issue_pair(conn, user.id, now=now)
             return await devices.sign_in_on_device(conn, user, data.device_id, now=now)
@@ -231,15 +244,23 @@ class DeviceController(Controller):
         clock: NamedDependency[Clock],
     ) -> devices.DeviceRow:
         async with pool.acquire() as conn:
-            device = await devices.device_by_id(conn, device_id)
-            if device is None:
-                raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
-            if not principal.has_any(Role.ADMIN):
-                owner = await users.user_by_id(conn, device.user_id)
-                if owner is None or owner.service is not principal.service:
-                    raise Forbidden(
-                        "same_service",
-                        "a team lead revokes only the devices of their own service",
-                        field="device_id",
-                    )
-            return await devices.revoke_device(conn, device_id, by=principal.user_id, now=clock())
+            return await revoke_for(conn, principal, device_id, clock())
+
+
+async def revoke_for(
+    conn: asyncpg.Connection, principal: Principal, device_id: UUID, now: datetime
+) -> devices.DeviceRow:
+    """Revoke a device for an admin, or for a team lead of the device user's service (the
+    API's revocation and the web page's)."""
+    device = await devices.device_by_id(conn, device_id)
+    if device is None:
+        raise UnknownAggregate("device_id", "must_exist", f"no device with id {device_id}")
+    if not principal.has_any(Role.ADMIN):
+        owner = await users.user_by_id(conn, device.user_id)
+        if owner is None or owner.service is not principal.service:
+            raise Forbidden(
+                "same_service",
+                "a team lead revokes only the devices of their own service",
+                field="device_id",
+            )
+    return await devices.revoke_device(conn, device_id, by=principal.user_id, now=now)
