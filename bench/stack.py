@@ -271,11 +271,11 @@ class ServerProcess:
             f"{self.kind} not ready within {timeout_s:.0f} s (last: {last}):\n{self.log_tail()}"
         )
 
-    async def wait_caught_up(self, timeout_s: float = 120.0) -> None:
+    async def wait_caught_up(self, timeout_s: float = 120.0, request_s: float = 5.0) -> None:
         """Until every projection has written the whole log (so a phase starts quiet)."""
         deadline = time.monotonic() + timeout_s
         health: dict[str, Any] = {}
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=5.0) as client:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=request_s) as client:
             while time.monotonic() < deadline:
                 health = (await client.get("/health")).json()
                 projections = health.get("projections") or []
