@@ -302,7 +302,8 @@ async def run_step(
         await asyncio.gather(*(one_tablet(client, w, latencies, errors) for w in workers))
         wall = time.perf_counter() - t0
         cores = meter.stop()
-    # After a large step the server may take a while to answer /health (decision 71).
+    # After a large step the server may take a while to answer /health (docs/benchmarks.md,
+    # "Sync under load").
     await wait_caught_up(600.0, 60.0)
     conn = await asyncpg.connect(url)
     try:
