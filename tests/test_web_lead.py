@@ -22,7 +22,7 @@ from tests.auth_api import bearer, login, make_user
 from tests.conftest import Clock
 from tests.rent_api import FBE, housed
 from tests.test_alerts_http import LATE, run_rules
-from tests.web_helpers import access_rows, as_api, browser, post_form, sign_in
+from tests.web_helpers import access_rows, as_api, browser, form_token, post_form, sign_in
 
 
 @pytest.fixture
@@ -154,3 +154,30 @@ def test_a_worker_takes_an_alert_from_the_inbox(client: TestClient, clock: Clock
     # An alert they were never told of is not found.
     missing = post_form(client, f"/web/alerts/{uuid.uuid4()}/acknowledgement", {"note": ""})
     assert missing.status_code == 404
+
+
+def test_htmx_acknowledges_an_alert_in_place_answering_its_row_alone(
+    client: TestClient, clock: Clock
+) -> None:
+    worker = make_user(client, "hedda.felt", Role.FIELD_WORKER)
+    team_tenant(client, worker)
+    clock.now = LATE
+    assert run_rules(client)[AlertRule.VISIT_OVERDUE].raised == 1
+    as_browser(client, "hedda.felt")
+    page = client.get(f"/web/alerts?min_position={head_position(client)}").text
+    assert 'hx-post="/web/alerts/' in page and 'hx-target="closest tr"' in page
+    [read] = access_rows(client, "GET /web/alerts")
+    path = f"/web/alerts/{read['record_id']}/acknowledgement"
+    token = form_token(client, "/web/alerts")
+    htmx = {"hx-request": "true"}
+
+    too_long = client.post(path, data={"note": "x" * 2001, "_csrf_token": token}, headers=htmx)
+    assert too_long.status_code == 400
+    assert too_long.text.lstrip().startswith("<tr>") and "<html" not in too_long.text
+    assert f'id="note-{read["record_id"]}-error"' in too_long.text
+
+    taken = client.post(path, data={"note": "Ringer", "_csrf_token": token}, headers=htmx)
+    assert taken.status_code == 200, taken.text
+    row = taken.text.strip()
+    assert row.startswith("<tr>") and row.endswith("</tr>") and "<html" not in row
+    assert "Tatt" in row and "<form" not in row  # acknowledged: no form left in the row

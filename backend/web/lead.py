@@ -32,6 +32,7 @@ from backend.web.fbe import PAGE_SIZE, position_asked
 from backend.web.render import labels, page
 from backend.write_access import WriteAccess
 from domain.alert_commands import AcknowledgeAlert
+from domain.alerts import require as require_alert
 from domain.errors import DomainError
 from domain.events import Actor, local_date
 from projections import alerts as alert_board
@@ -153,6 +154,7 @@ class LeadPages(Controller):
         values = forms.form_values(await request.form())
         command, errors = forms.parse(AcknowledgeAlert, values, t)
         status = 400
+        position = None
         if command is not None:
             try:
                 result = await write.command(
@@ -163,10 +165,25 @@ class LeadPages(Controller):
                     raise
                 errors, status = forms.refusal(t, refused, {"note"}), 422
             else:
-                target = f"{WEB_PREFIX}/alerts?done=1&min_position={result.position}"
-                return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+                if not _from_htmx(request):
+                    target = f"{WEB_PREFIX}/alerts?done=1&min_position={result.position}"
+                    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+                position, status, errors = result.position, 200, {}
         form = {"alert_id": str(alert_id), "values": values, "errors": errors}
+        if _from_htmx(request):
+            # htmx swaps the alert's row for this answer: the row alone, as it stands now.
+            await read_models.at(alert_board.NAME, position)
+            async with pool.acquire() as conn:
+                entry = await alert_board.entry(conn, access.principal.user_id, alert_id)
+            if entry is None:
+                require_alert(None, alert_id)
+            return page(request, "alerts_row.html", status=status, a=entry, form=form)
         return await _alerts_page(request, access, pool, read_models, status=status, form=form)
+
+
+def _from_htmx(request: Request[Any, Any, Any]) -> bool:
+    """A request htmx made (it says so in ``HX-Request``): it wants a fragment back."""
+    return request.headers.get("hx-request") == "true"
 
 
 class ReviewInboxPage(Controller):
