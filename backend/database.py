@@ -41,7 +41,7 @@ async def _keep_session(_conn: asyncpg.Connection) -> None:
     """Release without asyncpg's reset query (see :func:`request_pool`)."""
 
 
-async def request_pool(url: str) -> asyncpg.Pool:
+async def request_pool(url: str, max_size: int = REQUEST_POOL_MAX) -> asyncpg.Pool:
     """The pool request handlers (and the scheduler's jobs) borrow connections from.
 
     Connections go back without asyncpg's default reset (``SELECT
@@ -56,7 +56,8 @@ async def request_pool(url: str) -> asyncpg.Pool:
 
     Idle connections are not closed after a while (``max_inactive_connection_lifetime=0``):
     asyncpg would otherwise arm a timer on every release and cancel it on every acquire,
-    twice per request; a worker keeps at most ``REQUEST_POOL_MAX`` connections open.
+    twice per request; a worker keeps at most ``max_size`` connections open
+    (``FOLGJA_REQUEST_POOL_SIZE``, default ``REQUEST_POOL_MAX``).
 
     A connection that cannot be made raises :class:`DatabaseUnreachable` (a 503).
     """
@@ -64,7 +65,7 @@ async def request_pool(url: str) -> asyncpg.Pool:
         url,
         connect=_connect,
         min_size=REQUEST_POOL_MIN,
-        max_size=REQUEST_POOL_MAX,
+        max_size=max_size,
         reset=_keep_session,
         max_inactive_connection_lifetime=0,
     )

@@ -15,7 +15,12 @@ import anyio.to_thread
 import asyncpg
 
 from backend.alerting import load_thresholds
-from backend.database import DatabaseUrl, request_pool, runner_home, runner_pool
+from backend.database import (
+    DatabaseUrl,
+    request_pool,
+    runner_home,
+    runner_pool,
+)
 from backend.nav_delivery import NavDeliveryWorker
 from backend.scheduler import Scheduler
 from backend.settings import Settings
@@ -241,6 +246,10 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.alert_thresholds = load_thresholds(settings.alerts_file)
+        # A sync push holds two request-pool connections at once (sync/push.py): at most
+        # half the pool's worth run together, so the pool can never be all held by pushes
+        # each waiting for its second connection.
+        self.push_slots = asyncio.Semaphore(max(1, pool.get_max_size() // 2))
         self.write_model = write_model
         self.read_models = ReadModels(waiter, settings.read_your_writes_timeout_s)
         self.pool = pool
@@ -255,7 +264,7 @@ class Runtime:
         # Requests use ``pool`` (the waiter too, briefly, to read positions; it listens on
         # a connection of its own); the projection runner gets a pool of its own
         # (:class:`Projections`).
-        pool = await request_pool(database.url)
+        pool = await request_pool(database.url, settings.request_pool_size)
         waiter = PositionWaiter(pool, database.url)
         await waiter.start()
         projections: Projections | None = None

@@ -78,6 +78,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_clock_skew_s: int = 300
     # The time rules' thresholds (config/alerts.toml documents every key); None: defaults.
     alerts_file: Path | None = None
+    # Connections each worker's request pool may open (backend/database.request_pool).
+    request_pool_size: int = 12
     # NAV delivery outbox (decision 66): where each NAV notification is POSTed. Empty: no
     # delivery (the rows wait, pending). The secret signs each request (HMAC-SHA256).
     nav_webhook_url: str = ""
@@ -134,6 +136,7 @@ ENV_VARS: dict[str, str] = {
     "offline_lease_days": "FOLGJA_OFFLINE_LEASE_DAYS",
     "max_clock_skew_s": "FOLGJA_MAX_CLOCK_SKEW_S",
     "alerts_file": "FOLGJA_ALERTS_FILE",
+    "request_pool_size": "FOLGJA_REQUEST_POOL_SIZE",
     "nav_webhook_url": "FOLGJA_NAV_WEBHOOK_URL",
     "nav_webhook_secret": "FOLGJA_NAV_WEBHOOK_SECRET",
     "nav_delivery_timeout_s": "FOLGJA_NAV_DELIVERY_TIMEOUT_S",
@@ -251,6 +254,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "offline_lease_days": _int_between(1, MAX_OFFLINE_LEASE_DAYS),
     "max_clock_skew_s": _int_between(1, MAX_CLOCK_SKEW_S),
     "alerts_file": _alerts_file,
+    "request_pool_size": _int_between(2, 500),
     "nav_webhook_url": _http_url,
     "nav_webhook_secret": lambda raw: raw,
     "nav_delivery_timeout_s": _seconds_up_to(MAX_NAV_DELIVERY_TIMEOUT_S),

@@ -12,6 +12,7 @@ lock), so a batch sent twice at once is decided once.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
@@ -116,6 +117,7 @@ def lock_key(device_id: UUID) -> int:
 
 async def push(
     pool: asyncpg.Pool,
+    slots: asyncio.Semaphore,
     model: WriteModel,
     authority: Authority,
     pusher: Pusher,
@@ -127,7 +129,10 @@ async def push(
     # it ends with that transaction however the push ends (the request pool's connections
     # keep no session state, backend/database.request_pool), while the received items are
     # committed on another connection, where the event store's transactions can see them.
-    async with pool.acquire() as holder, holder.transaction():
+    # A push holds two of the pool's connections at once, so only ``slots`` pushes may be
+    # under way together (fewer than the pool holds): were every connection held by a push
+    # waiting for its second, none would ever come back (found under 200 tablets at once).
+    async with slots, pool.acquire() as holder, holder.transaction():
         await holder.execute("SELECT pg_advisory_xact_lock($1)", lock_key(device_id))
         async with pool.acquire() as conn:
             await _check_against_stored(conn, device_id, request)

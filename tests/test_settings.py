@@ -47,6 +47,7 @@ NOT_DEFAULT: dict[str, tuple[str, object]] = {
     "offline_lease_days": ("3", 3),
     "max_clock_skew_s": ("3600", 3600),
     "alerts_file": (str(ALERTS_FILE), ALERTS_FILE),
+    "request_pool_size": ("4", 4),
     "nav_webhook_url": ("https://nav.example/folgja", "https://nav.example/folgja"),
     "nav_webhook_secret": ("s3cret", "s3cret"),
     "nav_delivery_timeout_s": ("2.5", 2.5),

@@ -46,6 +46,8 @@ DEPENDENCIES = {
     # The write model itself, for work that is not one command (the sync push decides a
     # device's items; a pull reads its tenants).
     "write_model": _runtime_part("write_model"),
+    # How many sync pushes may be under way at once in this process (Runtime.push_slots).
+    "push_slots": _runtime_part("push_slots"),
     # The write model for this request (commands run their need-to-know check in it).
     "write": Provide(write_access, sync_to_thread=False),
     # From the verified bearer token (the app-wide guard), never from the request.

@@ -6,6 +6,7 @@ device, the access policy and the access log; the use cases decide every item.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
@@ -140,6 +141,7 @@ class SyncController(Controller):
         clock: NamedDependency[Clock],
         write_model: NamedDependency[WriteModel],
         settings: NamedDependency[Settings],
+        push_slots: NamedDependency[asyncio.Semaphore],
     ) -> PushResponse:
         principal = access.principal
         device_id = _device_of(principal, version)
@@ -149,7 +151,9 @@ class SyncController(Controller):
             now=clock(),
             max_skew_s=settings.max_clock_skew_s,
         )
-        response = await pushes.push(pool, write_model, PolicyAuthority(principal), pusher, data)
+        response = await pushes.push(
+            pool, push_slots, write_model, PolicyAuthority(principal), pusher, data
+        )
         async with pool.acquire() as conn:
             await touch_last_synced(conn, device_id, pusher.now)
         return response
