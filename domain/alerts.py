@@ -177,9 +177,14 @@ def evolve(state: Alert | None, event: AlertEvents) -> Alert:
 KIND: Kind[Alert] = Kind("alert", AlertRaised, evolve)
 
 
+def no_such_alert(alert_id: UUID) -> UnknownAggregate:
+    """The answer for an id no alert has, and for an alert the caller was not told of."""
+    return UnknownAggregate("alert_id", "must_exist", f"no alert with id {alert_id}")
+
+
 def require(alert: Alert | None, alert_id: UUID) -> Alert:
     if alert is None:
-        raise UnknownAggregate("alert_id", "must_exist", f"no alert with id {alert_id}")
+        raise no_such_alert(alert_id)
     return alert
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 import uuid
@@ -35,16 +34,11 @@ from domain.municipal_services import Service
 from projections.nav_outbox import DeliveryKind, delivery_id, enqueue_redelivery
 from tests.api import assert_problem, post
 from tests.rent_api import consent_to_nav, get_case, registered_tenant, rent_case, step
+from tests.sync_server import free_port
 
 SECRET = "test-secret-for-nav"
 ADMIN = {"x-folgja-user": str(uuid.uuid4()), "x-folgja-service": "admin"}
 CAP_S = 2.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Receiver:

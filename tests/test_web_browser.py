@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import threading
 import time
 import uuid
@@ -37,6 +36,7 @@ from backend.auth.roles import Role
 from backend.database import DatabaseUrl
 from backend.settings import Settings
 from domain.municipal_services import Service
+from tests.sync_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("FOLGJA_CHROMIUM", "/usr/bin/chromium"))
@@ -52,13 +52,6 @@ USERS = {
     "kari.fbe": (Role.PROPERTY_MANAGER, Service.PROPERTY_MANAGER),
     "nina.nav": (Role.NAV_OFFICER, Service.NAV),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,13 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import psutil
@@ -35,31 +33,12 @@ from backend.scheduler import LEADER_LOCK_KEY
 from domain.municipal_services import Service
 from projections.registry import all_projections
 from projections.runner import advisory_key
+from tests.sync_server import free_port, until
 
 ROOT = Path(__file__).resolve().parent.parent
 # Generous: the server migrates, spawns two workers that import the app, starts the
 # projections' child, on two cores shared with other work.
 DEADLINE_S = 60.0
-T = TypeVar("T")
-
-
-def _until(condition: Callable[[], T | None], what: str, within_s: float = DEADLINE_S) -> T:
-    """Wait for ``condition`` to answer something truthy; fail after ``within_s``."""
-    deadline = time.monotonic() + within_s
-    while True:
-        answer = condition()
-        if answer:
-            return answer
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within_s:g} s: {what}")
-        time.sleep(0.1)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _token(database: DatabaseUrl) -> tuple[uuid.UUID, str]:
@@ -92,7 +71,7 @@ class Server:
     """``python -m backend.cli run`` in a session of its own, killed whatever happens."""
 
     def __init__(self, database: DatabaseUrl, log: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("FOLGJA_")}
         env.update(
             DATABASE_URL=database.url,
@@ -160,7 +139,7 @@ class Connection:
         assert self._http.sock is not None
         local_port = self._http.sock.getsockname()[1]
         # The worker that accepted the connection holds its socket.
-        self.worker = _until(
+        self.worker = until(
             lambda: server.owner(server.port, local_port), "the worker holding a connection"
         )
 
@@ -221,12 +200,12 @@ def _started(server: Server, token: str) -> list[psutil.Process]:
         except OSError:
             return False
 
-    _until(ready, "the server answering")
+    until(ready, "the server answering")
 
     def child_running() -> bool:
         return any("projections" in p.cmdline() for p in server.tree()[1:])
 
-    _until(child_running, "the projections' child running")
+    until(child_running, "the projections' child running")
     return server.tree()
 
 
@@ -249,7 +228,7 @@ def test_two_workers_serve_and_what_runs_once_runs_once(
         connections.setdefault(connection.worker, []).append(connection)
         return len(connections) == 2
 
-    _until(both_workers, "connections answered by two workers")
+    until(both_workers, "connections answered by two workers")
     first, second = (group[0] for group in connections.values())
     assert first.worker != server.main.pid and second.worker != server.main.pid
     children = {p.pid: p for p in server.tree()[1:]}
@@ -269,7 +248,7 @@ def test_two_workers_serve_and_what_runs_once_runs_once(
         per_projection, leader = asyncio.run(holders())
         return (per_projection, leader) if all(per_projection.values()) and leader else None
 
-    per_projection, leaders = _until(every_lock_taken, "every projection and a leader running")
+    per_projection, leaders = until(every_lock_taken, "every projection and a leader running")
     # Each projection runs once; the scheduler has one leader.
     assert {name: len(h) for name, h in per_projection.items()} == dict.fromkeys(per_projection, 1)
     assert len(leaders) == 1
@@ -335,7 +314,7 @@ def test_two_workers_serve_and_what_runs_once_runs_once(
             return None
         return worker if worker not in (first.worker, second.worker) else None
 
-    replacement = _until(replaced, "a new worker in place of the killed one")
+    replacement = until(replaced, "a new worker in place of the killed one")
     assert replacement in [p.pid for p in server.tree()]
     per_projection_after, leaders_after = asyncio.run(holders())
     assert per_projection_after == per_projection  # the same sessions run them
@@ -347,13 +326,13 @@ def test_two_workers_serve_and_what_runs_once_runs_once(
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(DEADLINE_S) == 0, server.output()
 
-    _until(lambda: _gone(tree), "every process of the server gone")
+    until(lambda: _gone(tree), "every process of the server gone")
 
     def locks_released() -> bool:
         per, leader = asyncio.run(holders())
         return not any(per.values()) and not leader
 
-    _until(locks_released, "every lock released")
+    until(locks_released, "every lock released")
 
 
 def test_a_killed_main_process_leaves_nothing_running(
@@ -365,4 +344,4 @@ def test_a_killed_main_process_leaves_nothing_running(
     server.main.kill()  # no chance to stop anything: the others must stop by themselves
     server.process.wait(DEADLINE_S)
     # The workers by the kernel's signal, the child at the end of its standard input.
-    _until(lambda: _gone(tree), "every process of the killed server gone")
+    until(lambda: _gone(tree), "every process of the killed server gone")

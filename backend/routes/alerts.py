@@ -20,7 +20,7 @@ from backend.routes.params import Cursor, Limit, MinPosition
 from backend.runtime import ReadModels
 from backend.write_access import WriteAccess
 from domain.alert_commands import AcknowledgeAlert
-from domain.alerts import AlertRule, require
+from domain.alerts import AlertRule, no_such_alert
 from domain.events import Actor
 from domain.write_model import CommandResult
 from projections import alerts as alert_board
@@ -83,9 +83,8 @@ class AlertController(Controller):
         await read_models.at(alert_board.NAME, min_position)
         async with pool.acquire() as conn:
             entry = await alert_board.entry(conn, access.principal.user_id, alert_id)
-        if entry is None:
-            require(None, alert_id)
-        assert entry is not None
+        if entry is None:  # not told of it: as no alert at all (need to know)
+            raise no_such_alert(alert_id)
         if entry.tenant_id is not None:
             show_tenants(request, ((entry.tenant_id, entry.alert_id),))
         return entry

@@ -32,7 +32,7 @@ from backend.web.fbe import PAGE_SIZE, position_asked
 from backend.web.render import labels, page
 from backend.write_access import WriteAccess
 from domain.alert_commands import AcknowledgeAlert
-from domain.alerts import require as require_alert
+from domain.alerts import no_such_alert
 from domain.errors import DomainError
 from domain.events import Actor, local_date
 from projections import alerts as alert_board
@@ -176,7 +176,7 @@ class LeadPages(Controller):
             async with pool.acquire() as conn:
                 entry = await alert_board.entry(conn, access.principal.user_id, alert_id)
             if entry is None:
-                require_alert(None, alert_id)
+                raise no_such_alert(alert_id)
             return page(request, "alerts_row.html", status=status, a=entry, form=form)
         return await _alerts_page(request, access, pool, read_models, status=status, form=form)
 

@@ -78,5 +78,5 @@ class AlertUseCases:
         alert = self.records.load(alerts.KIND, alert_id)
         # An alert the caller was not told of is answered as no alert (need to know).
         if alert is None or actor.user_id not in alert.recipients:
-            alert = alerts.require(None, alert_id)
+            raise alerts.no_such_alert(alert_id)
         return self.records.result(alert_id, alerts.acknowledge(alert, cmd.note, meta))
