@@ -13,7 +13,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.openapi import OpenAPIConfig
 
 from backend import openapi, problems
-from backend.auth.access_middleware import AccessLogMiddleware
+from backend.auth.access_middleware import AccessLogMiddleware, EarlyAccessLogCompression
 from backend.auth.authorize import authorize
 from backend.auth.guards import authenticated
 from backend.database import DatabaseUrl, start_embedded
@@ -148,6 +148,8 @@ def create_app(
             minimum_size=1024,
             gzip_compress_level=1,
             exclude_opt_key=UNCOMPRESSED,
+            # The access-log write begins before the body is compressed (decision 71).
+            middleware_class=EarlyAccessLogCompression,
         ),
         opt={UNCOMPRESSED: True, CSRF_OPT_OUT: True},
         template_config=template_config(),

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from domain import concern as concerns
 from domain import dwelling as dwellings
@@ -56,6 +56,18 @@ class _Cached(msgspec.Struct, frozen=True, gc=False):
     kind: Kind[Any]
     state: Any
     version: int
+
+
+class Held:
+    """Records as the write model held them at one moment (:meth:`WriteModel.held`)."""
+
+    def __init__(self, record_ids: Sequence[UUID], entries: dict[UUID, _Cached | None]) -> None:
+        self.record_ids = record_ids
+        self.entries = entries
+
+    def after(self) -> list[tuple[UUID, int]]:
+        """Each record with the version held (0: none): its events after that are wanted."""
+        return [(i, 0 if c is None else c.version) for i, c in self.entries.items()]
 
 
 class WriteModel:
@@ -106,18 +118,31 @@ class WriteModel:
         select = getattr(self.app.recorder, "select_events_after", None)
         if select is None:
             return [self.load(kind, record_id) for record_id in record_ids]
+        held = self.held(record_ids)
+        return self.fold_many(kind, held, select(held.after()))
+
+    def held(self, record_ids: Sequence[UUID]) -> Held:
+        """What the model holds of these records now: read the events stored after it
+        (:meth:`Held.after`) however the caller can, and fold them in (:meth:`fold_many`).
+        An event-loop caller reads them on its own connection, not in a thread."""
         with self._lock:
-            cached = {i: self._cache.get(i) for i in record_ids}
-        after = [(i, 0 if c is None else c.version) for i, c in cached.items()]
+            return Held(record_ids, {i: self._cache.get(i) for i in record_ids})
+
+    def fold_many(
+        self, kind: Kind[StateT], held: Held, stored: Iterable[StoredEvent]
+    ) -> list[StateT | None]:
+        """Each record's state: what was held, brought up to date with the events stored
+        after it (``stored``: by record, oldest first, as ``Held.after`` asked)."""
         newer: dict[UUID, list[Any]] = {}
-        for stored in select(after):
-            event = self.app.mapper.to_domain_event(stored)
-            newer.setdefault(event.originator_id, []).append(event)
+        for event in stored:
+            domain_event = self.app.mapper.to_domain_event(event)
+            newer.setdefault(domain_event.originator_id, []).append(domain_event)
+        cached = held.entries
         return [
             None
             if cached[i] is not None and cached[i].kind is not kind  # type: ignore[union-attr]
             else self._folded(kind, i, cached[i], newer.get(i, ()))
-            for i in record_ids
+            for i in held.record_ids
         ]
 
     def _folded(

@@ -1,8 +1,13 @@
-"""Reading the event log straight from the event store's table, in log order."""
+"""Reading the event log straight from the event store's table: in log order, or the
+events of some records after the versions a caller holds."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
 import asyncpg
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 # The eventsourcing library names the table after the application ("Folgja") and
@@ -44,3 +49,32 @@ async def record_exists(conn: asyncpg.Connection, record_id: object, born: type)
             get_topic(born),
         )
     )
+
+
+_RECORDS_AFTER = f"""
+    SELECT e.originator_id, e.originator_version, e.topic, e.state
+    FROM unnest($1::uuid[], $2::bigint[]) AS a(originator_id, after_version)
+    JOIN {EVENTS_TABLE} e ON e.originator_id = a.originator_id
+     AND e.originator_version > a.after_version
+    ORDER BY e.originator_id, e.originator_version
+"""
+
+
+async def records_events_after(
+    conn: asyncpg.Connection, after: Sequence[tuple[UUID, int]]
+) -> list[StoredEvent]:
+    """Each record's events after the version given for it (0: all), by record, oldest
+    first: what ``WriteModel.fold_many`` folds (the recorder's ``select_events_after``,
+    on an event loop's connection)."""
+    if not after:
+        return []
+    rows = await conn.fetch(_RECORDS_AFTER, [a[0] for a in after], [a[1] for a in after])
+    return [
+        StoredEvent(
+            originator_id=r["originator_id"],
+            originator_version=r["originator_version"],
+            topic=r["topic"],
+            state=r["state"],
+        )
+        for r in rows
+    ]

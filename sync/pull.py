@@ -16,13 +16,13 @@ in every pull until the device says it has purged them.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
-import anyio.to_thread
 import asyncpg
 import msgspec
 
@@ -30,7 +30,7 @@ from domain import tenant as tenants
 from domain.errors import InvalidValue
 from domain.tenant import Tenant
 from domain.write_model import WriteModel
-from projections import tablet_parts
+from projections import events, tablet_parts
 from sync.protocol import (
     CHANGES_MAX_ENTRIES,
     CHECKSUM_PREFIX,
@@ -110,50 +110,141 @@ async def pull(
         if _damaged(request, state):
             await _ask_resync(conn, puller)
             return _resync(request, state, puller), []
-        cursor, decided_through = state.cursor, state.decided_through
-        flags, flags_through = state.flags, state.flags_through
-        target, scope, purge = state.target, state.scope, state.purge
+        cursor = state.cursor
         base = 0 if cursor is None else cursor.base
-        in_cycle = cursor is not None and cursor.target is not None
-        after = None
-        if in_cycle:
-            assert cursor is not None and cursor.target is not None
+        target, after = state.target, None
+        if cursor is not None and cursor.target is not None:
             target, after = cursor.target, cursor.after
         candidates = sorted(
             t
-            for t, (held, changed) in scope.items()
-            if (not held or changed) and (after is None or t > after) and t not in purge
+            for t, (held, changed) in state.scope.items()
+            if (not held or changed) and (after is None or t > after) and t not in state.purge
         )
-        page_ids = candidates[: request.limit]
-        tenants = await _tenant_records(conn, model, viewer, puller, page_ids, scope, base)
-        has_more = len(candidates) > request.limit
-        if cursor is not None and not in_cycle and not tenants and not has_more:
-            # Nothing sent: the device's cursor still says all it holds (its page was
-            # acknowledged just now), so it is handed back, and nothing is written.
-            next_cursor = cursor.cursor_id
-        else:
-            next_cursor = await _issue_cursor(
-                conn,
-                puller,
-                base=base if has_more else target,
-                target=target if has_more else None,
-                after=page_ids[-1] if has_more else None,
-                page=[t.tenant_id for t in tenants],
-                versions=[t.version for t in tenants],
-            )
-    response = PullResponse(
+        page = _Page(
+            ids=candidates[: request.limit],
+            has_more=len(candidates) > request.limit,
+            presented=cursor,
+            base=base,
+            target=target,
+        )
+        if not page.ids:
+            next_cursor = await _next_cursor(conn, puller, page, [])
+            return _response(state, puller, [], next_cursor, page), []
+    tenants, next_cursor = await _send_page(pool, model, viewer, puller, page, state.scope)
+    response = _response(state, puller, tenants, next_cursor, page)
+    return response, [t.tenant_id for t in tenants]
+
+
+class _Page(msgspec.Struct, frozen=True, kw_only=True):
+    """The tenants a pull sends, and where its cycle stands."""
+
+    ids: list[UUID]
+    has_more: bool
+    presented: _Cursor | None  # the cursor the request presented
+    base: int
+    target: int
+
+    @property
+    def in_cycle(self) -> bool:
+        return self.presented is not None and self.presented.target is not None
+
+
+def _response(
+    state: _PullState,
+    puller: Puller,
+    tenants: list[TenantRecord],
+    next_cursor: UUID,
+    page: _Page,
+) -> PullResponse:
+    return PullResponse(
         protocol=PROTOCOL_VERSION,
-        safety_flags=flags,
-        flags_through=flags_through,
+        safety_flags=state.flags,
+        flags_through=state.flags_through,
         alerts=state.alerts,
-        decided_through=decided_through,
-        purge=sorted(purge),
+        decided_through=state.decided_through,
+        purge=sorted(state.purge),
         tenants=tenants,
         cursor=encode_cursor(next_cursor),
-        has_more=has_more,
+        has_more=page.has_more,
         server_time=puller.now,
     )
-    return response, [t.tenant_id for t in tenants]
+
+
+async def _send_page(
+    pool: asyncpg.Pool,
+    model: WriteModel,
+    viewer: Viewer,
+    puller: Puller,
+    page: _Page,
+    scope: dict[UUID, tuple[bool, bool]],
+) -> tuple[list[TenantRecord], UUID]:
+    """The page's records and the cursor that comes with them.
+
+    The tenants' states (the write model's, brought up to date with the events stored
+    since) and their parts (the read models) are read at the same time, each on its own
+    connection: a page's wall time is the slower of the two, not their sum. Neither task
+    holds a connection while it waits for another (a request that did could wedge a
+    worker whose pool is all held so).
+    """
+
+    async def states_and_cursor() -> tuple[list[Tenant], UUID]:
+        held = model.held(page.ids)
+        async with pool.acquire() as conn:
+            stored = await events.records_events_after(conn, held.after())
+            loaded = model.fold_many(tenants.KIND, held, stored)
+            # The caseload may lag the write model by a moment: only who follows now.
+            states = [t for t in loaded if t is not None and viewer.follows(t)]
+            return states, await _next_cursor(conn, puller, page, states)
+
+    async def parts() -> dict[UUID, tablet_parts.TenantParts]:
+        async with pool.acquire() as conn:
+            return await tablet_parts.tenant_parts(
+                conn,
+                page.ids,
+                new=[not scope[t][0] for t in page.ids],
+                history_since=puller.now - timedelta(HISTORY_DAYS),
+                history_cap=HISTORY_MAX_ENTRIES,
+                changed_after=page.base,
+                changes_cap=CHANGES_MAX_ENTRIES,
+            )
+
+    (states, next_cursor), parts_of = await asyncio.gather(states_and_cursor(), parts())
+    return [_record(viewer, tenant, parts_of[tenant.id]) for tenant in states], next_cursor
+
+
+def _record(viewer: Viewer, tenant: Tenant, part: tablet_parts.TenantParts) -> TenantRecord:
+    return TenantRecord(
+        tenant_id=tenant.id,
+        version=tenant.version,
+        state=viewer.present(tenant),
+        address=part.address,
+        safety_flag=part.safety_flag,
+        visit_due_at=part.visit_due_at,
+        planned_visits=_json(part.planned_visits),
+        open_concerns=_json(part.open_concerns),
+        timeline=_json(part.timeline),
+        timeline_complete=not part.timeline_cut,
+    )
+
+
+async def _next_cursor(
+    conn: asyncpg.Connection, puller: Puller, page: _Page, sent: Sequence[Tenant]
+) -> UUID:
+    """The cursor to hand out with a page: a new one, or the presented one when nothing is
+    sent outside a cycle (it still says all the device holds: its page was acknowledged
+    just now), which writes nothing."""
+    presented = page.presented
+    if presented is not None and not page.in_cycle and not sent and not page.has_more:
+        return presented.cursor_id
+    return await _issue_cursor(
+        conn,
+        puller,
+        base=page.base if page.has_more else page.target,
+        target=page.target if page.has_more else None,
+        after=page.ids[-1] if page.has_more else None,
+        page=[t.id for t in sent],
+        versions=[t.version for t in sent],
+    )
 
 
 def _damaged(request: PullRequest, state: _PullState) -> bool:
@@ -452,54 +543,6 @@ async def _check_purged(conn: asyncpg.Connection, puller: Puller, purged: Sequen
             raise InvalidValue(
                 f"purged[{n}]", "asked_to_purge", "this device was not asked to purge that tenant"
             )
-
-
-async def _tenant_records(
-    conn: asyncpg.Connection,
-    model: WriteModel,
-    viewer: Viewer,
-    puller: Puller,
-    tenant_ids: Sequence[UUID],
-    scope: dict[UUID, tuple[bool, bool]],
-    base: int,
-) -> list[TenantRecord]:
-    if not tenant_ids:
-        return []
-
-    def load() -> list[Tenant]:
-        loaded = model.load_many(tenants.KIND, tenant_ids)
-        # The caseload may lag the write model by a moment: only who follows now.
-        return [t for t in loaded if t is not None and viewer.follows(t)]
-
-    states = await anyio.to_thread.run_sync(load)
-    ids = [t.id for t in states]
-    parts = await tablet_parts.tenant_parts(
-        conn,
-        ids,
-        new=[not scope[t][0] for t in ids],
-        history_since=puller.now - timedelta(HISTORY_DAYS),
-        history_cap=HISTORY_MAX_ENTRIES,
-        changed_after=base,
-        changes_cap=CHANGES_MAX_ENTRIES,
-    )
-    records = []
-    for tenant in states:
-        part = parts[tenant.id]
-        records.append(
-            TenantRecord(
-                tenant_id=tenant.id,
-                version=tenant.version,
-                state=viewer.present(tenant),
-                address=part.address,
-                safety_flag=part.safety_flag,
-                visit_due_at=part.visit_due_at,
-                planned_visits=_json(part.planned_visits),
-                open_concerns=_json(part.open_concerns),
-                timeline=_json(part.timeline),
-                timeline_complete=not part.timeline_cut,
-            )
-        )
-    return records
 
 
 def _json(encoded: str) -> Any:

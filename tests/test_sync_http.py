@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 
+from backend.auth import access_middleware
 from domain.municipal_services import Service
 from tests.api import assert_problem, planned_visit, post
 from tests.auth_api import in_app
@@ -207,3 +210,27 @@ def test_a_batch_sent_twice_at_once_is_decided_once(client: TestClient) -> None:
         ),
     )
     assert decided == 5
+
+
+def test_a_pull_is_not_answered_if_its_tenants_cannot_be_logged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The access-log write begins before the answer is gzipped (decision 71); the
+    # gzipped answer still waits for it, and is never sent if it fails.
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    for _ in range(3):
+        followed_by(client, tablet)
+
+    async def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("the access log is unavailable")
+
+    monkeypatch.setattr(access_middleware, "record_accesses", broken)
+    response = tablet.pull()
+    assert response.status_code == 500
+    assert response.json()["type"].endswith("/access-log-unavailable")
+    assert "tenant_id" not in response.text
+    monkeypatch.undo()
+    again = tablet.pull()
+    assert again.status_code == 200
+    assert again.headers.get("content-encoding") == "gzip"
+    assert len(again.json()["tenants"]) == 3

@@ -30,13 +30,15 @@ again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
-from litestar.enums import ScopeType
+from litestar.enums import CompressionEncoding, ScopeType
 from litestar.middleware import ASGIMiddleware
+from litestar.middleware.compression import CompressionMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
@@ -136,7 +138,7 @@ class AccessLogMiddleware(ASGIMiddleware):
                 return  # the handler's answer is replaced by the 500 already sent
             if message["type"] == "http.response.start":
                 try:
-                    await self._record(scope, message["status"])
+                    await _written(scope, message["status"])
                 except Exception as error:
                     failed = True
                     if problems.database_away(error):
@@ -148,39 +150,102 @@ class AccessLogMiddleware(ASGIMiddleware):
                     return
             await send(message)
 
-        await next_app(scope, receive, send_logged)
+        try:
+            await next_app(scope, receive, send_logged)
+        finally:
+            # A write begun for an answer that then never started (the client went away
+            # while it was compressed): let it finish, and its failure be logged here.
+            begun = _begun(scope)
+            if begun is not None:
+                try:
+                    await begun[1]
+                except Exception:
+                    log.exception("access log write failed for an answer not sent")
 
-    async def _record(self, scope: Scope, status: int) -> None:
-        principal = _principal(scope)
-        if principal is None:
+
+class EarlyAccessLogCompression(CompressionMiddleware):
+    """Compression that begins the access-log write as the answer starts, before the
+    body is compressed: the write (a round trip and a commit) runs while the body is
+    gzipped, and :class:`AccessLogMiddleware` still lets nothing out before it is done.
+
+    For a sync pull of a whole caseload that hides the write behind the compression
+    (decision 71). The row is the same: written with the answer's status, by the same
+    code.
+    """
+
+    def create_compression_send_wrapper(
+        self,
+        send: Send,
+        compression_encoding: Literal[CompressionEncoding.BROTLI, CompressionEncoding.GZIP] | str,
+        scope: Scope,
+    ) -> Send:
+        compress = super().create_compression_send_wrapper(send, compression_encoding, scope)
+
+        async def begin_then_compress(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                task = asyncio.ensure_future(_record(scope, status))
+                scope.setdefault("state", {})[_BEGUN_KEY] = (status, task)
+                # Compressing holds the event loop: let the write reach PostgreSQL first.
+                await asyncio.sleep(0)
+            await compress(message)
+
+        return begin_then_compress
+
+
+# The access-log write begun for this answer: (status, task).
+_BEGUN_KEY = "access_log_begun"
+
+
+def _begun(scope: Scope) -> tuple[int, asyncio.Future[None]] | None:
+    begun: tuple[int, asyncio.Future[None]] | None = (scope.get("state") or {}).pop(
+        _BEGUN_KEY, None
+    )
+    return begun
+
+
+async def _written(scope: Scope, status: int) -> None:
+    """The access-log row of this answer, written: the one begun for it, else now."""
+    begun = _begun(scope)
+    if begun is not None:
+        began_with, task = begun
+        await task
+        if began_with == status:
             return
-        subject = subject_of(scope)
-        shown = _shown(scope, status, subject)
-        if subject is None and not shown:
-            return
-        method = str(scope.get("method", "GET"))
-        action = AccessAction.READ if method in READ_METHODS else AccessAction.CHANGE
-        endpoint = f"{method} {scope.get('path_template') or scope['path']}"
-        runtime = scope["litestar_app"].state.runtime
-        async with runtime.pool.acquire() as conn:
-            if shown:
-                # A list answer: every tenant shown (and the request's own), one INSERT.
-                entries = [subject, *shown] if subject is not None else shown
-                await record_accesses(
-                    conn, principal, entries, action, endpoint, status, at=runtime.clock()
-                )
-            elif subject is not None:
-                tenant, record_id = subject
-                await record_access(
-                    conn,
-                    principal,
-                    tenant,
-                    action,
-                    endpoint,
-                    record_id,
-                    status,
-                    at=runtime.clock(),
-                )
+    await _record(scope, status)
+
+
+async def _record(scope: Scope, status: int) -> None:
+    principal = _principal(scope)
+    if principal is None:
+        return
+    subject = subject_of(scope)
+    shown = _shown(scope, status, subject)
+    if subject is None and not shown:
+        return
+    method = str(scope.get("method", "GET"))
+    action = AccessAction.READ if method in READ_METHODS else AccessAction.CHANGE
+    endpoint = f"{method} {scope.get('path_template') or scope['path']}"
+    runtime = scope["litestar_app"].state.runtime
+    async with runtime.pool.acquire() as conn:
+        if shown:
+            # A list answer: every tenant shown (and the request's own), one INSERT.
+            entries = [subject, *shown] if subject is not None else shown
+            await record_accesses(
+                conn, principal, entries, action, endpoint, status, at=runtime.clock()
+            )
+        elif subject is not None:
+            tenant, record_id = subject
+            await record_access(
+                conn,
+                principal,
+                tenant,
+                action,
+                endpoint,
+                record_id,
+                status,
+                at=runtime.clock(),
+            )
 
 
 def _shown(
