@@ -7,7 +7,8 @@ The three lists come as JSON with the field names of :mod:`sync.protocol`'s
 ``PlannedVisitRecord``, ``OpenConcernRecord`` and ``TimelineRecord``, so the sync layer
 sends them as they are: thousands of timeline rows are not decoded into Python objects
 only to be encoded again. Each timeline entry's JSON was encoded when its row was written
-(``risk_timeline.entry``), so a pull only joins stored strings (decision 70).
+(``risk_timeline.entry``), so a pull only joins stored strings (decision 70); a tenant new
+on the device is usually sent one stored row of them (decision 72).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+
+from projections.risk_timeline import RECENT_ENTRIES
 
 
 class TenantParts(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,7 +76,12 @@ async def tenant_parts(
 # JSON with the fields of sync.protocol's PlannedVisitRecord, OpenConcernRecord and
 # TimelineRecord (each timeline entry as stored when it was written). ``timeline_cut``:
 # more entries matched than were sent.
-_PARTS = """
+#
+# For a tenant new on the device whose newest entries all fall within the window, those
+# are exactly what is sent, and the projection keeps them joined in one row
+# (``risk_timeline_recent``, decision 72): that row is sent and no entry row is read.
+# Otherwise (older entries among the newest, or another cap) they are joined here.
+_PARTS = f"""
 SELECT want.tenant_id, c.address, c.safety_flag, c.visit_due_at,
        (SELECT coalesce(json_agg(json_build_object('visit_id', p.visit_id,
                                                    'planned_for', p.planned_for)
@@ -86,10 +94,11 @@ SELECT want.tenant_id, c.address, c.safety_flag, c.visit_due_at,
                                  ORDER BY k.raised_at), '[]')::text
         FROM concerns k
         WHERE k.tenant_id = want.tenant_id AND k.status <> 'resolved') AS open_concerns,
-       coalesce(t.entries, '[]') AS timeline,
-       t.sent = want.cap AND EXISTS (
+       coalesce(recent.entries, t.entries, '[]') AS timeline,
+       coalesce(recent.kept, t.sent) = want.cap AND EXISTS (
            SELECT 1 FROM risk_timeline o
-           WHERE o.tenant_id = want.tenant_id AND o.position < t.oldest
+           WHERE o.tenant_id = want.tenant_id
+             AND o.position < coalesce(recent.oldest_position, t.oldest)
              AND CASE WHEN want.is_new THEN o.occurred_at >= $3 ELSE o.position > $4 END
        ) AS timeline_cut
 FROM (
@@ -97,12 +106,15 @@ FROM (
     FROM unnest($1::uuid[], $2::bool[]) AS w(tenant_id, is_new)
 ) want
 LEFT JOIN caseload c ON c.tenant_id = want.tenant_id
+LEFT JOIN risk_timeline_recent recent
+       ON recent.tenant_id = want.tenant_id AND want.is_new
+      AND want.cap = {RECENT_ENTRIES} AND recent.oldest_occurred_at >= $3
 LEFT JOIN LATERAL (
     SELECT '[' || string_agg(r.entry, ',' ORDER BY r.position) || ']' AS entries,
            min(r.position) AS oldest, count(*) AS sent
     FROM (
         SELECT position, entry FROM risk_timeline
-        WHERE tenant_id = want.tenant_id
+        WHERE tenant_id = want.tenant_id AND recent.tenant_id IS NULL
           AND CASE WHEN want.is_new THEN occurred_at >= $3 ELSE position > $4 END
         ORDER BY position DESC
         LIMIT want.cap

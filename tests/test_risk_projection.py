@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 
 from backend.database import DatabaseUrl
@@ -41,12 +42,14 @@ from domain.visit_commands import CompleteVisit, PlanVisit
 from domain.write_model import WriteModel
 from projections import rebuild as rebuilds
 from projections import runner as runner_module
+from projections import tablet_parts
 from projections.base import PositionedEvent, Projection
 from projections.caseload import CaseloadProjection
 from projections.caseload_queries import caseload_for_worker, tenants_without_responsible_service
-from projections.risk_timeline import RiskTimelineProjection
+from projections.risk_timeline import RECENT_ENTRIES, RiskTimelineProjection
 from projections.risk_timeline_queries import current_risk, risk_series, risk_timeline
 from projections.runner import ProjectionRunner
+from sync.protocol import CHANGES_MAX_ENTRIES, HISTORY_MAX_ENTRIES
 from tests.projection_helpers import head, tracked, until
 from tests.staff import enrol_staff
 
@@ -479,3 +482,75 @@ async def test_the_caseload_row_follows_the_tenant(story: Story, pool: asyncpg.P
         assert row.next_visit_at == NOW + timedelta(days=9)
         assert row.last_visit_at == NOW + timedelta(minutes=5)
         assert row.safety_flag is None
+
+
+# --- what a tablet new to the tenant is sent (projections/tablet_parts.py) -------------------
+
+
+def test_the_tablets_history_cap_is_the_projections_kept_entries() -> None:
+    # Otherwise every pull takes the slow path (decision 72).
+    assert HISTORY_MAX_ENTRIES == RECENT_ENTRIES
+
+
+async def test_a_new_tenants_timeline_is_its_newest_entries_within_the_window(
+    story: Story, pool: asyncpg.Pool
+) -> None:
+    """Whether the stored newest entries are sent or the rows are joined, a tablet gets
+    the newest RECENT_ENTRIES entries that occurred since the window's start, oldest
+    first, and is told when older ones within the window were left out."""
+    few = story.tenant()  # a tenant with fewer entries than are kept
+    many = story.tenant()
+    start = story.now
+    for day in range(0, 140, 2):  # 70 visits: 140 entries, one planned and one done
+        story.now = start + timedelta(days=day)
+        story.visit(many, story.now, done=True)
+    await project(pool)
+
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT tenant_id, position, occurred_at, entry FROM risk_timeline ORDER BY position"
+        )
+        # The projection keeps each tenant's newest entries joined, oldest first.
+        for tenant_id in (few, many):
+            stored = await conn.fetchval(
+                "SELECT entries FROM risk_timeline_recent WHERE tenant_id = $1", tenant_id
+            )
+            own = [r["position"] for r in rows if r["tenant_id"] == tenant_id]
+            kept = [e["position"] for e in msgspec.json.decode(stored)]
+            assert kept == own[-RECENT_ENTRIES:]
+
+        def expected(tenant_id: uuid.UUID, since: datetime) -> tuple[list[int], bool]:
+            matching = [r["position"] for r in rows if r["tenant_id"] == tenant_id]
+            within = [
+                r["position"]
+                for r in rows
+                if r["tenant_id"] == tenant_id and r["occurred_at"] >= since
+            ]
+            assert matching
+            newest = within[-RECENT_ENTRIES:]
+            return newest, len(within) > len(newest)
+
+        for since in (
+            start - timedelta(days=1),  # all of it within: the stored row
+            start + timedelta(days=85),  # the newest 50 within, more left out: the stored row
+            start + timedelta(days=100),  # fewer than 50 within: joined here
+            start + timedelta(days=400),  # nothing within
+        ):
+            parts = await tablet_parts.tenant_parts(
+                conn,
+                [few, many],
+                new=[True, True],
+                history_since=since,
+                history_cap=RECENT_ENTRIES,
+                changed_after=0,
+                changes_cap=CHANGES_MAX_ENTRIES,
+            )
+            for tenant_id in (few, many):
+                sent = msgspec.json.decode(parts[tenant_id].timeline)
+                positions, cut = expected(tenant_id, since)
+                assert [e["position"] for e in sent] == positions, (tenant_id, since)
+                assert parts[tenant_id].timeline_cut == cut, (tenant_id, since)
+                by_position = {r["position"]: r["entry"] for r in rows}
+                assert [msgspec.json.encode(e) for e in sent] == [
+                    msgspec.json.encode(msgspec.json.decode(by_position[p])) for p in positions
+                ]
