@@ -399,10 +399,11 @@ WITH no_wait AS (
                       WHERE d.device_id = $1 AND d.tenant_id = p.t)
 ), checksum AS (
     -- sync.protocol.holdings_checksum of what the device holds; a tenant acknowledged
-    -- before versions were kept never matches (one resync).
+    -- before versions were kept never matches (one resync). A uuid's order is its
+    -- lower-case text's order (byte by byte), without comparing text.
     SELECT $11 || encode(sha256(convert_to(coalesce(string_agg(
                tenant_id::text || ':' || coalesce(version::text, '?'), ','
-               ORDER BY tenant_id::text), ''), 'UTF8')), 'hex') AS checksum
+               ORDER BY tenant_id), ''), 'UTF8')), 'hex') AS checksum
     FROM held
 ), scope AS (
     SELECT c.tenant_id, c.tenant_id IN (SELECT tenant_id FROM held) AS held,

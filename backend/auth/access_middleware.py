@@ -156,7 +156,7 @@ class AccessLogMiddleware(ASGIMiddleware):
             # A write begun for an answer that then never started (the client went away
             # while it was compressed): let it finish, and its failure be logged here.
             begun = _begun(scope)
-            if begun is not None:
+            if begun is not None and begun[1] is not None:
                 try:
                     await begun[1]
                 except Exception:
@@ -184,21 +184,24 @@ class EarlyAccessLogCompression(CompressionMiddleware):
         async def begin_then_compress(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status = message["status"]
-                task = asyncio.ensure_future(_record(scope, status))
+                rows = _rows(scope, status)
+                task = None if rows is None else asyncio.ensure_future(_write(scope, rows))
                 scope.setdefault("state", {})[_BEGUN_KEY] = (status, task)
-                # Compressing holds the event loop: let the write reach PostgreSQL first.
-                await asyncio.sleep(0)
+                if task is not None:
+                    # Compressing holds the event loop: let the write reach PostgreSQL
+                    # first.
+                    await asyncio.sleep(0)
             await compress(message)
 
         return begin_then_compress
 
 
-# The access-log write begun for this answer: (status, task).
+# The access-log write begun for this answer: (status, task; None: it writes no row).
 _BEGUN_KEY = "access_log_begun"
 
 
-def _begun(scope: Scope) -> tuple[int, asyncio.Future[None]] | None:
-    begun: tuple[int, asyncio.Future[None]] | None = (scope.get("state") or {}).pop(
+def _begun(scope: Scope) -> tuple[int, asyncio.Future[None] | None] | None:
+    begun: tuple[int, asyncio.Future[None] | None] | None = (scope.get("state") or {}).pop(
         _BEGUN_KEY, None
     )
     return begun
@@ -209,20 +212,43 @@ async def _written(scope: Scope, status: int) -> None:
     begun = _begun(scope)
     if begun is not None:
         began_with, task = begun
-        await task
+        if task is not None:
+            await task
         if began_with == status:
             return
     await _record(scope, status)
 
 
-async def _record(scope: Scope, status: int) -> None:
+class _Rows(msgspec.Struct, frozen=True):
+    """The access-log rows of one answer."""
+
+    principal: Principal
+    subject: tuple[UUID, str | None] | None
+    shown: list[tuple[UUID, str | None]]
+    status: int
+
+
+def _rows(scope: Scope, status: int) -> _Rows | None:
+    """What the answer writes to the access log; None: nothing (no verified caller, or
+    not about a tenant)."""
     principal = _principal(scope)
     if principal is None:
-        return
+        return None
     subject = subject_of(scope)
     shown = _shown(scope, status, subject)
     if subject is None and not shown:
-        return
+        return None
+    return _Rows(principal, subject, shown, status)
+
+
+async def _record(scope: Scope, status: int) -> None:
+    rows = _rows(scope, status)
+    if rows is not None:
+        await _write(scope, rows)
+
+
+async def _write(scope: Scope, rows: _Rows) -> None:
+    principal, subject, shown, status = rows.principal, rows.subject, rows.shown, rows.status
     method = str(scope.get("method", "GET"))
     action = AccessAction.READ if method in READ_METHODS else AccessAction.CHANGE
     endpoint = f"{method} {scope.get('path_template') or scope['path']}"
