@@ -179,9 +179,12 @@ class EarlyAccessLogCompression(CompressionMiddleware):
         compression_encoding: Literal[CompressionEncoding.BROTLI, CompressionEncoding.GZIP] | str,
         scope: Scope,
     ) -> Send:
-        compress = super().create_compression_send_wrapper(send, compression_encoding, scope)
+        make_compressor = super().create_compression_send_wrapper
+        compress: Send | None = None
+        start: Message | None = None
 
         async def begin_then_compress(message: Message) -> None:
+            nonlocal compress, start
             if message["type"] == "http.response.start":
                 status = message["status"]
                 rows = _rows(scope, status)
@@ -191,7 +194,28 @@ class EarlyAccessLogCompression(CompressionMiddleware):
                     # Compressing holds the event loop: let the write reach PostgreSQL
                     # first.
                     await asyncio.sleep(0)
-            await compress(message)
+                start = message
+                return
+            if compress is None and start is not None:
+                small = (
+                    message["type"] == "http.response.body"
+                    and not message.get("more_body")
+                    and len(message.get("body", b"")) < self.config.minimum_size
+                )
+                if small:
+                    # Too small to compress (an empty pull): sent as it is, without
+                    # setting up a compressor for it.
+                    await send(start)
+                    start = None
+                    await send(message)
+                    return
+                compress = make_compressor(send, compression_encoding, scope)
+                await compress(start)
+                start = None
+            if compress is None:
+                await send(message)
+            else:
+                await compress(message)
 
         return begin_then_compress
 

@@ -190,5 +190,6 @@ class SyncController(Controller):
         response, shown = await pulls.pull(
             runtime.pool, runtime.write_model, PolicyAuthority(sync.principal), puller, data
         )
-        show_tenants(request, [(t, None) for t in shown])
+        if shown:
+            show_tenants(request, [(t, None) for t in shown])
         return response
