@@ -47,7 +47,7 @@ from domain.events import Actor, DomainEvent, event_meta
 from domain.municipal_services import Service
 from projections.events import EVENTS_TABLE
 from sync.client import TabletClient
-from sync.protocol import HISTORY_DAYS, HISTORY_MAX_ENTRIES, MAX_ITEMS_PER_PUSH
+from sync.protocol import HISTORY_DAYS, HISTORY_MAX_ENTRIES, MAX_ITEMS_PER_PUSH, PullResponse
 
 CASELOAD_TENANTS = 40
 # Per caseload tenant: registered, follow-up started, responsibility assigned, this many
@@ -68,6 +68,10 @@ OBSERVATIONS = {
     "note": "Beboer var hjemme og i godt humør. Kjøleskapet var nesten tomt; "
     "avtalt at NAV-kontakt følger opp søknad om økonomisk stønad. Ny avtale om to uker.",
 }
+
+
+# The reference client (sync/client.py) decodes a pull into the protocol's types.
+_PULLED = msgspec.json.Decoder(PullResponse)
 
 
 @dataclass(frozen=True)
@@ -273,23 +277,23 @@ class Tablet:
     async def initial_pull(self) -> tuple[int, int]:
         """No cursor (a fresh tablet, or a clean resync): the whole caseload on one page."""
         response = await self._pull({"limit": PAGE})
-        answer = msgspec.json.decode(response.content)  # as the reference client decodes
-        got = {UUID(t["tenant_id"]) for t in answer["tenants"]}
-        if got != self.caseload or answer["has_more"]:
-            raise RuntimeError(f"initial pull: {len(got)} tenants, has_more {answer['has_more']}")
+        answer = _PULLED.decode(response.content)  # as the reference client decodes
+        got = {t.tenant_id for t in answer.tenants}
+        if got != self.caseload or answer.has_more:
+            raise RuntimeError(f"initial pull: {len(got)} tenants, has_more {answer.has_more}")
         if response.headers.get("content-encoding") != "gzip":
             raise RuntimeError("initial pull: the answer was not gzipped")
-        self.cursor, self.flags_through = answer["cursor"], answer["flags_through"]
+        self.cursor, self.flags_through = answer.cursor, answer.flags_through
         return response.num_bytes_downloaded, len(response.content)
 
     async def empty_pull(self) -> tuple[int, int]:
         """With the last cursor and flags_through, nothing having changed since."""
         body = {"cursor": self.cursor, "flags_through": self.flags_through, "limit": PAGE}
         response = await self._pull(body)
-        answer = msgspec.json.decode(response.content)
-        if answer["tenants"] or answer["purge"] or answer["safety_flags"]:
+        answer = _PULLED.decode(response.content)
+        if answer.tenants or answer.purge or answer.safety_flags:
             raise RuntimeError("empty pull: the answer was not empty")
-        self.cursor, self.flags_through = answer["cursor"], answer["flags_through"]
+        self.cursor, self.flags_through = answer.cursor, answer.flags_through
         return response.num_bytes_downloaded, len(response.content)
 
     async def settle_held(self) -> None:

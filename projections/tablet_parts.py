@@ -96,10 +96,14 @@ SELECT want.tenant_id, c.address, c.safety_flag, c.visit_due_at,
         WHERE k.tenant_id = want.tenant_id AND k.status <> 'resolved') AS open_concerns,
        coalesce(recent.entries, t.entries, '[]') AS timeline,
        coalesce(recent.kept, t.sent) = want.cap AND EXISTS (
-           SELECT 1 FROM risk_timeline o
-           WHERE o.tenant_id = want.tenant_id
-             AND o.position < coalesce(recent.oldest_position, t.oldest)
-             AND CASE WHEN want.is_new THEN o.occurred_at >= $3 ELSE o.position > $4 END
+           -- Newest first: the entry just before those sent is usually a match.
+           SELECT 1 FROM (
+               SELECT o.occurred_at, o.position FROM risk_timeline o
+               WHERE o.tenant_id = want.tenant_id
+                 AND o.position < coalesce(recent.oldest_position, t.oldest)
+               ORDER BY o.position DESC OFFSET 0
+           ) older
+           WHERE CASE WHEN want.is_new THEN older.occurred_at >= $3 ELSE older.position > $4 END
        ) AS timeline_cut
 FROM (
     SELECT tenant_id, is_new, CASE WHEN is_new THEN $5::int ELSE $6::int END AS cap
