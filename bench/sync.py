@@ -308,9 +308,12 @@ class Tablet:
         _expect(response, 200, "GET /auth/me")
 
 
-# What the server reads for the initial pull, as plain SELECTs: the scope (caseload rows of
-# the worker), the tenants' caseload fields, planned visits, open concerns, the newest
-# timeline entries within the window, and the tenant aggregates' events.
+# The rows behind the initial pull, as plain SELECTs: the scope (caseload rows of the
+# worker), the tenants' caseload fields, planned visits, open concerns, the newest timeline
+# entries within the window, and the tenant aggregates' events. The baseline stays these
+# rows although the server now reads less (each tenant's newest entries joined in one
+# row, decision 72; the tenants' states from its cache, reading only newer events): it is
+# the data the pull is made of, read the plainest way.
 RAW_READS = (
     (
         "SELECT * FROM caseload WHERE contact_worker_id = $1 "
