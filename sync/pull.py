@@ -130,9 +130,9 @@ async def pull(
         if not page.ids:
             next_cursor = await _next_cursor(conn, puller, page, [])
             return _response(state, puller, [], next_cursor, page), []
-    tenants, next_cursor = await _send_page(pool, model, viewer, puller, page, state.scope)
-    response = _response(state, puller, tenants, next_cursor, page)
-    return response, [t.tenant_id for t in tenants]
+    records, next_cursor = await _send_page(pool, model, viewer, puller, page, state.scope)
+    response = _response(state, puller, records, next_cursor, page)
+    return response, [r.tenant_id for r in records]
 
 
 class _Page(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,7 +152,7 @@ class _Page(msgspec.Struct, frozen=True, kw_only=True):
 def _response(
     state: _PullState,
     puller: Puller,
-    tenants: list[TenantRecord],
+    records: list[TenantRecord],
     next_cursor: UUID,
     page: _Page,
 ) -> PullResponse:
@@ -163,7 +163,7 @@ def _response(
         alerts=state.alerts,
         decided_through=state.decided_through,
         purge=sorted(state.purge),
-        tenants=tenants,
+        tenants=records,
         cursor=encode_cursor(next_cursor),
         has_more=page.has_more,
         server_time=puller.now,
