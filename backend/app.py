@@ -13,9 +13,10 @@ from litestar.config.compression import CompressionConfig
 from litestar.openapi import OpenAPIConfig
 
 from backend import openapi, problems
-from backend.auth.access_middleware import AccessLogMiddleware, EarlyAccessLogCompression
+from backend.auth.access_middleware import AccessLogMiddleware
 from backend.auth.authorize import authorize
 from backend.auth.guards import authenticated
+from backend.compression import SyncCompression
 from backend.database import DatabaseUrl, start_embedded
 from backend.metrics import RequestMetrics
 from backend.routes.admin import AdminController
@@ -148,8 +149,8 @@ def create_app(
             minimum_size=1024,
             gzip_compress_level=1,
             exclude_opt_key=UNCOMPRESSED,
-            # The access-log write begins before the body is compressed (decision 71).
-            middleware_class=EarlyAccessLogCompression,
+            # igzip in one shot; the access-log write begins first (backend/compression.py).
+            middleware_class=SyncCompression,
         ),
         opt={UNCOMPRESSED: True, CSRF_OPT_OUT: True},
         template_config=template_config(),

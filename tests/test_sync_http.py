@@ -80,6 +80,15 @@ def test_a_pull_is_gzipped_for_a_tablet_that_accepts_it(client: TestClient) -> N
     response = tablet.pull()
     assert response.status_code == 200
     assert response.headers.get("content-encoding") == "gzip"
+    assert "accept-encoding" in response.headers.get("vary", "").lower()
+    # igzip's bytes (backend/compression.py) are plain gzip: the client's zlib read them.
+    assert int(response.headers["content-length"]) == response.num_bytes_downloaded
+    page = response.json()
+    assert len(page["tenants"]) == 3
+    # An answer too small to be worth it goes as it is.
+    held = tablet.pull(cursor=page["cursor"], flags_through=page["flags_through"])
+    assert held.status_code == 200 and held.json()["tenants"] == []
+    assert "content-encoding" not in held.headers
     # Other answers are left as they are.
     assert "content-encoding" not in client.get("/health").headers
 

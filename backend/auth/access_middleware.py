@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar.enums import CompressionEncoding, ScopeType
+from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.middleware.compression import CompressionMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
@@ -163,61 +162,14 @@ class AccessLogMiddleware(ASGIMiddleware):
                     log.exception("access log write failed for an answer not sent")
 
 
-class EarlyAccessLogCompression(CompressionMiddleware):
-    """Compression that begins the access-log write as the answer starts, before the
-    body is compressed: the write (a round trip and a commit) runs while the body is
-    gzipped, and :class:`AccessLogMiddleware` still lets nothing out before it is done.
-
-    For a sync pull of a whole caseload that hides the write behind the compression
-    (decision 71). The row is the same: written with the answer's status, by the same
-    code.
-    """
-
-    def create_compression_send_wrapper(
-        self,
-        send: Send,
-        compression_encoding: Literal[CompressionEncoding.BROTLI, CompressionEncoding.GZIP] | str,
-        scope: Scope,
-    ) -> Send:
-        make_compressor = super().create_compression_send_wrapper
-        compress: Send | None = None
-        start: Message | None = None
-
-        async def begin_then_compress(message: Message) -> None:
-            nonlocal compress, start
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                rows = _rows(scope, status)
-                task = None if rows is None else asyncio.ensure_future(_write(scope, rows))
-                scope.setdefault("state", {})[_BEGUN_KEY] = (status, task)
-                if task is not None:
-                    # Compressing holds the event loop: let the write reach PostgreSQL
-                    # first.
-                    await asyncio.sleep(0)
-                start = message
-                return
-            if compress is None and start is not None:
-                small = (
-                    message["type"] == "http.response.body"
-                    and not message.get("more_body")
-                    and len(message.get("body", b"")) < self.config.minimum_size
-                )
-                if small:
-                    # Too small to compress (an empty pull): sent as it is, without
-                    # setting up a compressor for it.
-                    await send(start)
-                    start = None
-                    await send(message)
-                    return
-                compress = make_compressor(send, compression_encoding, scope)
-                await compress(start)
-                start = None
-            if compress is None:
-                await send(message)
-            else:
-                await compress(message)
-
-        return begin_then_compress
+def begin_write(scope: Scope, status: int) -> bool:
+    """Begin this answer's access-log write now, before its body is compressed
+    (:mod:`backend.compression`); :class:`AccessLogMiddleware` still lets nothing out
+    until it is done (decision 71). Whether there is a row to write."""
+    rows = _rows(scope, status)
+    task = None if rows is None else asyncio.ensure_future(_write(scope, rows))
+    scope.setdefault("state", {})[_BEGUN_KEY] = (status, task)
+    return task is not None
 
 
 # The access-log write begun for this answer: (status, task; None: it writes no row).
