@@ -435,43 +435,41 @@ WITH no_wait AS (
       AND tenant_id NOT IN (SELECT t FROM page)
     RETURNING tenant_id
 )
-SELECT 'state' AS what, v.flags_ok, v.cursor_ok,
+SELECT v.flags_ok, v.cursor_ok,
        (SELECT decided_through FROM device) AS decided_through,
        (SELECT position FROM register) AS register,
        (SELECT flags::text FROM flags) AS flags,
        (SELECT coalesce(min(position), 0) FROM projection_tracking
         WHERE projection = ANY($8::text[])) AS target,
        c.cursor_id, c.base_position, c.target_position, c.after_tenant, c.issued_at,
-       NULL::uuid AS tenant_id, NULL::bool AS held, NULL::bool AS changed,
        (SELECT setting FROM no_wait) AS setting,
        (SELECT alerts::text FROM open_alerts) AS alerts,
        (SELECT checksum FROM checksum) AS checksum,
-       (SELECT flags_through FROM sync_devices WHERE device_id = $1) AS flags_confirmed
+       (SELECT flags_through FROM sync_devices WHERE device_id = $1) AS flags_confirmed,
+       -- The scope as three arrays in tenant id order (one row, not a row a tenant).
+       (SELECT array_agg(tenant_id ORDER BY tenant_id) FROM scope) AS scope_ids,
+       (SELECT array_agg(held ORDER BY tenant_id) FROM scope) AS scope_held,
+       (SELECT array_agg(changed ORDER BY tenant_id) FROM scope) AS scope_changed,
+       (SELECT array_agg(tenant_id) FROM (
+            SELECT tenant_id FROM newly
+            UNION ALL
+            SELECT tenant_id FROM held WHERE purge_asked_at IS NOT NULL
+            UNION ALL
+            SELECT tenant_id FROM acked WHERE purge_asked_at IS NOT NULL
+        ) AS asked) AS purge_ids
 FROM valid v LEFT JOIN cursor_sent c ON true
-UNION ALL
-SELECT 'scope', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, held, changed, NULL, NULL, NULL, NULL
-FROM scope
-UNION ALL
-SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL, NULL, NULL, NULL
-FROM newly
-UNION ALL
-SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL, NULL, NULL, NULL
-FROM held WHERE purge_asked_at IS NOT NULL
-UNION ALL
-SELECT 'purge', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       tenant_id, NULL, NULL, NULL, NULL, NULL, NULL
-FROM acked WHERE purge_asked_at IS NOT NULL
 """
+
+
+_FLAGS = msgspec.json.Decoder(list[SafetyFlagRecord])
+_ALERTS = msgspec.json.Decoder(list[AlertRecord])
 
 
 async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullRequest) -> _PullState:
     """Record what the request acknowledges; read the flags, scope and purges."""
     cursor_id = None if request.cursor is None else _cursor_id(request.cursor)
     skew = clock_skew_s(request.device_time, puller.now)
-    rows = await conn.fetch(
+    state = await conn.fetchrow(
         _PULL_STATE,
         puller.device_id,
         puller.now,
@@ -485,8 +483,7 @@ async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullReq
         MAX_ALERTS,
         CHECKSUM_PREFIX,
     )
-    state = rows[0]
-    assert state["what"] == "state"
+    assert state is not None
     if not state["cursor_ok"]:
         raise InvalidValue(
             "cursor",
@@ -509,16 +506,22 @@ async def _pull_state(conn: asyncpg.Connection, puller: Puller, request: PullReq
             state["after_tenant"],
             state["issued_at"],
         )
-    scope = {r["tenant_id"]: (r["held"], r["changed"]) for r in rows if r["what"] == "scope"}
+    scope = dict(
+        zip(
+            state["scope_ids"] or (),
+            zip(state["scope_held"] or (), state["scope_changed"] or (), strict=True),
+            strict=True,
+        )
+    )
     return _PullState(
         cursor=cursor,
         decided_through=state["decided_through"] or 0,
-        flags=msgspec.json.decode(state["flags"], type=list[SafetyFlagRecord]),
-        alerts=msgspec.json.decode(state["alerts"], type=list[AlertRecord]),
+        flags=_FLAGS.decode(state["flags"]),
+        alerts=_ALERTS.decode(state["alerts"]),
         flags_through=max(state["register"], request.flags_through),
         target=state["target"],
         scope=scope,
-        purge={r["tenant_id"] for r in rows if r["what"] == "purge"},
+        purge=set(state["purge_ids"] or ()),
         checksum=state["checksum"],
         flags_confirmed=state["flags_confirmed"] or 0,
     )
