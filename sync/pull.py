@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
@@ -94,9 +94,16 @@ def _cursor_id(cursor: str) -> UUID:
 
 
 async def pull(
-    pool: asyncpg.Pool, model: WriteModel, viewer: Viewer, puller: Puller, request: PullRequest
+    pool: asyncpg.Pool,
+    model: WriteModel,
+    viewer: Viewer,
+    puller: Puller,
+    request: PullRequest,
+    on_page: Callable[[list[UUID]], None] = lambda shown: None,
 ) -> tuple[PullResponse, list[UUID]]:
-    """The response, and the tenants it shows (for the access log).
+    """The response, and the tenants it shows (for the access log). ``on_page`` is told
+    the tenants a page shows as soon as the page is read, before its answer is built (the
+    access log begins its write then).
 
     A pull with nothing new is one statement (one round trip, :data:`_PULL_STATE`): what
     the request acknowledges, the flags, the scope and the purges, in one snapshot and
@@ -130,7 +137,7 @@ async def pull(
         if not page.ids:
             next_cursor = await _next_cursor(conn, puller, page, [])
             return _response(state, puller, [], next_cursor, page), []
-    records, next_cursor = await _send_page(pool, model, viewer, puller, page, state.scope)
+    records, next_cursor = await _send_page(pool, model, viewer, puller, page, state.scope, on_page)
     response = _response(state, puller, records, next_cursor, page)
     return response, [r.tenant_id for r in records]
 
@@ -177,6 +184,7 @@ async def _send_page(
     puller: Puller,
     page: _Page,
     scope: dict[UUID, tuple[bool, bool]],
+    on_page: Callable[[list[UUID]], None],
 ) -> tuple[list[TenantRecord], UUID]:
     """The page's records and the cursor that comes with them.
 
@@ -209,6 +217,8 @@ async def _send_page(
             )
 
     (states, next_cursor), parts_of = await asyncio.gather(states_and_cursor(), parts())
+    if states:
+        on_page([t.id for t in states])
     return [_record(viewer, tenant, parts_of[tenant.id]) for tenant in states], next_cursor
 
 

@@ -243,3 +243,25 @@ def test_a_pull_is_not_answered_if_its_tenants_cannot_be_logged(
     assert again.status_code == 200
     assert again.headers.get("content-encoding") == "gzip"
     assert len(again.json()["tenants"]) == 3
+
+
+def test_a_pull_logs_a_read_of_each_tenant_it_sends(client: TestClient) -> None:
+    # The rows are begun as soon as the page is read (decision 74): the same rows the
+    # access-log middleware writes for any list, with the device that pulled.
+    tablet = Tablet(client, "kari", Service.OUTREACH_TEAM)
+    followed = {followed_by(client, tablet) for _ in range(3)}
+    page = tablet.pull().json()
+    assert {uuid.UUID(t["tenant_id"]) for t in page["tenants"]} == followed
+    empty = tablet.pull(cursor=page["cursor"], flags_through=page["flags_through"])
+    assert empty.json()["tenants"] == []  # nothing shown: nothing logged
+    rows = in_app(
+        client,
+        lambda c: c.fetch(
+            "SELECT tenant_id, action, status, device_id FROM access_log "
+            "WHERE user_id = $1 AND endpoint LIKE 'POST /sync/%/pull'",
+            tablet.user_id,
+        ),
+    )
+    assert sorted((r["tenant_id"], r["action"], r["status"], r["device_id"]) for r in rows) == (
+        sorted((t, "read", 200, tablet.device_id) for t in followed)
+    )

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 import msgspec
+from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,8 +47,10 @@ from backend import problems
 from backend.auth.access_log import (
     SHOWN_TENANTS_KEY,
     AccessAction,
+    ShownRow,
     record_access,
     record_accesses,
+    show_tenants,
     shown_entries,
 )
 from backend.auth.authorize import ABOUT_TENANT_KEY
@@ -163,13 +167,32 @@ class AccessLogMiddleware(ASGIMiddleware):
 
 
 def begin_write(scope: Scope, status: int) -> bool:
-    """Begin this answer's access-log write now, before its body is compressed
-    (:mod:`backend.compression`); :class:`AccessLogMiddleware` still lets nothing out
-    until it is done (decision 71). Whether there is a row to write."""
+    """Begin this answer's access-log write now, before the answer is encoded or
+    compressed; :class:`AccessLogMiddleware` still lets nothing out until it is committed
+    (decision 71). Whether a write was begun here (not before, and with a row to write).
+
+    Called as the answer starts (:mod:`backend.compression`), or earlier by a handler
+    whose answer is decided (:func:`begin_shown`); once for an answer.
+    """
+    state = scope.setdefault("state", {})
+    if _BEGUN_KEY in state:
+        return False
     rows = _rows(scope, status)
     task = None if rows is None else asyncio.ensure_future(_write(scope, rows))
-    scope.setdefault("state", {})[_BEGUN_KEY] = (status, task)
+    state[_BEGUN_KEY] = (status, task)
     return task is not None
+
+
+def begin_shown(request: ASGIConnection[Any, Any, Any, Any], rows: Iterable[ShownRow]) -> None:
+    """A handler's answer (200) is decided and shows these tenants: note them
+    (:func:`~backend.auth.access_log.show_tenants`) and begin their rows' write now, so
+    it runs while the answer is built, encoded and compressed (a sync pull: decision 74).
+    The rows are the ones the middleware would write, with status 200. Should the
+    answer then fail to start as a 200 (a bug encoding it), the rows stay: the log may
+    say a tenant was shown when it was not, never the other way round.
+    """
+    show_tenants(request, rows)
+    begin_write(request.scope, 200)
 
 
 # The access-log write begun for this answer: (status, task; None: it writes no row).
@@ -229,24 +252,22 @@ async def _write(scope: Scope, rows: _Rows) -> None:
     action = AccessAction.READ if method in READ_METHODS else AccessAction.CHANGE
     endpoint = f"{method} {scope.get('path_template') or scope['path']}"
     runtime = scope["litestar_app"].state.runtime
+    at = runtime.clock()
     async with runtime.pool.acquire() as conn:
-        if shown:
+        if shown and (subject is None or action is AccessAction.READ):
             # A list answer: every tenant shown (and the request's own), one INSERT.
             entries = [subject, *shown] if subject is not None else shown
             await record_accesses(
-                conn, principal, entries, action, endpoint, status, at=runtime.clock()
+                conn, principal, entries, AccessAction.READ, endpoint, status, at=at
             )
-        elif subject is not None:
+            return
+        if subject is not None:
             tenant, record_id = subject
-            await record_access(
-                conn,
-                principal,
-                tenant,
-                action,
-                endpoint,
-                record_id,
-                status,
-                at=runtime.clock(),
+            await record_access(conn, principal, tenant, action, endpoint, record_id, status, at=at)
+        if shown:
+            # What an answer shows is read, whatever the method (a sync pull is a POST).
+            await record_accesses(
+                conn, principal, shown, AccessAction.READ, endpoint, status, at=at
             )
 
 

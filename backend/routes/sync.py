@@ -14,7 +14,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from backend.auth.access_log import show_tenants
+from backend.auth.access_middleware import begin_shown
 from backend.auth.authorize import Access, tenant_fields
 from backend.auth.devices import touch_last_synced
 from backend.auth.need_to_know import standing_from, views_on
@@ -187,9 +187,13 @@ class SyncController(Controller):
         puller = pulls.Puller(
             device_id=device_id, user_id=sync.principal.user_id, now=runtime.clock()
         )
-        response, shown = await pulls.pull(
-            runtime.pool, runtime.write_model, PolicyAuthority(sync.principal), puller, data
+        response, _ = await pulls.pull(
+            runtime.pool,
+            runtime.write_model,
+            PolicyAuthority(sync.principal),
+            puller,
+            data,
+            # The page's access-log rows are written while its answer is built (decision 74).
+            on_page=lambda shown: begin_shown(request, [(t, None) for t in shown]),
         )
-        if shown:
-            show_tenants(request, [(t, None) for t in shown])
         return response
