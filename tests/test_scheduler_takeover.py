@@ -123,8 +123,14 @@ async def test_the_leaders_death_hands_the_jobs_over_within_a_minute(
 
         async def follower_ran_every_job() -> bool:
             found = await job_rows(conn)
+            # Finished, not only started: a run's start names its process before its end
+            # counts it (the outcome shown until then is the leader's last).
             return all(
-                r["last_pid"] == follower.pid and r["last_outcome"] == "ok" for r in found.values()
+                r["last_pid"] == follower.pid
+                and r["last_outcome"] == "ok"
+                and r["last_finished_at"] is not None
+                and r["last_finished_at"] >= r["last_started_at"]
+                for r in found.values()
             )
 
         await until(follower_ran_every_job, "the follower running every job", within_s=60)
