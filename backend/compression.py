@@ -85,7 +85,7 @@ class SyncCompression(CompressionMiddleware):
 async def _send_whole(
     send: Send, scope: Scope, start: Message, message: Message, minimum_size: int
 ) -> None:
-    body = bytes(cast(bytes, message.get("body", b"")))
+    body = cast(bytes, message.get("body", b""))
     if len(body) >= minimum_size:
         body = gzipped(body)
         headers = MutableScopeHeaders(cast(HTTPResponseStartEvent, start))

@@ -100,10 +100,9 @@ async def pull(
     puller: Puller,
     request: PullRequest,
     on_page: Callable[[list[UUID]], None] = lambda shown: None,
-) -> tuple[PullResponse, list[UUID]]:
-    """The response, and the tenants it shows (for the access log). ``on_page`` is told
-    the tenants a page shows as soon as the page is read, before its answer is built (the
-    access log begins its write then).
+) -> PullResponse:
+    """The response. ``on_page`` is told the tenants a page shows as soon as the page is
+    read, before its answer is built (the access log begins its write then).
 
     A pull with nothing new is one statement (one round trip, :data:`_PULL_STATE`): what
     the request acknowledges, the flags, the scope and the purges, in one snapshot and
@@ -116,7 +115,7 @@ async def pull(
         state = await _pull_state(conn, puller, request)
         if _damaged(request, state):
             await _ask_resync(conn, puller)
-            return _resync(request, state, puller), []
+            return _resync(request, state, puller)
         cursor = state.cursor
         base = 0 if cursor is None else cursor.base
         target, after = state.target, None
@@ -136,10 +135,9 @@ async def pull(
         )
         if not page.ids:
             next_cursor = await _next_cursor(conn, puller, page, [])
-            return _response(state, puller, [], next_cursor, page), []
+            return _response(state, puller, [], next_cursor, page)
     records, next_cursor = await _send_page(pool, model, viewer, puller, page, state.scope, on_page)
-    response = _response(state, puller, records, next_cursor, page)
-    return response, [r.tenant_id for r in records]
+    return _response(state, puller, records, next_cursor, page)
 
 
 class _Page(msgspec.Struct, frozen=True, kw_only=True):

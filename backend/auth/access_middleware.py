@@ -16,7 +16,14 @@ tenants without a responsible service) is about every tenant on the page it retu
 handler names them (``access_log.show_tenants``), and a successful answer appends one
 ``read`` row per tenant shown (with the row's record, e.g. the concern, where it names
 one), all in one INSERT. Each tenant once per request; an empty page writes nothing; a
-refused or failed list request shows no one and is logged only as above.
+refused or failed list request shows no one and is logged only as above. A sync pull
+(a POST) is such a list: what an answer shows is ``read`` whatever the method.
+
+When the write starts: as the answer starts, by default. A gzipped answer begins it just
+before its body is compressed (:mod:`backend.compression`, decision 71), and a handler
+whose answer is decided may begin it sooner (:func:`begin_shown`, the sync pull,
+decision 74); either way the rows are the ones made here, and nothing leaves until they
+are committed.
 
 **If the row cannot be written, the request fails** (500 ``access-log-unavailable``) and
 the handler's answer is not sent: a health-data service must not hand out personal data

@@ -49,7 +49,7 @@ def _filters(
     )
 
 
-async def _caught_up(read_models: ReadModels, min_position: int | None) -> None:
+async def caseload_caught_up(read_models: ReadModels, min_position: int | None) -> None:
     # The caseload shows both projections' work: its own rows and the risk inputs.
     await read_models.at(CaseloadProjection.name, min_position)
     await read_models.at(RiskTimelineProjection.name, min_position)
@@ -78,7 +78,7 @@ class CaseloadController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> Page[CaseloadEntry]:
-        await _caught_up(read_models, min_position)
+        await caseload_caught_up(read_models, min_position)
         filters = _filters(risk_level, overdue_only, flagged_only)
         async with pool.acquire() as conn:
             page = await caseload_for_worker(conn, worker_id, clock(), filters, cursor, limit)
@@ -103,7 +103,7 @@ class CaseloadController(Controller):
         limit: Limit = DEFAULT_PAGE_SIZE,
         min_position: MinPosition = None,
     ) -> Page[CaseloadEntry]:
-        await _caught_up(read_models, min_position)
+        await caseload_caught_up(read_models, min_position)
         filters = _filters(risk_level, overdue_only, flagged_only)
         async with pool.acquire() as conn:
             page = await caseload_for_team(conn, service, clock(), filters, cursor, limit)

@@ -7,6 +7,7 @@ as sent included (docs/access.md, "The review inbox"; decision 60).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -94,16 +95,24 @@ class ReviewInboxController(Controller):
         pool: NamedDependency[asyncpg.Pool],
         clock: NamedDependency[Clock],
     ) -> ReviewEntry:
-        principal = access.principal
-        async with pool.acquire() as conn:
-            entry = await review.resolve(
-                conn,
-                item_id,
-                service=principal.service,
-                by=principal.user_id,
-                note=data.note,
-                now=clock(),
-            )
-        if entry.tenant_id is not None:
-            request.state[ABOUT_TENANT_KEY] = entry.tenant_id
-        return entry
+        return await resolve_item(request, access, pool, clock(), item_id, data.note)
+
+
+async def resolve_item(
+    request: Request[Any, Any, Any],
+    access: Access,
+    pool: asyncpg.Pool,
+    now: datetime,
+    item_id: UUID,
+    note: str,
+) -> ReviewEntry:
+    """Resolve an item for a lead of its service, the access log told whose item it was
+    (the API's resolution and the web page's)."""
+    principal = access.principal
+    async with pool.acquire() as conn:
+        entry = await review.resolve(
+            conn, item_id, service=principal.service, by=principal.user_id, note=note, now=now
+        )
+    if entry.tenant_id is not None:
+        request.state[ABOUT_TENANT_KEY] = entry.tenant_id
+    return entry

@@ -187,7 +187,7 @@ class SyncController(Controller):
         puller = pulls.Puller(
             device_id=device_id, user_id=sync.principal.user_id, now=runtime.clock()
         )
-        response, _ = await pulls.pull(
+        return await pulls.pull(
             runtime.pool,
             runtime.write_model,
             PolicyAuthority(sync.principal),
@@ -196,4 +196,3 @@ class SyncController(Controller):
             # The page's access-log rows are written while its answer is built (decision 74).
             on_page=lambda shown: begin_shown(request, [(t, None) for t in shown]),
         )
-        return response

@@ -19,13 +19,13 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from backend.auth import devices
 from backend.auth.access_log import show_tenants
-from backend.auth.authorize import ABOUT_TENANT_KEY, Access
+from backend.auth.authorize import Access
 from backend.auth.guards import WEB_PREFIX
 from backend.auth.need_to_know import board_service
 from backend.auth.roles import Role
 from backend.routes.auth import revoke_for
-from backend.routes.caseload import _caught_up
-from backend.routes.review_inbox import ResolveReview
+from backend.routes.caseload import caseload_caught_up
+from backend.routes.review_inbox import ResolveReview, resolve_item
 from backend.runtime import Clock, ReadModels
 from backend.web import forms
 from backend.web.fbe import PAGE_SIZE, position_asked
@@ -64,7 +64,7 @@ class LeadPages(Controller):
         clock: NamedDependency[Clock],
     ) -> Template:
         """The caller's own team: the tenants their service is responsible for."""
-        await _caught_up(read_models, position_asked(request))
+        await caseload_caught_up(read_models, position_asked(request))
         service = access.principal.service
         async with pool.acquire() as conn:
             found = await caseload_for_team(conn, service, clock(), NO_FILTERS, None, PAGE_SIZE)
@@ -215,18 +215,7 @@ class ReviewInboxPage(Controller):
         if command is None:
             form = {"item_id": str(item_id), "values": values, "errors": errors}
             return await _review_page(request, access, pool, status=400, form=form)
-        principal = access.principal
-        async with pool.acquire() as conn:
-            entry = await review.resolve(
-                conn,
-                item_id,
-                service=principal.service,
-                by=principal.user_id,
-                note=command.note,
-                now=clock(),
-            )
-        if entry.tenant_id is not None:
-            request.state[ABOUT_TENANT_KEY] = entry.tenant_id
+        await resolve_item(request, access, pool, clock(), item_id, command.note)
         return Redirect(f"{WEB_PREFIX}/review-inbox?done=1", status_code=HTTP_303_SEE_OTHER)
 
 
