@@ -40,6 +40,7 @@ from domain.housing_commands import (
 )
 from domain.rent import rent_case_id_for
 from domain.rent_commands import OpenRentCase, ReportArrears
+from domain.write_model import CommandResult
 from projections.concern_tracker import ConcernTrackerProjection, concern_list
 from projections.safety_register import SafetyRegisterProjection, active_flags
 
@@ -255,24 +256,21 @@ async def _flag_command(
 ) -> Response[Any]:
     t = labels(request)
     values = forms.form_values(await request.form())
-    cls = FLAG_COMMANDS[action]
-    command, errors = forms.parse(cls, values, t)
-    status = 400
-    if command is not None:
-        select = {
-            "set": lambda uc: uc.housing.set_safety_flag,
-            "change": lambda uc: uc.housing.change_safety_flag,
-            "review": lambda uc: uc.housing.review_safety_flag,
-            "lift": lambda uc: uc.housing.lift_safety_flag,
-        }[action]
-        try:
-            result = await write.command(select, dwelling_id, command, actor)
-        except DomainError as refused:
-            fields = {"kind", "reason", "review_on", "dwelling_id"}
-            errors, status = forms.refusal(t, refused, fields), 422
-        else:
-            target = f"{WEB_PREFIX}/safety-register?done={action}&min_position={result.position}"
-            return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+    select = {
+        "set": lambda uc: uc.housing.set_safety_flag,
+        "change": lambda uc: uc.housing.change_safety_flag,
+        "review": lambda uc: uc.housing.review_safety_flag,
+        "lift": lambda uc: uc.housing.lift_safety_flag,
+    }[action]
+
+    async def run(command: Any) -> CommandResult:
+        return await write.command(select, dwelling_id, command, actor)
+
+    fields = {"kind", "reason", "review_on", "dwelling_id"}
+    result, errors, status = await forms.submit(t, values, FLAG_COMMANDS[action], run, fields)
+    if result is not None:
+        target = f"{WEB_PREFIX}/safety-register?done={action}&min_position={result.position}"
+        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
     values.pop("dwelling_id", None)
     form = {"action": action, "dwelling_id": str(dwelling_id), "values": values, "errors": errors}
     pool, clock, read_models = reads

@@ -8,7 +8,7 @@ of the whole command (:class:`~domain.errors.DomainError`) names its field too.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -17,6 +17,7 @@ from backend.web.i18n import Labels
 from domain.errors import DomainError, UnknownAggregate
 
 T = TypeVar("T", bound=msgspec.Struct)
+R = TypeVar("R")
 
 _TOO_LONG = re.compile(r"length <= (\d+)")
 # Fields a form never shows: the server fills them in.
@@ -79,3 +80,27 @@ def refusal(t: Labels, error: DomainError, fields: set[str]) -> dict[str, str]:
     message = t["does_not_exist"] if isinstance(error, UnknownAggregate) else error.detail
     field = error.field if error.field in fields else "form"
     return {field: message}
+
+
+async def submit(
+    t: Labels,
+    values: dict[str, str],
+    cls: type[T],
+    run: Callable[[T], Awaitable[R]],
+    fields: set[str],
+    *,
+    passes: frozenset[str] = frozenset(),
+) -> tuple[R | None, dict[str, str], int]:
+    """A form's command, run: (its result, {}, 200); or (None, the messages, 400) for
+    fields that are wrong, (None, the refusal next to its field, 422) for a command the
+    domain refused. A refusal whose rule is in ``passes`` is raised on (the page answers
+    it as the API does, e.g. 404 for ``must_exist``)."""
+    command, errors = parse(cls, values, t)
+    if command is None:
+        return None, errors, 400
+    try:
+        return await run(command), {}, 200
+    except DomainError as refused:
+        if refused.rule in passes:
+            raise
+        return None, refusal(t, refused, fields), 422

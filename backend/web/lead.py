@@ -33,8 +33,8 @@ from backend.web.render import labels, page
 from backend.write_access import WriteAccess
 from domain.alert_commands import AcknowledgeAlert
 from domain.alerts import no_such_alert
-from domain.errors import DomainError
 from domain.events import Actor, local_date
+from domain.write_model import CommandResult
 from projections import alerts as alert_board
 from projections.alerts import AlertState
 from projections.caseload import CaseloadProjection
@@ -152,23 +152,20 @@ class LeadPages(Controller):
     ) -> Response[Any]:
         t = labels(request)
         values = forms.form_values(await request.form())
-        command, errors = forms.parse(AcknowledgeAlert, values, t)
-        status = 400
-        position = None
-        if command is not None:
-            try:
-                result = await write.command(
-                    lambda uc: uc.alerts.acknowledge_alert, alert_id, command, actor
-                )
-            except DomainError as refused:
-                if refused.rule == "must_exist":
-                    raise
-                errors, status = forms.refusal(t, refused, {"note"}), 422
-            else:
-                if not _from_htmx(request):
-                    target = f"{WEB_PREFIX}/alerts?done=1&min_position={result.position}"
-                    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-                position, status, errors = result.position, 200, {}
+
+        async def run(command: AcknowledgeAlert) -> CommandResult:
+            return await write.command(
+                lambda uc: uc.alerts.acknowledge_alert, alert_id, command, actor
+            )
+
+        # An alert the caller was not told of is 404, as the API answers it.
+        result, errors, status = await forms.submit(
+            t, values, AcknowledgeAlert, run, {"note"}, passes=frozenset({"must_exist"})
+        )
+        position = None if result is None else result.position
+        if result is not None and not _from_htmx(request):
+            target = f"{WEB_PREFIX}/alerts?done=1&min_position={result.position}"
+            return Redirect(target, status_code=HTTP_303_SEE_OTHER)
         form = {"alert_id": str(alert_id), "values": values, "errors": errors}
         if _from_htmx(request):
             # htmx swaps the alert's row for this answer: the row alone, as it stands now.

@@ -27,10 +27,10 @@ from backend.web import forms
 from backend.web.fbe import PAGE_SIZE, position_asked, waited
 from backend.web.render import labels, page
 from backend.write_access import WriteAccess
-from domain.errors import DomainError
 from domain.events import Actor, local_date
 from domain.nav import NavAnswer
 from domain.nav_commands import AcknowledgeNavNotification, AnswerNavNotification
+from domain.write_model import CommandResult
 from projections.nav_inbox import NavInboxProjection, inbox
 
 NAV_FIELDS = TENANT_FIELDS[View.NAV] or frozenset()
@@ -81,18 +81,18 @@ class NavPages(Controller):
     ) -> Response[Any]:
         t = labels(request)
         values = forms.form_values(await request.form())
-        command, errors = forms.parse(AnswerNavNotification, values, t)
-        status = 400
-        if command is not None:
-            try:
-                result = await write.command(
-                    lambda uc: uc.nav.answer_nav_notification, notification_id, command, actor
-                )
-            except DomainError as refused:
-                errors, status = forms.refusal(t, refused, {"answer", "text"}), 422
-            else:
-                target = f"{WEB_PREFIX}/nav-inbox?done=answered&min_position={result.position}"
-                return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+        async def run(command: AnswerNavNotification) -> CommandResult:
+            return await write.command(
+                lambda uc: uc.nav.answer_nav_notification, notification_id, command, actor
+            )
+
+        result, errors, status = await forms.submit(
+            t, values, AnswerNavNotification, run, {"answer", "text"}
+        )
+        if result is not None:
+            target = f"{WEB_PREFIX}/nav-inbox?done=answered&min_position={result.position}"
+            return Redirect(target, status_code=HTTP_303_SEE_OTHER)
         form = {"notification_id": str(notification_id), "values": values, "errors": errors}
         return await _inbox_page(request, pool, clock, read_models, write, status=status, form=form)
 
